@@ -1,0 +1,1 @@
+return ModelSoups.Cli.SoupApp.Run(args);

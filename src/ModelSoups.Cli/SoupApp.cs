@@ -1,0 +1,24 @@
+using System.CommandLine;
+
+namespace ModelSoups.Cli;
+
+/// <summary>Builds the `soup` command tree and maps user errors to exit code 2.</summary>
+public static class SoupApp
+{
+    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+    {
+        stdout ??= Console.Out;
+        stderr ??= Console.Error;
+        var root = new RootCommand("soup: model soups and model merging for Hugging Face safetensors checkpoints.");
+        try
+        {
+            var parse = root.Parse(args);
+            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (ModelSoupsException e)
+        {
+            stderr.WriteLine($"soup: {e.UserMessage}");
+            return 2;
+        }
+    }
+}

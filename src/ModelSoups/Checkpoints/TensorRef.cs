@@ -1,0 +1,32 @@
+using ModelSoups.Tensors;
+
+namespace ModelSoups.Checkpoints;
+
+/// <summary>
+/// One tensor of a checkpoint, readable without copying: the bytes are a view into a
+/// memory-mapped file (or an in-memory buffer). Large tensors are read in slices so that no
+/// single span exceeds 2 GiB and callers can process them block by block.
+/// </summary>
+public abstract class TensorRef
+{
+    /// <summary>Name, dtype and shape.</summary>
+    public abstract TensorInfo Info { get; }
+
+    /// <summary>The file this tensor lives in (for messages and provenance); null for in-memory tensors.</summary>
+    public abstract string? SourcePath { get; }
+
+    /// <summary>
+    /// A read-only view of <paramref name="byteCount"/> bytes starting <paramref name="byteOffset"/>
+    /// bytes into this tensor's data. Valid while the owning checkpoint is open.
+    /// </summary>
+    public abstract ReadOnlySpan<byte> GetBytes(long byteOffset, int byteCount);
+
+    /// <summary>The whole tensor's bytes (throws when larger than 2 GiB; use <see cref="GetBytes(long, int)"/> then).</summary>
+    public ReadOnlySpan<byte> GetBytes() => GetBytes(0, checked((int)Info.ByteLength));
+
+    public string Name => Info.Name;
+    public DType DType => Info.DType;
+    public long[] Shape => Info.Shape;
+    public long ElementCount => Info.ElementCount;
+    public long ByteLength => Info.ByteLength;
+}
