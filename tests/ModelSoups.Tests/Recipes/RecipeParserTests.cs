@@ -1,0 +1,128 @@
+using ModelSoups.Recipes;
+using ModelSoups.Tensors;
+
+namespace ModelSoups.Tests.Recipes;
+
+public sealed class RecipeParserTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("soup-recipe-").FullName;
+
+    public RecipeParserTests()
+    {
+        foreach (var m in new[] { "base", "ft-a", "ft-b" }) Directory.CreateDirectory(Path.Combine(_dir, m));
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    Recipe Parse(string yaml) => RecipeParser.Parse(yaml, Path.Combine(_dir, "recipe.yaml"));
+
+    RecipeException Fails(string yaml) => Assert.Throws<RecipeException>(() => Parse(yaml));
+
+    [Fact]
+    public void Issue_example_parses_with_paths_relative_to_the_recipe()
+    {
+        var r = Parse("""
+            merge_method: ties
+            base_model: ./base
+            models:
+              - model: ./ft-a
+                parameters: {weight: 1.0, density: 0.5}
+              - model: ./ft-b
+                parameters: {weight: 0.7, density: 0.5}
+            parameters: {majority_sign_method: total, lambda: 1.0}
+            dtype: float32        # compute dtype
+            out_dtype: bfloat16   # output dtype
+            """);
+        Assert.Equal("ties", r.MergeMethod);
+        Assert.Equal(Path.Combine(_dir, "base"), r.BaseModel!.Path);
+        Assert.Equal(["./ft-a", "./ft-b"], r.Models.Select(m => m.Spelled));
+        Assert.Equal(Path.Combine(_dir, "ft-b"), r.Models[1].Path);
+        Assert.Equal(new RecipeValue.Number(0.7), r.Models[1].Parameters["weight"]);
+        Assert.Equal(new RecipeValue.Text("total"), r.Parameters["majority_sign_method"]);
+        Assert.Equal(DType.F32, r.ComputeDType);
+        Assert.Equal(DType.BF16, r.OutDType);
+    }
+
+    [Fact]
+    public void Half_precision_dtype_means_output_dtype_and_f32_compute()
+    {
+        var r = Parse("merge_method: linear\nmodels: [{model: ft-a}, {model: ft-b}]\ndtype: bfloat16\n");
+        Assert.Equal(DType.F32, r.ComputeDType);
+        Assert.Equal(DType.BF16, r.OutDType);
+        var d = Parse("merge_method: linear\nmodels: [{model: ft-a}]\ndtype: float64\n");
+        Assert.Equal(DType.F64, d.ComputeDType);
+        Assert.Null(d.OutDType);
+    }
+
+    [Fact]
+    public void Gradients_and_filters_parse_as_mergekit_writes_them()
+    {
+        var r = Parse("""
+            merge_method: slerp
+            base_model: base
+            models: [{model: ft-a}, {model: ft-b}]
+            parameters:
+              t:
+                - filter: self_attn
+                  value: [0, 0.5, 0.3, 0.7, 1]
+                - filter: mlp
+                  value: [1, 0.5, 0.7, 0.3, 0]
+                - value: 0.5
+              normalize: false
+            """);
+        var t = Assert.IsType<RecipeValue.Conditional>(r.Parameters["t"]);
+        Assert.Equal(3, t.Conditions.Count);
+        Assert.Equal("self_attn", t.Conditions[0].Filter);
+        Assert.Equal([0, 0.5, 0.3, 0.7, 1], Assert.IsType<RecipeValue.Gradient>(t.Conditions[0].Value).Anchors);
+        Assert.Null(t.Conditions[2].Filter);
+        Assert.Equal(new RecipeValue.Number(0.5), t.Conditions[2].Value);
+        Assert.Equal(new RecipeValue.Flag(false), r.Parameters["normalize"]);
+    }
+
+    [Fact]
+    public void Random_seed_is_read_at_top_level_or_in_parameters()
+    {
+        Assert.Equal(42UL, Parse("merge_method: dare_linear\nbase_model: base\nmodels: [{model: ft-a}]\nrandom_seed: 42\n").RandomSeed);
+        var r = Parse("merge_method: dare_linear\nbase_model: base\nmodels: [{model: ft-a}]\nparameters: {random_seed: 7, density: 0.5}\n");
+        Assert.Equal(7UL, r.RandomSeed);
+        Assert.False(r.Parameters.ContainsKey("random_seed"));
+    }
+
+    [Theory]
+    [InlineData("merge_method: linear\nmodles: [{model: ft-a}]\n", "line 2: unknown key 'modles'")]
+    [InlineData("models: [{model: ft-a}]\n", "'merge_method' is missing")]
+    [InlineData("merge_method: linear\n", "'models' is missing")]
+    [InlineData("merge_method: linear\nmodels: []\n", "non-empty list")]
+    [InlineData("merge_method: linear\nmodels: [{model: nowhere}]\n", "model path 'nowhere' does not exist")]
+    [InlineData("merge_method: linear\nmodels: [{model: ft-a, weight: 1}]\n", "unknown key 'weight' in the model entry")]
+    [InlineData("merge_method: linear\nmodels: [{model: ft-a}]\ndtype: int8\n", "'dtype' must be one of")]
+    [InlineData("merge_method: linear\nmodels: [{model: ft-a}]\nparameters: {t: [0, x]}\n", "only numbers")]
+    [InlineData("merge_method: linear\nmodels: [{model: ft-a}]\nparameters: {t: .inf}\n", "not a finite number")]
+    [InlineData("merge_method: linear\nmodels: [{model: ft-a}]\nrandom_seed: -1\n", "non-negative integer")]
+    [InlineData("merge_method: [linear\n", "invalid YAML")]
+    [InlineData("- just\n- a list\n", "must be a YAML mapping")]
+    [InlineData("merge_method: linear\nmerge_method: ties\nmodels: [{model: ft-a}]\n", "invalid YAML")]
+    public void Bad_recipes_are_one_clear_sentence(string yaml, string expected)
+    {
+        var e = Fails(yaml);
+        Assert.Contains(expected, e.Message);
+        Assert.EndsWith("recipe.yaml", e.Path);
+        Assert.DoesNotContain('\n', e.UserMessage);
+    }
+
+    [Fact]
+    public void Missing_recipe_file_names_the_file()
+    {
+        var e = Assert.Throws<RecipeException>(() => RecipeParser.ParseFile(Path.Combine(_dir, "none.yaml")));
+        Assert.Contains("none.yaml", e.UserMessage);
+    }
+
+    [Fact]
+    public void Command_line_values_parse_like_recipe_values()
+    {
+        Assert.Equal(new RecipeValue.Number(0.25), RecipeParser.ParseValueText("0.25", "--set"));
+        Assert.Equal(new RecipeValue.Flag(true), RecipeParser.ParseValueText("true", "--set"));
+        Assert.Equal(new RecipeValue.Text("frequency"), RecipeParser.ParseValueText("frequency", "--set"));
+        Assert.Equal([0.0, 1.0], Assert.IsType<RecipeValue.Gradient>(RecipeParser.ParseValueText("[0, 1]", "--set")).Anchors);
+    }
+}
