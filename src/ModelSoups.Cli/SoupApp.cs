@@ -10,6 +10,7 @@ public static class SoupApp
         stdout ??= Console.Out;
         stderr ??= Console.Error;
         var root = new RootCommand("soup: model soups and model merging for Hugging Face safetensors checkpoints.");
+        root.Subcommands.Add(Commands.InspectCommand.Create());
         try
         {
             var parse = root.Parse(args);

@@ -1,0 +1,218 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelSoups.Checkpoints;
+using ModelSoups.Tensors;
+using Spectre.Console;
+
+namespace ModelSoups.Cli.Commands;
+
+/// <summary>
+/// <c>soup inspect PATH... [--json]</c>: tensors, dtypes, shapes, sizes, metadata and shard layout
+/// of checkpoints; with two or more, whether they can be merged. Reads headers and maps files only;
+/// no tensor data is touched.
+/// </summary>
+public static class InspectCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var paths = new Argument<string[]>("path")
+        {
+            Description = "Checkpoint folders (model.safetensors or sharded with model.safetensors.index.json), index files or .safetensors files.",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var json = new Option<bool>("--json") { Description = "Print the same information as JSON." };
+        var command = new Command("inspect", "Show the tensors, dtypes, shapes, sizes, metadata and shards of checkpoints; with several, check they can be merged.")
+        {
+            paths,
+            json,
+        };
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            Run(parse.GetValue(paths)!, parse.GetValue(json), output);
+            return 0;
+        });
+        return command;
+    }
+
+    static void Run(string[] paths, bool asJson, TextWriter output)
+    {
+        var checkpoints = new List<SafetensorsCheckpoint>();
+        try
+        {
+            foreach (var p in paths) checkpoints.Add(Checkpoint.Open(p));
+            var compat = checkpoints.Count >= 2 ? CheckpointCompatibility.Compare(checkpoints.Cast<ICheckpoint>().ToList()) : null;
+            if (asJson) WriteJson(checkpoints, compat, output);
+            else if (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected) WriteRich(checkpoints, compat);
+            else WritePlain(checkpoints, compat, output);
+        }
+        finally
+        {
+            foreach (var c in checkpoints) c.Dispose();
+        }
+    }
+
+    sealed record Total(int Tensors, long Parameters, long Bytes);
+
+    static (Total All, SortedDictionary<string, Total> ByDType) Totals(ICheckpoint c)
+    {
+        var by = new SortedDictionary<string, Total>(StringComparer.Ordinal);
+        foreach (var t in c.Tensors.Values)
+        {
+            string d = t.DType.SafetensorsName();
+            var old = by.GetValueOrDefault(d, new Total(0, 0, 0));
+            by[d] = new Total(old.Tensors + 1, old.Parameters + t.ElementCount, old.Bytes + t.ByteLength);
+        }
+        var all = new Total(by.Values.Sum(v => v.Tensors), by.Values.Sum(v => v.Parameters), by.Values.Sum(v => v.Bytes));
+        return (all, by);
+    }
+
+    static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+
+    static string Describe(TensorInfo? t) => t is null ? "missing" : $"{t.DType.SafetensorsName()} {t.ShapeText}";
+
+    static void WritePlain(List<SafetensorsCheckpoint> checkpoints, CheckpointCompatibility? compat, TextWriter o)
+    {
+        foreach (var c in checkpoints)
+        {
+            o.WriteLine($"checkpoint: {c.Location}");
+            if (c.Shards.Count > 1 || c.Index is not null)
+            {
+                o.WriteLine($"shards ({c.Shards.Count}):");
+                foreach (var s in c.Shards)
+                    o.WriteLine($"  {Path.GetFileName(s.Path)}  {s.Tensors.Count} tensors  {N(s.Header.FileLength)} bytes");
+            }
+            else o.WriteLine($"file: {c.Files[0]}");
+            if (c.Metadata.Count > 0)
+            {
+                o.WriteLine("metadata:");
+                foreach (var (k, v) in c.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) o.WriteLine($"  {k} = {v}");
+            }
+            var rows = c.Tensors.Values.Select(t => new[] { t.Name, t.DType.SafetensorsName(), t.Info.ShapeText, N(t.ElementCount), N(t.ByteLength) }).ToList();
+            string[] head = ["name", "dtype", "shape", "parameters", "bytes"];
+            var widths = Enumerable.Range(0, head.Length).Select(i => rows.Select(r => r[i].Length).Append(head[i].Length).Max()).ToArray();
+            string Line(string[] cells) => string.Join("  ", cells.Select((x, i) => i >= 3 ? x.PadLeft(widths[i]) : x.PadRight(widths[i]))).TrimEnd();
+            o.WriteLine(Line(head));
+            foreach (var r in rows) o.WriteLine(Line(r));
+            var (all, by) = Totals(c);
+            o.WriteLine($"total: {N(all.Tensors)} tensors, {N(all.Parameters)} parameters, {N(all.Bytes)} bytes");
+            foreach (var (d, t) in by) o.WriteLine($"  {d}: {N(t.Tensors)} tensors, {N(t.Parameters)} parameters, {N(t.Bytes)} bytes");
+            o.WriteLine();
+        }
+        if (compat is not null) WriteCompatPlain(checkpoints, compat, o);
+    }
+
+    static void WriteCompatPlain(List<SafetensorsCheckpoint> checkpoints, CheckpointCompatibility compat, TextWriter o)
+    {
+        o.WriteLine(compat.IsCompatible
+            ? $"compatible: yes, {checkpoints.Count} checkpoints share the same tensor names and shapes"
+            : $"compatible: no, {compat.Differences.Count(d => d.Kind != TensorDifferenceKind.DTypeDifference)} tensors are missing somewhere or differ in shape");
+        foreach (var d in compat.Differences)
+        {
+            string kind = d.Kind switch
+            {
+                TensorDifferenceKind.Missing => "missing",
+                TensorDifferenceKind.ShapeMismatch => "shape mismatch",
+                _ => "dtype differs (compatible)",
+            };
+            o.WriteLine($"  {d.Name}: {kind}: " + string.Join("; ", d.PerCheckpoint.Select((t, i) => $"#{i + 1} {Describe(t)}")));
+        }
+    }
+
+    static void WriteRich(List<SafetensorsCheckpoint> checkpoints, CheckpointCompatibility? compat)
+    {
+        foreach (var c in checkpoints)
+        {
+            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(c.Location)}[/]");
+            if (c.Shards.Count > 1 || c.Index is not null)
+            {
+                var shards = new Table().AddColumns("shard", "tensors", "bytes");
+                foreach (var s in c.Shards) shards.AddRow(Markup.Escape(Path.GetFileName(s.Path)), N(s.Tensors.Count), N(s.Header.FileLength));
+                AnsiConsole.Write(shards);
+            }
+            if (c.Metadata.Count > 0)
+            {
+                var meta = new Table().AddColumns("metadata", "value");
+                foreach (var (k, v) in c.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) meta.AddRow(Markup.Escape(k), Markup.Escape(v));
+                AnsiConsole.Write(meta);
+            }
+            var table = new Table().AddColumns("name", "dtype", "shape", "parameters", "bytes");
+            table.Columns[3].RightAligned();
+            table.Columns[4].RightAligned();
+            foreach (var t in c.Tensors.Values)
+                table.AddRow(Markup.Escape(t.Name), t.DType.SafetensorsName(), Markup.Escape(t.Info.ShapeText), N(t.ElementCount), N(t.ByteLength));
+            var (all, by) = Totals(c);
+            table.AddRow($"[bold]total ({N(all.Tensors)} tensors)[/]", "", "", N(all.Parameters), N(all.Bytes));
+            foreach (var (d, t) in by) table.AddRow($"  {d} ({N(t.Tensors)} tensors)", d, "", N(t.Parameters), N(t.Bytes));
+            AnsiConsole.Write(table);
+        }
+        if (compat is not null)
+        {
+            var w = new StringWriter();
+            WriteCompatPlain(checkpoints, compat, w);
+            AnsiConsole.WriteLine(w.ToString().TrimEnd());
+        }
+    }
+
+    static void WriteJson(List<SafetensorsCheckpoint> checkpoints, CheckpointCompatibility? compat, TextWriter o)
+    {
+        var list = new JsonArray();
+        foreach (var c in checkpoints)
+        {
+            var (all, by) = Totals(c);
+            var byDType = new JsonObject();
+            foreach (var (d, t) in by) byDType[d] = new JsonObject { ["tensors"] = t.Tensors, ["parameters"] = t.Parameters, ["bytes"] = t.Bytes };
+            var meta = new JsonObject();
+            foreach (var (k, v) in c.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) meta[k] = v;
+            list.Add(new JsonObject
+            {
+                ["location"] = c.Location,
+                ["files"] = new JsonArray(c.Shards.Select(s => (JsonNode)new JsonObject
+                {
+                    ["path"] = s.Path,
+                    ["tensors"] = s.Tensors.Count,
+                    ["bytes"] = s.Header.FileLength,
+                }).ToArray()),
+                ["metadata"] = meta,
+                ["tensors"] = new JsonArray(c.Tensors.Values.Select(t => (JsonNode)new JsonObject
+                {
+                    ["name"] = t.Name,
+                    ["dtype"] = t.DType.SafetensorsName(),
+                    ["shape"] = new JsonArray(t.Shape.Select(d => (JsonNode)JsonValue.Create(d)).ToArray()),
+                    ["parameters"] = t.ElementCount,
+                    ["bytes"] = t.ByteLength,
+                    ["file"] = Path.GetFileName(t.SourcePath),
+                }).ToArray()),
+                ["totals"] = new JsonObject { ["tensors"] = all.Tensors, ["parameters"] = all.Parameters, ["bytes"] = all.Bytes, ["by_dtype"] = byDType },
+            });
+        }
+        var root = new JsonObject { ["checkpoints"] = list };
+        if (compat is not null)
+        {
+            root["compatibility"] = new JsonObject
+            {
+                ["compatible"] = compat.IsCompatible,
+                ["differences"] = new JsonArray(compat.Differences.Select(d => (JsonNode)new JsonObject
+                {
+                    ["name"] = d.Name,
+                    ["kind"] = d.Kind switch
+                    {
+                        TensorDifferenceKind.Missing => "missing",
+                        TensorDifferenceKind.ShapeMismatch => "shape_mismatch",
+                        _ => "dtype_difference",
+                    },
+                    ["per_checkpoint"] = new JsonArray(d.PerCheckpoint.Select(t => t is null ? null : (JsonNode)new JsonObject
+                    {
+                        ["dtype"] = t.DType.SafetensorsName(),
+                        ["shape"] = new JsonArray(t.Shape.Select(x => (JsonNode)JsonValue.Create(x)).ToArray()),
+                    }).ToArray()),
+                }).ToArray()),
+            };
+        }
+        o.WriteLine(root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+    }
+}

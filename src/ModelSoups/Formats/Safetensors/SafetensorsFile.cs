@@ -1,0 +1,142 @@
+using System.IO.MemoryMappedFiles;
+using ModelSoups.Checkpoints;
+using ModelSoups.Tensors;
+
+namespace ModelSoups.Formats.Safetensors;
+
+/// <summary>
+/// One safetensors file, opened read-only and memory-mapped. The header is validated in full
+/// before the data is mapped; tensors are zero-copy views into the mapping. Dispose to unmap.
+/// </summary>
+public sealed unsafe class SafetensorsFile : IDisposable
+{
+    readonly MemoryMappedFile? _map;
+    readonly MemoryMappedViewAccessor? _view;
+    readonly byte* _data;   // first byte of the data section (null when the file has no data)
+    readonly Dictionary<string, TensorRef> _tensors;
+    int _disposed;
+
+    /// <summary>The validated header.</summary>
+    public SafetensorsHeader Header { get; }
+
+    /// <summary>Absolute path of the file.</summary>
+    public string Path => Header.Path;
+
+    /// <summary>Tensors in file order (by data offset).</summary>
+    public IReadOnlyList<TensorRef> Tensors { get; }
+
+    /// <summary>The <c>__metadata__</c> map; empty when absent.</summary>
+    public IReadOnlyDictionary<string, string> Metadata => Header.Metadata;
+
+    SafetensorsFile(SafetensorsHeader header, MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte* data)
+    {
+        Header = header;
+        _map = map;
+        _view = view;
+        _data = data;
+        var list = new List<TensorRef>(header.Entries.Count);
+        _tensors = new Dictionary<string, TensorRef>(StringComparer.Ordinal);
+        foreach (var e in header.Entries)
+        {
+            var t = new MappedTensor(this, e);
+            list.Add(t);
+            _tensors.Add(e.Name, t);
+        }
+        Tensors = list;
+    }
+
+    /// <summary>The tensor with this name, or null.</summary>
+    public TensorRef? Find(string name) => _tensors.GetValueOrDefault(name);
+
+    /// <summary>Opens, validates and maps <paramref name="path"/>.</summary>
+    /// <exception cref="SafetensorsFormatException">The file is missing, unreadable or breaks a rule of the format.</exception>
+    public static SafetensorsFile Open(string path)
+    {
+        path = System.IO.Path.GetFullPath(path);
+        using var handle = SafetensorsHeader.OpenRead(path);
+        var header = SafetensorsHeader.Read(handle, path);
+        if (header.FileLength == header.DataStart)
+            return new SafetensorsFile(header, null, null, null);   // nothing to map (all tensors empty)
+
+        MemoryMappedFile? map = null;
+        MemoryMappedViewAccessor? view = null;
+        try
+        {
+            // Map exactly the validated length; the handle is ours to close, the mapping keeps its own reference.
+            var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
+            map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
+            view = map.CreateViewAccessor(0, header.FileLength, MemoryMappedFileAccess.Read);
+            byte* p = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+            p += view.PointerOffset;
+            return new SafetensorsFile(header, map, view, p + header.DataStart);
+        }
+        catch (IOException e)
+        {
+            view?.Dispose();
+            map?.Dispose();
+            throw new SafetensorsFormatException(SafetensorsErrorKind.Unreadable, $"cannot map the file ({e.Message}).", path, e);
+        }
+    }
+
+    internal ReadOnlySpan<byte> Slice(SafetensorsEntry entry, long byteOffset, int byteCount)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        long length = entry.ByteLength;
+        if (byteOffset < 0 || byteCount < 0 || byteOffset > length - byteCount)
+            throw new ArgumentOutOfRangeException(nameof(byteOffset), $"bytes [{byteOffset}, {byteOffset + byteCount}) are outside tensor '{entry.Name}' ({length} bytes).");
+        if (byteCount == 0) return ReadOnlySpan<byte>.Empty;
+        return new ReadOnlySpan<byte>(_data + entry.Begin + byteOffset, byteCount);
+    }
+
+    /// <summary>Unmaps the file; views obtained earlier must not be used afterwards.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (_view is not null)
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _view.Dispose();
+        }
+        _map?.Dispose();
+    }
+
+    /// <summary>
+    /// Writes a complete safetensors file from in-memory tensors (for tests and small outputs):
+    /// laid out as the reference writer does, written to a temporary file beside
+    /// <paramref name="path"/> and renamed into place only once complete.
+    /// </summary>
+    public static void Write(string path, IEnumerable<(TensorInfo Info, byte[] Data)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var list = tensors.ToList();
+        foreach (var (info, bytes) in list)
+            if (bytes.LongLength != info.ByteLength)
+                throw new ArgumentException($"tensor '{info.Name}' has {bytes.LongLength} bytes of data but {info.DType.SafetensorsName()} {info.ShapeText} needs {info.ByteLength}.", nameof(tensors));
+        var layout = SafetensorsLayout.Plan(list.Select(t => t.Info), metadata);
+        var data = list.ToDictionary(t => t.Info.Name, t => t.Data, StringComparer.Ordinal);
+
+        path = System.IO.Path.GetFullPath(path);
+        string temp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                fs.Write(layout.HeaderBytes);
+                foreach (var e in layout.Entries) fs.Write(data[e.Name]);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    sealed class MappedTensor(SafetensorsFile file, SafetensorsEntry entry) : TensorRef
+    {
+        public override TensorInfo Info => entry.Info;
+        public override string? SourcePath => file.Path;
+        public override ReadOnlySpan<byte> GetBytes(long byteOffset, int byteCount) => file.Slice(entry, byteOffset, byteCount);
+    }
+}
