@@ -36,16 +36,25 @@ public sealed class Linear : MergeMethod
     {
         var p = input.Parameters;
         int k = p.ModelCount;
-        // Accumulate in double and round once: identical inputs give back exactly the input.
+        // Accumulate in double (one chunk at a time, model by model) and round once:
+        // identical inputs give back exactly the input.
         var w = new double[k];
         double sum = 0;
         for (int i = 0; i < k; i++) sum += w[i] = p.Number("weight", i);
         double div = p.Flag("normalize") ? sum : 1;
-        for (int j = 0; j < output.Length; j++)
+        Span<double> acc = stackalloc double[1024];
+        for (int s = 0; s < output.Length; s += acc.Length)
         {
-            double acc = 0;
-            for (int i = 0; i < k; i++) acc += w[i] * double.CreateChecked(input.Models[i].Span[j]);
-            output[j] = T.CreateChecked(acc / div);
+            int len = Math.Min(acc.Length, output.Length - s);
+            var a = acc[..len];
+            a.Clear();
+            for (int i = 0; i < k; i++)
+            {
+                var m = input.Models[i].Span.Slice(s, len);
+                for (int j = 0; j < len; j++) a[j] += w[i] * double.CreateChecked(m[j]);
+            }
+            var o = output.Slice(s, len);
+            for (int j = 0; j < len; j++) o[j] = T.CreateChecked(a[j] / div);
         }
     }
 }

@@ -12,6 +12,8 @@ namespace ModelSoups.Merging;
 /// </summary>
 public abstract class TaskVectorMerge : MergeMethod
 {
+    const int Chunk = 256;
+
     /// <summary>How each task vector is sparsified before combining.</summary>
     protected enum Sparsification
     {
@@ -74,7 +76,7 @@ public abstract class TaskVectorMerge : MergeMethod
 
     /// <inheritdoc/>
     public override long ScratchElements(long elementCount, int modelCount) =>
-        Sparsify == Sparsification.Random ? 0 : elementCount;
+        (Sparsify == Sparsification.Random ? 0 : elementCount) + (long)modelCount * Chunk;
 
     /// <inheritdoc/>
     protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
@@ -110,6 +112,7 @@ public abstract class TaskVectorMerge : MergeMethod
         var dropBelow = new RankCut<T>[k]; // outliers: rank < gamma cut
         T[]? scratch = needCuts ? ArrayPool<T>.Shared.Rent(Math.Max(segment, 1)) : null;
         Span<T> v = k <= 64 ? stackalloc T[k] : new T[k];
+        T[] vals = ArrayPool<T>.Shared.Rent(k * Chunk);
         try
         {
             for (int s = 0; s < n; s += segment)
@@ -142,34 +145,50 @@ public abstract class TaskVectorMerge : MergeMethod
                     }
                 }
 
-                for (int j = s; j < s + len; j++)
+                // Chunks of C elements: each model's kept deltas go to row i of `vals` (span fetched
+                // once per chunk, cuts advance in index order), then each column is combined.
+                for (int c = s; c < s + len; c += Chunk)
                 {
-                    T bj = b[j];
+                    int cl = Math.Min(Chunk, s + len - c);
+                    var bc = b.Slice(c, cl);
                     for (int i = 0; i < k; i++)
                     {
-                        T d = input.Models[i].Span[j] - bj;
-                        bool kept;
-                        if (Sparsify == Sparsification.Random)
+                        var mc = input.Models[i].Span.Slice(c, cl);
+                        var row = vals.AsSpan(i * Chunk, cl);
+                        ref var keepCut = ref keepBelow[i];
+                        ref var dropCut = ref dropBelow[i];
+                        T scale = density[i] < 1 ? T.CreateChecked(density[i]) : T.One;
+                        for (int jj = 0; jj < cl; jj++)
                         {
-                            kept = MergeSeed.UniformAt(seeds[i], input.Offset + j) < density[i];
-                            if (kept && density[i] < 1) d /= T.CreateChecked(density[i]);
+                            T d = mc[jj] - bc[jj];
+                            bool kept;
+                            if (Sparsify == Sparsification.Random)
+                            {
+                                kept = MergeSeed.UniformAt(seeds[i], input.Offset + c + jj) < density[i];
+                                d /= scale; // PEFT random_pruning: pruned / density
+                            }
+                            else
+                            {
+                                T mag = T.Abs(d);
+                                bool below = keepCut.Take(mag);
+                                bool outlier = dropCut.Take(mag); // both cuts must see every element
+                                kept = below && !outlier;
+                            }
+                            row[jj] = kept ? d : T.Zero;
                         }
-                        else
-                        {
-                            T mag = T.Abs(d);
-                            bool below = keepBelow[i].Take(mag);
-                            bool outlier = dropBelow[i].Take(mag); // both cuts must see every element
-                            kept = below && !outlier;
-                        }
-                        v[i] = kept ? d : T.Zero;
                     }
-                    output[j] = bj + lambda * (UsesTies ? Disjoint(v, w, frequency, mergekitTies, normalize) : WeightedSum(v, w) / sumDivisor);
+                    for (int jj = 0; jj < cl; jj++)
+                    {
+                        for (int i = 0; i < k; i++) v[i] = vals[i * Chunk + jj];
+                        output[c + jj] = bc[jj] + lambda * (UsesTies ? Disjoint(v, w, frequency, mergekitTies, normalize) : WeightedSum(v, w) / sumDivisor);
+                    }
                 }
             }
         }
         finally
         {
             if (scratch is not null) ArrayPool<T>.Shared.Return(scratch);
+            ArrayPool<T>.Shared.Return(vals);
         }
     }
 
