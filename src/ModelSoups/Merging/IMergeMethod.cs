@@ -1,0 +1,49 @@
+using System.Numerics;
+
+namespace ModelSoups.Merging;
+
+/// <summary>
+/// A merge method: a pure function from the inputs of one tensor name to the merged tensor.
+/// It declares its parameters, its base-model use, how many models it accepts, and whether it is
+/// element-wise (then the engine may split a tensor into blocks and call it once per block).
+/// Loading, converting, threads, memory and writing are the engine's job.
+/// </summary>
+public interface IMergeMethod
+{
+    /// <summary>The recipe name, e.g. "ties".</summary>
+    string Name { get; }
+
+    /// <summary>One line for help text.</summary>
+    string Description { get; }
+
+    /// <summary>Declared parameters.</summary>
+    IReadOnlyList<MergeParameterDef> Parameters { get; }
+
+    /// <summary>How the base model is used.</summary>
+    BaseModelUse BaseModel { get; }
+
+    /// <summary>Fewest input models (base excluded).</summary>
+    int MinModels { get; }
+
+    /// <summary>Most input models (base excluded); <see cref="int.MaxValue"/> for no limit.</summary>
+    int MaxModels { get; }
+
+    /// <summary>
+    /// True when output element j depends only on input elements j (given these parameters):
+    /// the engine may then call <see cref="Merge{T}"/> per block with <see cref="MergeInput{T}.Offset"/> set.
+    /// Otherwise it must pass the whole tensor.
+    /// </summary>
+    bool IsElementwise(MergeParameters parameters);
+
+    /// <summary>Extra elements of T the method borrows (from the shared ArrayPool) while merging a tensor of this size; for memory budgets.</summary>
+    long ScratchElements(long elementCount, int modelCount);
+
+    /// <summary>
+    /// Checks model count, base presence and every parameter value; throws
+    /// <see cref="ModelSoupsException"/> with one sentence on the first problem.
+    /// </summary>
+    void Validate(MergeParameters parameters, bool hasBase, string? tensorName = null);
+
+    /// <summary>Merges one tensor (or block) into <paramref name="output"/>, which must not overlap any input.</summary>
+    void Merge<T>(MergeInput<T> input, Span<T> output) where T : unmanaged, IBinaryFloatingPointIeee754<T>;
+}

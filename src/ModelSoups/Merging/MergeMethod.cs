@@ -1,0 +1,64 @@
+using System.Numerics;
+
+namespace ModelSoups.Merging;
+
+/// <summary>
+/// Base class for the built-in methods: common validation (model count, base, parameter ranges)
+/// and input shape checks, so each method file holds only its formula.
+/// </summary>
+public abstract class MergeMethod : IMergeMethod
+{
+    /// <inheritdoc/>
+    public abstract string Name { get; }
+    /// <inheritdoc/>
+    public abstract string Description { get; }
+    /// <inheritdoc/>
+    public abstract IReadOnlyList<MergeParameterDef> Parameters { get; }
+    /// <inheritdoc/>
+    public abstract BaseModelUse BaseModel { get; }
+    /// <inheritdoc/>
+    public virtual int MinModels => 1;
+    /// <inheritdoc/>
+    public virtual int MaxModels => int.MaxValue;
+    /// <inheritdoc/>
+    public abstract bool IsElementwise(MergeParameters parameters);
+    /// <inheritdoc/>
+    public virtual long ScratchElements(long elementCount, int modelCount) => 0;
+
+    /// <inheritdoc/>
+    public void Validate(MergeParameters parameters, bool hasBase, string? tensorName = null)
+    {
+        int k = parameters.ModelCount;
+        string models = MaxModels == int.MaxValue ? $"at least {MinModels}" : MinModels == MaxModels ? $"exactly {MinModels}" : $"{MinModels} to {MaxModels}";
+        if (k < MinModels || k > MaxModels)
+            throw new ModelSoupsException($"{Name} merges {models} model{(MinModels == 1 && MaxModels == 1 ? "" : "s")} besides the base, but the recipe gives {k}.");
+        if (BaseModel == BaseModelUse.Required && !hasBase)
+            throw new ModelSoupsException($"{Name} needs a base_model: it merges task vectors (model minus base).");
+        parameters.Validate(tensorName);
+        ValidateMore(parameters, hasBase, tensorName is null ? "" : $" (tensor {tensorName})");
+    }
+
+    /// <summary>Method-specific checks beyond ranges (e.g. weights that sum to zero).</summary>
+    protected virtual void ValidateMore(MergeParameters parameters, bool hasBase, string where) { }
+
+    /// <inheritdoc/>
+    public void Merge<T>(MergeInput<T> input, Span<T> output) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Validate(input.Parameters, input.HasBase, input.TensorName);
+        if (input.Models.Count != input.Parameters.ModelCount)
+            throw new ArgumentException($"{input.Models.Count} input tensors but parameters for {input.Parameters.ModelCount} models.", nameof(input));
+        foreach (var m in input.Models)
+            if (m.Length != output.Length) throw new ArgumentException("Every input must have the output's length.", nameof(input));
+        if (input.HasBase && input.Base.Length != output.Length) throw new ArgumentException("The base must have the output's length.", nameof(input));
+        MergeCore(input, output);
+    }
+
+    /// <summary>The formula; inputs are validated and have the output's length.</summary>
+    protected abstract void MergeCore<T>(MergeInput<T> input, Span<T> output) where T : unmanaged, IBinaryFloatingPointIeee754<T>;
+
+    // Shared declarations, so every method spells the common parameters the same way.
+    internal static MergeParameterDef WeightDef => new("weight", ParameterScope.PerModel, ParameterKind.Number, 1.0, "Mixing weight w_i of this model.");
+    internal static MergeParameterDef LambdaDef => new("lambda", ParameterScope.Global, ParameterKind.Number, 1.0, "Scale λ applied to the merged task vector.");
+    internal static MergeParameterDef DensityDef(string what) => new("density", ParameterScope.PerModel, ParameterKind.Number, 1.0, what)
+    { Min = 0, MinInclusive = false, Max = 1 };
+}

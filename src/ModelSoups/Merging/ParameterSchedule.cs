@@ -1,0 +1,79 @@
+namespace ModelSoups.Merging;
+
+/// <summary>
+/// How one recipe parameter varies over tensors, with mergekit's semantics (<c>config.py</c>
+/// <c>evaluate_setting</c>, <c>plan.py</c>): a constant; a gradient — a list of numbers spread evenly
+/// over the position t ∈ [0, 1] and linearly interpolated; or a list of {filter, value} entries where
+/// the first entry whose filter is a substring of the tensor name (or has no filter / "*") wins.
+/// Pure: no I/O, no state.
+/// </summary>
+public abstract record ParameterSchedule
+{
+    /// <summary>The value for a tensor at position <paramref name="t"/>; null when no filter entry matches.</summary>
+    public abstract object? ValueAt(string tensorName, double t);
+
+    /// <summary>The value for a tensor in layer <paramref name="layerIndex"/> of <paramref name="layerCount"/> (null for non-layer tensors).</summary>
+    public object? ValueFor(string tensorName, int? layerIndex, int layerCount) => ValueAt(tensorName, Position(tensorName, layerIndex, layerCount));
+
+    /// <summary>
+    /// The gradient position t. Layer i of n: i / (n − 1), and 1 when n = 1 (mergekit <c>plan_slice</c>).
+    /// Non-layer tensors follow mergekit's pre/post weights: embeddings (names containing "embed",
+    /// "wte" or "wpe") are before the stack, t = 0; everything else (final norm, lm_head) after it, t = 1.
+    /// </summary>
+    public static double Position(string tensorName, int? layerIndex, int layerCount)
+    {
+        if (layerIndex is int i)
+        {
+            if (layerCount <= 1) return 1;
+            return Math.Clamp(i / (double)(layerCount - 1), 0, 1);
+        }
+        return tensorName.Contains("embed", StringComparison.Ordinal) || tensorName.Contains("wte", StringComparison.Ordinal)
+            || tensorName.Contains("wpe", StringComparison.Ordinal) ? 0 : 1;
+    }
+
+    /// <summary>A value that is the same for every tensor (number, bool or string).</summary>
+    public static ParameterSchedule Constant(object value) => new ConstantSchedule(value is int n ? (double)n : value);
+
+    /// <summary>A gradient over the layer stack.</summary>
+    public static ParameterSchedule Gradient(params double[] values) => values.Length == 0
+        ? throw new ModelSoupsException("A gradient needs at least one value.")
+        : new GradientSchedule(values);
+
+    /// <summary>Filter entries, tried in order; a null or "*" filter matches every tensor.</summary>
+    public static ParameterSchedule Filtered(params (string? Filter, ParameterSchedule Value)[] entries) => new FilteredSchedule(entries);
+
+    /// <summary>Every value this schedule can produce, for up-front range checks (gradient end points suffice: interpolation stays between them).</summary>
+    public abstract IEnumerable<object> PossibleValues();
+
+    sealed record ConstantSchedule(object Value) : ParameterSchedule
+    {
+        public override object? ValueAt(string tensorName, double t) => Value;
+        public override IEnumerable<object> PossibleValues() => [Value];
+    }
+
+    sealed record GradientSchedule(double[] Values) : ParameterSchedule
+    {
+        public override object? ValueAt(string tensorName, double t)
+        {
+            // mergekit: scaled = t·(n−1); i0 = ⌊scaled⌋; blend values[i0] and values[i0+1].
+            double scaled = t * (Values.Length - 1);
+            int i0 = (int)scaled;
+            int i1 = Math.Min(Values.Length - 1, i0 + 1);
+            double frac = scaled - i0;
+            return (1 - frac) * Values[i0] + frac * Values[i1];
+        }
+        public override IEnumerable<object> PossibleValues() => Values.Cast<object>();
+    }
+
+    sealed record FilteredSchedule((string? Filter, ParameterSchedule Value)[] Entries) : ParameterSchedule
+    {
+        public override object? ValueAt(string tensorName, double t)
+        {
+            foreach (var (filter, value) in Entries)
+                if (filter is null || filter == "*" || tensorName.Contains(filter, StringComparison.Ordinal))
+                    return value.ValueAt(tensorName, t);
+            return null;
+        }
+        public override IEnumerable<object> PossibleValues() => Entries.SelectMany(e => e.Value.PossibleValues());
+    }
+}

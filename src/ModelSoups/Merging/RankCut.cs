@@ -1,0 +1,85 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace ModelSoups.Merging;
+
+/// <summary>
+/// "Is this element among the r largest magnitudes?" decided in one left-to-right pass, after an
+/// O(n) selection. Order: larger magnitude first; equal magnitudes by lower index first — so exactly
+/// r elements are taken even with ties (PEFT's <c>torch.topk</c> leaves tie order unspecified; we fix it).
+/// NaN magnitudes rank last. Call <see cref="Take"/> once per element, in index order.
+/// </summary>
+internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    T _value;          // magnitude of the element at rank r−1
+    long _tiesAllowed; // how many elements equal to _value are taken
+    long _tiesSeen;
+    bool _all, _none;
+
+    /// <summary>Takes every element.</summary>
+    public static RankCut<T> All => new() { _all = true };
+
+    /// <summary>Takes no element.</summary>
+    public static RankCut<T> None => new() { _none = true };
+
+    /// <summary>
+    /// Prepares the cut for rank <paramref name="r"/> over <paramref name="magnitudes"/> (which it reorders).
+    /// </summary>
+    public static RankCut<T> Find(Span<T> magnitudes, long r)
+    {
+        long n = magnitudes.Length;
+        if (r <= 0) return new RankCut<T> { _none = true };
+        if (r >= n) return new RankCut<T> { _all = true };
+        for (int i = 0; i < magnitudes.Length; i++)
+            if (T.IsNaN(magnitudes[i])) magnitudes[i] = T.NegativeOne;
+        T v = Select(magnitudes, (int)(r - 1));
+        long greater = 0;
+        foreach (var m in magnitudes) if (m > v) greater++;
+        return new RankCut<T> { _value = v, _tiesAllowed = r - greater };
+    }
+
+    /// <summary>True when the next element (in index order) with magnitude <paramref name="mag"/> has rank &lt; r.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Take(T mag)
+    {
+        if (_all) return true;
+        if (_none) return false;
+        if (mag > _value) return true;
+        if (mag == _value && _tiesSeen < _tiesAllowed) { _tiesSeen++; return true; }
+        return false;
+    }
+
+    // Quickselect (Hoare, median of three) for the k-th largest, falling back to a sort when the
+    // recursion degrades, so the worst case stays O(n log n).
+    static T Select(Span<T> a, int k)
+    {
+        int lo = 0, hi = a.Length - 1, budget = 2 * BitOperations.Log2((uint)a.Length) + 8;
+        while (hi > lo)
+        {
+            if (budget-- == 0)
+            {
+                var part = a[lo..(hi + 1)];
+                part.Sort();
+                part.Reverse();
+                return a[k];
+            }
+            int mid = lo + (hi - lo) / 2;
+            // median of three, descending
+            if (a[mid] > a[lo]) (a[mid], a[lo]) = (a[lo], a[mid]);
+            if (a[hi] > a[lo]) (a[hi], a[lo]) = (a[lo], a[hi]);
+            if (a[hi] > a[mid]) (a[hi], a[mid]) = (a[mid], a[hi]);
+            T pivot = a[mid];
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (a[i] > pivot) i++;
+                while (a[j] < pivot) j--;
+                if (i <= j) { (a[i], a[j]) = (a[j], a[i]); i++; j--; }
+            }
+            if (k <= j) hi = j;
+            else if (k >= i) lo = i;
+            else return a[k];
+        }
+        return a[k];
+    }
+}
