@@ -5,5 +5,6 @@ static class BenchRegistry
 {
     public static void RegisterAll()
     {
+        BenchMain.Register("io", "checkpoint write/read throughput vs memory copy (--dir, --gib, --threads)", IoBenchmark.Run);
     }
 }

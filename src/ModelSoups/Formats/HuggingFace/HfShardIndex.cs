@@ -70,10 +70,19 @@ public sealed class HfShardIndex
             var map = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var p in wm.EnumerateObject())
             {
-                if (p.Value.ValueKind != JsonValueKind.String)
-                    throw Invalid($"\"weight_map\" entry '{p.Name}' is not a file name string.", path);
-                if (!map.TryAdd(p.Name, p.Value.GetString()!))
-                    throw new HfCheckpointException(HfCheckpointErrorKind.DuplicateTensor, $"the shard index lists tensor '{p.Name}' twice.", path);
+                string name, file;
+                try
+                {
+                    name = p.Name;
+                    file = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : throw Invalid($"\"weight_map\" entry '{p.Name}' is not a file name string.", path);
+                }
+                catch (InvalidOperationException e)
+                {
+                    // An escaped lone surrogate: System.Text.Json only objects when the string is read.
+                    throw new HfCheckpointException(HfCheckpointErrorKind.InvalidIndex, "the shard index has a string with an escaped lone surrogate (invalid Unicode).", path, e);
+                }
+                if (!map.TryAdd(name, file))
+                    throw new HfCheckpointException(HfCheckpointErrorKind.DuplicateTensor, $"the shard index lists tensor '{name}' twice.", path);
             }
             return new HfShardIndex(map, total);
         }

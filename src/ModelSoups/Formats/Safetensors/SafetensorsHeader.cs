@@ -168,7 +168,7 @@ public sealed class SafetensorsHeader
             IReadOnlyDictionary<string, string>? metadata = null;
             foreach (var prop in root.EnumerateObject())
             {
-                string name = prop.Name;
+                string name = Text(prop, path);
                 if (name == MetadataKey)
                 {
                     if (metadata is not null)
@@ -221,9 +221,10 @@ public sealed class SafetensorsHeader
         foreach (var p in value.EnumerateObject())
         {
             if (p.Value.ValueKind != JsonValueKind.String)
-                throw Error(SafetensorsErrorKind.InvalidSchema, $"\"{MetadataKey}\" key '{p.Name}' has a JSON {Describe(p.Value.ValueKind)} value; metadata values must be strings.", path);
-            if (!map.TryAdd(p.Name, p.Value.GetString()!))
-                throw Error(SafetensorsErrorKind.DuplicateName, $"\"{MetadataKey}\" has key '{p.Name}' twice.", path);
+                throw Error(SafetensorsErrorKind.InvalidSchema, $"\"{MetadataKey}\" key '{Text(p, path)}' has a JSON {Describe(p.Value.ValueKind)} value; metadata values must be strings.", path);
+            string key = Text(p, path);
+            if (!map.TryAdd(key, Text(p.Value, path)))
+                throw Error(SafetensorsErrorKind.DuplicateName, $"\"{MetadataKey}\" has key '{key}' twice.", path);
         }
         return map;
     }
@@ -237,7 +238,7 @@ public sealed class SafetensorsHeader
         {
             // Unknown fields are ignored, as serde does for TensorInfo; known ones may appear once.
             ref JsonElement? slot = ref dtypeEl;
-            switch (field.Name)
+            switch (Text(field, path))
             {
                 case "dtype": slot = ref dtypeEl; break;
                 case "shape": slot = ref shapeEl; break;
@@ -245,7 +246,7 @@ public sealed class SafetensorsHeader
                 default: continue;
             }
             if (slot is not null)
-                throw Error(SafetensorsErrorKind.InvalidSchema, $"tensor '{name}' has field \"{field.Name}\" twice.", path);
+                throw Error(SafetensorsErrorKind.InvalidSchema, $"tensor '{name}' has field \"{Text(field, path)}\" twice.", path);
             slot = field.Value;
         }
         if (dtypeEl is null || shapeEl is null || offsetsEl is null)
@@ -256,7 +257,7 @@ public sealed class SafetensorsHeader
 
         if (dtypeEl.Value.ValueKind != JsonValueKind.String)
             throw Error(SafetensorsErrorKind.InvalidSchema, $"tensor '{name}' has a JSON {Describe(dtypeEl.Value.ValueKind)} as dtype, not a string.", path);
-        string dtypeName = dtypeEl.Value.GetString()!;
+        string dtypeName = Text(dtypeEl.Value, path);
         if (!DTypes.TryParseSafetensorsName(dtypeName, out var dtype))
         {
             if (KnownUnsupportedDTypes.Contains(dtypeName))
@@ -301,6 +302,23 @@ public sealed class SafetensorsHeader
 
         return new SafetensorsEntry(new TensorInfo(name, dtype, shape), begin, end);
     }
+
+    // System.Text.Json accepts an escaped lone surrogate ("\ud800") while parsing and throws
+    // InvalidOperationException only when the string is read; serde_json rejects it as invalid JSON.
+    static string Text(JsonProperty p, string path)
+    {
+        try { return p.Name; }
+        catch (InvalidOperationException e) { throw LoneSurrogate(path, e); }
+    }
+
+    static string Text(JsonElement e, string path)
+    {
+        try { return e.GetString()!; }
+        catch (InvalidOperationException x) { throw LoneSurrogate(path, x); }
+    }
+
+    static SafetensorsFormatException LoneSurrogate(string path, Exception inner) =>
+        new(SafetensorsErrorKind.InvalidJson, "the header has a string with an escaped lone surrogate (invalid Unicode).", path, inner);
 
     static bool TryGetNonNegative(JsonElement e, out long value)
     {
