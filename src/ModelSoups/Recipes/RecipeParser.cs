@@ -14,7 +14,7 @@ namespace ModelSoups.Recipes;
 public static class RecipeParser
 {
     static readonly string[] TopLevelKeys =
-        ["merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "random_seed", "allow_missing", "tokenizer_source", "name"];
+        ["merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "random_seed", "allow_missing", "tokenizer_source", "name", "provenance"];
 
     static readonly string[] ModelKeys = ["model", "parameters"];
 

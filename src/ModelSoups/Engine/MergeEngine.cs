@@ -1,0 +1,272 @@
+using System.Diagnostics;
+using System.Numerics;
+using ModelSoups.Checkpoints;
+using ModelSoups.Merging;
+using ModelSoups.Recipes;
+using ModelSoups.Tensors;
+
+namespace ModelSoups.Engine;
+
+/// <summary>
+/// Runs a <see cref="MergePlan"/>: streams the output tensor by tensor (element-wise methods block
+/// by block) on several threads, converting each input slice from its file dtype into the compute
+/// dtype in buffers rented from a <see cref="MemoryBudget"/>, applying the method and writing the
+/// result straight into its place in the output shard. Inputs are memory-mapped, so the only
+/// anonymous memory that grows with the work is the budget. Every output element depends only on
+/// its inputs (random methods draw from a counter-based stream keyed by tensor name and element
+/// index), so the output is bit-identical whatever the thread count or block size.
+/// The output is written into a temporary folder and renamed into place only when complete.
+/// </summary>
+public static class MergeEngine
+{
+    /// <summary>Files copied from the base model's folder (else the first model's) into the output.</summary>
+    public static readonly string[] SideFiles =
+    [
+        "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+        "tokenizer.model", "vocab.json", "vocab.txt", "merges.txt", "added_tokens.json", "chat_template.jinja",
+        "preprocessor_config.json",
+    ];
+
+    /// <summary>File name of the provenance record written beside the weights.</summary>
+    public const string RecipeFileName = "soup-recipe.yaml";
+
+    const int CopySlice = 64 << 20;
+    const int ConvertSlice = MergePlan.ConvertSlice;
+
+    sealed record WorkItem(TensorTask Task, long Start, long Count);
+
+    /// <summary>Plans and runs a recipe into <paramref name="outputFolder"/>.</summary>
+    public static MergeSummary Run(Recipe recipe, string outputFolder, MergeOptions options, CancellationToken cancel = default)
+    {
+        using var plan = MergePlan.Create(recipe, options);
+        return Run(plan, outputFolder, options, cancel);
+    }
+
+    /// <summary>Runs a plan into <paramref name="outputFolder"/>.</summary>
+    public static MergeSummary Run(MergePlan plan, string outputFolder, MergeOptions options, CancellationToken cancel = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var output = Path.GetFullPath(outputFolder);
+        RefuseInputFolder(plan, output);
+        int threads = Math.Max(1, options.Threads);
+
+        long bytesDone = 0;
+        int tensorsDone = 0;
+        long hashBytes = options.HashInputs ? AllInputFiles(plan).Sum(f => new FileInfo(f).Length) : 0;
+        long total = plan.InputBytes + hashBytes;
+        long peakAnon = ProcessMemory.RssAnonBytes() ?? 0;
+        using var progressStop = new CancellationTokenSource();
+        var progressThread = new Thread(() =>
+        {
+            while (!progressStop.Token.WaitHandle.WaitOne(100))
+            {
+                peakAnon = Math.Max(peakAnon, ProcessMemory.RssAnonBytes() ?? 0);
+                options.Progress?.Invoke(new MergeProgress(Volatile.Read(ref tensorsDone), plan.Tasks.Count, Interlocked.Read(ref bytesDone), total, clock.Elapsed));
+            }
+        }) { IsBackground = true, Name = "soup-progress" };
+        progressThread.Start();
+
+        try
+        {
+            var hashClock = Stopwatch.StartNew();
+            var hashes = options.HashInputs
+                ? InputHashes.Compute(AllInputFiles(plan), threads, n => Interlocked.Add(ref bytesDone, n), cancel)
+                : null;
+            var hashingTime = hashClock.Elapsed;
+            var recipeYaml = RecipeWriter.ToYaml(plan.Recipe, hashes, new Dictionary<string, object>
+            {
+                ["tool"] = "ModelSoups " + (typeof(MergeEngine).Assembly.GetName().Version?.ToString(3) ?? "0"),
+                ["created"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
+            });
+            var metadata = new Dictionary<string, string>
+            {
+                ["format"] = "pt",
+                ["soup_method"] = plan.Method.Name,
+                ["soup_recipe"] = recipeYaml,
+            };
+            using var writer = CheckpointWriter.Create(output, [.. plan.Tasks.Select(t => t.Output)],
+                new CheckpointWriterOptions(options.MaxShardBytes, metadata, options.Overwrite));
+            using var budget = new MemoryBudget(options.MemoryBudgetBytes);
+            var items = WorkItems(plan, options);
+            var remaining = plan.Tasks.ToDictionary(t => t.Output.Name, t => items.Count(i => i.Task == t));
+            int next = -1;
+            Exception? failure = null;
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            var workers = Enumerable.Range(0, threads).Select(w => new Thread(() =>
+            {
+                try
+                {
+                    int i;
+                    while (!stop.IsCancellationRequested && (i = Interlocked.Increment(ref next)) < items.Count)
+                    {
+                        var item = items[i];
+                        long read = Process(plan, item, writer, budget, stop.Token);
+                        Interlocked.Add(ref bytesDone, read);
+                        bool last;
+                        lock (remaining) last = --remaining[item.Task.Output.Name] == 0;
+                        if (last) Interlocked.Increment(ref tensorsDone);
+                    }
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref failure, e, null);
+                    stop.Cancel();
+                }
+            }) { Name = $"soup-merge-{w}", IsBackground = true }).ToList();
+            workers.ForEach(t => t.Start());
+            workers.ForEach(t => t.Join());
+            if (failure is not null && failure is not OperationCanceledException) throw Rethrow(failure);
+            cancel.ThrowIfCancellationRequested();
+            if (failure is not null) throw Rethrow(failure);
+
+            if (plan.ConfigSource is { } folder)
+                foreach (var name in SideFiles)
+                {
+                    var path = Path.Combine(folder, name);
+                    if (File.Exists(path)) writer.CopyFile(path, name);
+                }
+            writer.WriteText(RecipeFileName, recipeYaml);
+            writer.Commit();
+            return new MergeSummary
+            {
+                OutputFolder = output,
+                TensorsMerged = plan.Tasks.Count(t => t.Action == TensorAction.Merge),
+                TensorsCopied = plan.Tasks.Count(t => t.Action == TensorAction.Copy),
+                InputBytes = plan.InputBytes,
+                OutputBytes = plan.OutputBytes,
+                Elapsed = clock.Elapsed,
+                HashingTime = hashingTime,
+                PeakWorkingBytes = budget.PeakBytes,
+                PeakRssAnonBytes = Math.Max(peakAnon, ProcessMemory.RssAnonBytes() ?? 0) is var p and > 0 ? p : null,
+                ShardFiles = writer.ShardFiles,
+                Notes = plan.Notes,
+            };
+        }
+        finally
+        {
+            progressStop.Cancel();
+            progressThread.Join();
+        }
+    }
+
+    static Exception Rethrow(Exception e) =>
+        e is ModelSoupsException or OperationCanceledException ? e : new InvalidOperationException($"merge failed: {e.Message}", e);
+
+    static IReadOnlyList<string> AllInputFiles(MergePlan plan) => plan.Inputs.SelectMany(c => c.Files).Distinct().ToList();
+
+    /// <summary>The output must not be (or contain, or sit inside) an input folder: a merge never writes where it reads.</summary>
+    static void RefuseInputFolder(MergePlan plan, string output)
+    {
+        var outSlash = output.TrimEnd('/') + "/";
+        foreach (var (c, m) in plan.Inputs.Zip(plan.InputModels))
+        {
+            foreach (var f in c.Files)
+            {
+                var dir = Path.GetDirectoryName(f)!.TrimEnd('/') + "/";
+                if (dir.StartsWith(outSlash, StringComparison.Ordinal) || outSlash.StartsWith(dir, StringComparison.Ordinal))
+                    throw new ModelSoupsException($"the output folder overlaps the input {m.Spelled}; choose an output folder outside every input folder", output);
+            }
+        }
+    }
+
+    static List<WorkItem> WorkItems(MergePlan plan, MergeOptions options)
+    {
+        var items = new List<WorkItem>();
+        foreach (var t in plan.Tasks)
+        {
+            long n = t.Output.ElementCount;
+            if (t.Action == TensorAction.Copy)
+            {
+                long bytes = t.Output.ByteLength;
+                if (bytes == 0) { items.Add(new WorkItem(t, 0, 0)); continue; }
+                for (long off = 0; off < bytes; off += CopySlice) items.Add(new WorkItem(t, off, Math.Min(CopySlice, bytes - off)));
+            }
+            else if (t.Elementwise && n > 0)
+            {
+                int block = plan.BlockElements(t, options);
+                for (long s = 0; s < n; s += block) items.Add(new WorkItem(t, s, Math.Min(block, n - s)));
+            }
+            else
+            {
+                if (n > Array.MaxLength) throw new ModelSoupsException($"tensor {t.Output.Name} has {n:N0} elements; {plan.Method.Name} needs it whole and tensors over {Array.MaxLength:N0} elements are not supported");
+                items.Add(new WorkItem(t, 0, n));
+            }
+        }
+        return items;
+    }
+
+    /// <summary>Processes one work item; returns the input bytes it read.</summary>
+    static long Process(MergePlan plan, WorkItem item, CheckpointWriter writer, MemoryBudget budget, CancellationToken cancel)
+    {
+        var task = item.Task;
+        if (task.Action == TensorAction.Copy)
+        {
+            if (item.Count > 0) writer.Write(task.Output.Name, item.Start, task.CopySource!.GetBytes(item.Start, (int)item.Count));
+            return item.Count;
+        }
+        return plan.Recipe.ComputeDType == DType.F64
+            ? Merge<double>(plan, item, writer, budget, cancel)
+            : Merge<float>(plan, item, writer, budget, cancel);
+    }
+
+    static unsafe long Merge<T>(MergePlan plan, WorkItem item, CheckpointWriter writer, MemoryBudget budget, CancellationToken cancel)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var task = item.Task;
+        var name = task.Output.Name;
+        int count = checked((int)item.Count);
+        int inputs = plan.Inputs.Count;
+        long computeBytes = (long)count * sizeof(T);
+        var buffer = budget.Rent(plan.WorkingBytes(task, count), cancel);
+        try
+        {
+            long read = 0;
+            var memories = new ReadOnlyMemory<T>[inputs];
+            for (int i = 0; i < inputs; i++)
+            {
+                var source = plan.Inputs[i].Tensors[name];
+                var target = buffer.AsSpan<T>(i * computeBytes, count);
+                int size = source.DType.Size();
+                for (int s = 0; s < count; s += ConvertSlice)
+                {
+                    int n = Math.Min(ConvertSlice, count - s);
+                    DTypeConversion.ToCompute(source.DType, source.GetBytes((item.Start + s) * size, n * size), target.Slice(s, n));
+                }
+                read += (long)count * size;
+                memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
+            }
+            int first = plan.HasBase ? 1 : 0;
+            var input = new MergeInput<T>
+            {
+                Models = memories[first..],
+                Base = plan.HasBase ? memories[0] : ReadOnlyMemory<T>.Empty,
+                HasBase = plan.HasBase,
+                Parameters = task.Parameters!,
+                TensorName = name,
+                Shape = task.Output.Shape,
+                LayerIndex = task.LayerIndex,
+                LayerCount = plan.LayerCount,
+                Seed = MergeSeed.ForTensor(plan.Recipe.RandomSeed, name),
+                Offset = item.Start,
+            };
+            var result = buffer.AsSpan<T>(inputs * computeBytes, count);
+            plan.Method.Merge(input, result);
+
+            var outType = task.Output.DType;
+            int outSize = outType.Size();
+            var outBytes = buffer.AsSpan<byte>((inputs + 1) * computeBytes, Math.Min(count, ConvertSlice) * outSize);
+            for (int s = 0; s < count; s += ConvertSlice)
+            {
+                int n = Math.Min(ConvertSlice, count - s);
+                var bytes = outBytes[..(n * outSize)];
+                DTypeConversion.FromCompute<T>(result.Slice(s, n), outType, bytes);
+                writer.Write(name, (item.Start + s) * outSize, bytes);
+            }
+            return read;
+        }
+        finally
+        {
+            budget.Return(buffer);
+        }
+    }
+}

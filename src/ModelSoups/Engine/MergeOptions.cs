@@ -1,0 +1,43 @@
+using ModelSoups.Formats.HuggingFace;
+
+namespace ModelSoups.Engine;
+
+/// <summary>How the engine runs (not what it computes: that is the recipe).</summary>
+public sealed record MergeOptions
+{
+    /// <summary>Worker threads; default all cores.</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Cap on the engine's working memory (compute buffers), bytes. Default 2 GiB.</summary>
+    public long MemoryBudgetBytes { get; init; } = 2L << 30;
+
+    /// <summary>Largest shard file, bytes (Hugging Face's max_shard_size; default 5GB).</summary>
+    public long MaxShardBytes { get; init; } = ShardSize.Default;
+
+    /// <summary>Replace a non-empty destination (the old one is removed only after the new one is complete).</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>Largest block of an element-wise tensor processed at once, in elements.</summary>
+    public int MaxBlockElements { get; init; } = 1 << 20;
+
+    /// <summary>Record SHA-256 of every input file in the output (provenance). On by default.</summary>
+    public bool HashInputs { get; init; } = true;
+
+    /// <summary>Called about every 100 ms from a background thread while merging.</summary>
+    public Action<MergeProgress>? Progress { get; init; }
+}
+
+/// <summary>A progress snapshot.</summary>
+/// <param name="TensorsDone">Output tensors finished.</param>
+/// <param name="TensorsTotal">Output tensors in the plan.</param>
+/// <param name="BytesDone">Input bytes processed (plus hashed), of <paramref name="BytesTotal"/>.</param>
+/// <param name="BytesTotal">Input bytes the run reads.</param>
+/// <param name="Elapsed">Time since the run started.</param>
+public sealed record MergeProgress(int TensorsDone, int TensorsTotal, long BytesDone, long BytesTotal, TimeSpan Elapsed)
+{
+    /// <summary>Input bytes per second so far.</summary>
+    public double BytesPerSecond => Elapsed.TotalSeconds > 0 ? BytesDone / Elapsed.TotalSeconds : 0;
+
+    /// <summary>Estimated time left, or null before there is a rate.</summary>
+    public TimeSpan? Eta => BytesDone > 0 && BytesPerSecond > 0 ? TimeSpan.FromSeconds((BytesTotal - BytesDone) / BytesPerSecond) : null;
+}

@@ -1,0 +1,290 @@
+using System.Text;
+using ModelSoups.Checkpoints;
+using ModelSoups.Merging;
+using ModelSoups.Recipes;
+using ModelSoups.Tensors;
+
+namespace ModelSoups.Engine;
+
+/// <summary>
+/// A merge checked and laid out from headers and index files alone: every input opened (mapped,
+/// not read), every tensor's inputs, output dtype and parameters resolved, every parameter
+/// validated, the memory each tensor needs computed. Nothing is written until a plan exists, so a
+/// bad recipe or a missing tensor fails before the output folder is touched (<c>soup merge --plan</c>
+/// prints this and stops).
+/// </summary>
+public sealed class MergePlan : IDisposable
+{
+    /// <summary>Elements converted (and written) at once when turning results into the output dtype.</summary>
+    internal const int ConvertSlice = 1 << 22;
+
+    /// <summary>The recipe this plan runs.</summary>
+    public required Recipe Recipe { get; init; }
+
+    /// <summary>The merge method.</summary>
+    public required IMergeMethod Method { get; init; }
+
+    /// <summary>Opened inputs: the base first when there is one, then the models.</summary>
+    public required IReadOnlyList<ICheckpoint> Inputs { get; init; }
+
+    /// <summary>Paths of <see cref="Inputs"/> as the recipe names them.</summary>
+    public required IReadOnlyList<RecipeModel> InputModels { get; init; }
+
+    /// <summary>True when <see cref="Inputs"/>[0] is the base model.</summary>
+    public required bool HasBase { get; init; }
+
+    /// <summary>One task per output tensor, in name order.</summary>
+    public required IReadOnlyList<TensorTask> Tasks { get; init; }
+
+    /// <summary>Number of transformer layers seen in the tensor names (0 when none).</summary>
+    public required int LayerCount { get; init; }
+
+    /// <summary>Things the user should know (copied tensors that differ between inputs, dropped duplicates).</summary>
+    public required IReadOnlyList<string> Notes { get; init; }
+
+    /// <summary>The folder config and tokenizer files are copied from (base, else first model), or null.</summary>
+    public string? ConfigSource { get; init; }
+
+    /// <summary>Models merged (the base excluded).</summary>
+    public int ModelCount => Inputs.Count - (HasBase ? 1 : 0);
+
+    /// <summary>Bytes of the output weights.</summary>
+    public long OutputBytes => Tasks.Sum(t => t.Output.ByteLength);
+
+    /// <summary>Bytes the merge reads from the inputs.</summary>
+    public long InputBytes => Tasks.Sum(t => t.Action == TensorAction.Copy
+        ? t.Output.ByteLength
+        : Inputs.Sum(c => c.Tensors[t.Output.Name].ByteLength));
+
+    /// <summary>Size of one compute element (4 for f32, 8 for f64).</summary>
+    public int ComputeSize => Recipe.ComputeDType.Size();
+
+    /// <summary>Bytes one worker needs to process <paramref name="elements"/> elements of <paramref name="task"/> at once.</summary>
+    public long WorkingBytes(TensorTask task, long elements)
+    {
+        if (task.Action == TensorAction.Copy) return 0;
+        long scratch = task.Elementwise ? 0 : Method.ScratchElements(elements, ModelCount);
+        return ((Inputs.Count + 1) * elements + scratch) * ComputeSize + Math.Min(elements, ConvertSlice) * task.Output.DType.Size();
+    }
+
+    /// <summary>Builds and validates the plan for <paramref name="recipe"/>; throws <see cref="ModelSoupsException"/> on the first problem.</summary>
+    public static MergePlan Create(Recipe recipe, MergeOptions options)
+    {
+        var method = MergeMethods.TryGet(recipe.MergeMethod, out var m)
+            ? m
+            : throw new RecipeException($"unknown merge_method '{recipe.MergeMethod}'; known methods: {string.Join(", ", MergeMethods.All.Select(x => x.Name))}", recipe.SourcePath);
+        var notes = new List<string>();
+        var baseModel = recipe.BaseModel;
+        if (baseModel is not null && method.BaseModel == BaseModelUse.None)
+        {
+            notes.Add($"{method.Name} does not use a base model; base_model is used only as the source of config and tokenizer files and of non-float tensors.");
+        }
+        if (baseModel is null && method.BaseModel == BaseModelUse.Required)
+            throw new RecipeException($"{method.Name} needs a base_model (the pre-trained model the task vectors are taken from)", recipe.SourcePath);
+        var models = recipe.Models.ToList();
+        bool baseIsInput = baseModel is not null && method.BaseModel != BaseModelUse.None;
+        if (baseIsInput)
+        {
+            // mergekit lists the base among `models` in many recipes; its task vector is zero, so it is
+            // dropped from the models rather than counted as an extra ingredient.
+            int before = models.Count;
+            models.RemoveAll(x => SamePath(x.Path, baseModel!.Path));
+            if (models.Count != before) notes.Add("the base model is also listed under models; it is used as the base only.");
+        }
+
+        var inputModels = new List<RecipeModel>();
+        if (baseIsInput) inputModels.Add(baseModel!);
+        inputModels.AddRange(models);
+        var opened = new List<ICheckpoint>();
+        try
+        {
+            foreach (var im in inputModels) opened.Add(Checkpoint.Open(im.Path));
+            ICheckpoint? copySource = null;
+            if (baseModel is not null && !baseIsInput) { copySource = Checkpoint.Open(baseModel.Path); opened.Add(copySource); }
+            var plan = Build(recipe, method, inputModels, opened, baseIsInput, copySource, notes, options);
+            return plan;
+        }
+        catch
+        {
+            foreach (var c in opened) c.Dispose();
+            throw;
+        }
+    }
+
+    static MergePlan Build(Recipe recipe, IMergeMethod method, List<RecipeModel> inputModels, List<ICheckpoint> opened,
+        bool hasBase, ICheckpoint? extraBase, List<string> notes, MergeOptions options)
+    {
+        var inputs = opened.Take(inputModels.Count).ToList();
+        int modelCount = inputs.Count - (hasBase ? 1 : 0);
+        var schedules = RecipeParameters.FromRecipe(recipe, inputModels.Skip(hasBase ? 1 : 0).ToList());
+        // Validate the method once with the global shape of the recipe before looking at tensors.
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var c in inputs) names.UnionWith(c.Tensors.Keys);
+        int layerCount = names.Select(LayerIndex.Parse).Where(i => i is not null).Select(i => i!.Value + 1).DefaultIfEmpty(0).Max();
+
+        var problems = new List<string>();
+        var tasks = new List<TensorTask>();
+        var reference = hasBase ? inputs[0] : inputs[modelCount > 0 ? (hasBase ? 1 : 0) : 0];
+        var copyDiffers = new List<string>();
+        foreach (var name in names)
+        {
+            var refs = inputs.Select(c => c.Tensors.GetValueOrDefault(name)).ToList();
+            var missing = refs.Select((r, i) => (r, i)).Where(p => p.r is null).Select(p => Short(inputModels[p.i])).ToList();
+            var first = refs.First(r => r is not null)!;
+            var shapeMismatch = refs.Where(r => r is not null && !r.Info.SameShape(first.Info)).ToList();
+            if (missing.Count > 0 || shapeMismatch.Count > 0)
+            {
+                if (recipe.AllowMissingFromBase && hasBase && refs[0] is { } b)
+                {
+                    tasks.Add(new TensorTask { Output = b.Info, Action = TensorAction.Copy, CopySource = b, Note = "taken from the base (missing or different shape in some inputs)" });
+                    notes.Add($"{name}: missing or of another shape in some inputs; copied from the base (allow_missing).");
+                    continue;
+                }
+                problems.Add(missing.Count > 0
+                    ? $"{name} (missing in {string.Join(", ", missing)})"
+                    : $"{name} (shapes {string.Join(" vs ", refs.Where(r => r is not null).Select(r => r!.Info.ShapeText).Distinct())})");
+                continue;
+            }
+            bool allFloat = refs.All(r => r!.DType.IsFloat());
+            if (!allFloat)
+            {
+                // Integer and bool tensors (num_batches_tracked, position ids) are never averaged: copy
+                // from the base, else the first model (model-soups reference code, METHODS.md pitfalls).
+                var source = refs[0]!;
+                if (!hasBase && extraBase?.Tensors.GetValueOrDefault(name) is { } eb && eb.Info.SameShape(first.Info) && eb.DType == first.DType)
+                    source = eb;
+                if (refs.Any(r => r!.DType != source.DType)) { problems.Add($"{name} (dtypes {string.Join(" vs ", refs.Select(r => r!.DType.SafetensorsName()).Distinct())})"); continue; }
+                if (refs.Any(r => !SameBytes(r!, source))) copyDiffers.Add(name);
+                tasks.Add(new TensorTask { Output = source.Info, Action = TensorAction.Copy, CopySource = source, Note = "not a float tensor: copied" });
+                continue;
+            }
+            int? layer = LayerIndex.Parse(name);
+            var parameters = RecipeParameters.ForTensor(method, schedules, name, layer, layerCount);
+            method.Validate(parameters, hasBase, name);
+            var outType = recipe.OutDType ?? (reference.Tensors.GetValueOrDefault(name) ?? first).DType;
+            if (!outType.IsWritable()) outType = DType.F32;
+            tasks.Add(new TensorTask
+            {
+                Output = new TensorInfo(name, outType, first.Shape),
+                Action = TensorAction.Merge,
+                Parameters = parameters,
+                LayerIndex = layer,
+                Elementwise = method.IsElementwise(parameters),
+            });
+        }
+        if (problems.Count > 0)
+        {
+            var shown = string.Join("; ", problems.Take(10)) + (problems.Count > 10 ? $"; and {problems.Count - 10} more" : "");
+            throw new ModelSoupsException(
+                $"the inputs do not line up: {problems.Count} tensor(s) differ: {shown}. Nothing was written" +
+                (hasBase ? " (set allow_missing: true in the recipe to take such tensors from the base)." : "."),
+                recipe.SourcePath);
+        }
+        if (tasks.Count == 0) throw new ModelSoupsException("the inputs have no tensors", recipe.SourcePath);
+        if (copyDiffers.Count > 0)
+            notes.Add($"{copyDiffers.Count} non-float tensor(s) differ between the inputs and were copied from {(hasBase ? "the base" : "the first model")}: {string.Join(", ", copyDiffers.Take(5))}{(copyDiffers.Count > 5 ? ", …" : "")}.");
+
+        string? configSource = null;
+        var sourceModel = recipe.BaseModel ?? recipe.Models[0];
+        if (Directory.Exists(sourceModel.Path)) configSource = sourceModel.Path;
+
+        var plan = new MergePlan
+        {
+            Recipe = recipe,
+            Method = method,
+            Inputs = inputs,
+            InputModels = inputModels,
+            HasBase = hasBase,
+            Tasks = tasks,
+            LayerCount = layerCount,
+            Notes = notes,
+            ConfigSource = configSource,
+            ExtraOpened = extraBase,
+        };
+        plan.CheckMemory(options);
+        return plan;
+    }
+
+    ICheckpoint? ExtraOpened { get; init; }
+
+    void CheckMemory(MergeOptions options)
+    {
+        foreach (var t in Tasks)
+        {
+            if (t.Action != TensorAction.Merge || t.Elementwise) continue;
+            long need = WorkingBytes(t, t.Output.ElementCount);
+            if (need > options.MemoryBudgetBytes)
+                throw new ModelSoupsException(
+                    $"tensor {t.Output.Name} ({t.Output.ElementCount:N0} elements) needs {ByteSize.Format(need)} at once for {Method.Name} with {Inputs.Count} inputs, " +
+                    $"more than the memory budget of {ByteSize.Format(options.MemoryBudgetBytes)}; raise --memory-budget.", Recipe.SourcePath);
+        }
+    }
+
+    /// <summary>Peak working memory the engine will use with these options (compute buffers only).</summary>
+    public long ExpectedPeakBytes(MergeOptions options)
+    {
+        var perWorker = Tasks.Where(t => t.Action == TensorAction.Merge)
+            .Select(t => WorkingBytes(t, t.Elementwise ? Math.Min(t.Output.ElementCount, BlockElements(t, options)) : t.Output.ElementCount))
+            .OrderDescending().Take(Math.Max(1, options.Threads)).Sum();
+        return Math.Min(perWorker, options.MemoryBudgetBytes);
+    }
+
+    /// <summary>Elements per block for an element-wise task under these options.</summary>
+    public int BlockElements(TensorTask task, MergeOptions options)
+    {
+        long perElement = WorkingBytes(task, 1);
+        long fit = options.MemoryBudgetBytes / Math.Max(1, options.Threads) / Math.Max(1, perElement);
+        long block = Math.Min(options.MaxBlockElements, fit);
+        block = block >= 4096 ? block / 4096 * 4096 : Math.Max(1, block);
+        return (int)Math.Max(1, block);
+    }
+
+    /// <summary>A human summary of the plan: what would be done, sizes and memory.</summary>
+    public string Describe(MergeOptions options, string outputFolder)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"method      {Method.Name}: {Method.Description}");
+        if (HasBase) sb.AppendLine($"base        {InputModels[0].Spelled}");
+        foreach (var (im, i) in InputModels.Skip(HasBase ? 1 : 0).Select((x, i) => (x, i)))
+        {
+            var ps = im.Parameters.Count == 0 ? "" : "  " + string.Join(", ", im.Parameters.Select(p => $"{p.Key}={p.Value.Describe()}"));
+            sb.AppendLine($"model {i + 1,-5} {im.Spelled}{ps}");
+        }
+        if (Recipe.Parameters.Count > 0)
+            sb.AppendLine("parameters  " + string.Join(", ", Recipe.Parameters.Select(p => $"{p.Key}={p.Value.Describe()}")));
+        int merged = Tasks.Count(t => t.Action == TensorAction.Merge);
+        sb.AppendLine($"tensors     {Tasks.Count} ({merged} merged, {Tasks.Count - merged} copied); {LayerCount} layers");
+        sb.AppendLine($"compute     {Recipe.ComputeDType.SafetensorsName()}; output dtype {(Recipe.OutDType?.SafetensorsName() ?? "as inputs")}");
+        sb.AppendLine($"reads       {ByteSize.Format(InputBytes)} from {Inputs.Count} input(s)");
+        int shards = (int)Math.Max(1, (OutputBytes + options.MaxShardBytes - 1) / options.MaxShardBytes);
+        sb.AppendLine($"writes      {ByteSize.Format(OutputBytes)} in about {shards} shard(s) to {outputFolder}");
+        sb.AppendLine($"memory      peak working memory {ByteSize.Format(ExpectedPeakBytes(options))} (budget {ByteSize.Format(options.MemoryBudgetBytes)}, {options.Threads} thread(s))");
+        foreach (var n in Notes) sb.AppendLine($"note        {n}");
+        return sb.ToString();
+    }
+
+    static string Short(RecipeModel m) => m.Spelled;
+
+    /// <summary>Byte equality of two tensors, compared in slices of the mapped files.</summary>
+    static bool SameBytes(TensorRef a, TensorRef b)
+    {
+        if (a.ByteLength != b.ByteLength) return false;
+        const int Slice = 1 << 24;
+        for (long off = 0; off < a.ByteLength; off += Slice)
+        {
+            int n = (int)Math.Min(Slice, a.ByteLength - off);
+            if (!a.GetBytes(off, n).SequenceEqual(b.GetBytes(off, n))) return false;
+        }
+        return true;
+    }
+
+    static bool SamePath(string a, string b) =>
+        string.Equals(Path.GetFullPath(a).TrimEnd('/'), Path.GetFullPath(b).TrimEnd('/'), StringComparison.Ordinal);
+
+    /// <summary>Closes every input.</summary>
+    public void Dispose()
+    {
+        foreach (var c in Inputs) c.Dispose();
+        ExtraOpened?.Dispose();
+    }
+}

@@ -1,0 +1,42 @@
+using ModelSoups.Merging;
+using ModelSoups.Tensors;
+
+namespace ModelSoups.Engine;
+
+/// <summary>What the engine does for one output tensor.</summary>
+public enum TensorAction
+{
+    /// <summary>Run the merge method over the converted inputs.</summary>
+    Merge,
+
+    /// <summary>Copy the bytes of one input unchanged (non-float tensors, or a tensor taken from the base).</summary>
+    Copy,
+}
+
+/// <summary>
+/// One output tensor of a <see cref="MergePlan"/>: where its inputs come from, the resolved
+/// parameters, and how the engine will process it.
+/// </summary>
+public sealed class TensorTask
+{
+    /// <summary>The output tensor (name, output dtype, shape).</summary>
+    public required TensorInfo Output { get; init; }
+
+    /// <summary>Merge or copy.</summary>
+    public required TensorAction Action { get; init; }
+
+    /// <summary>For <see cref="TensorAction.Copy"/>: the tensor whose bytes are copied.</summary>
+    public ModelSoups.Checkpoints.TensorRef? CopySource { get; init; }
+
+    /// <summary>For <see cref="TensorAction.Merge"/>: parameters resolved for this tensor.</summary>
+    public MergeParameters? Parameters { get; init; }
+
+    /// <summary>Layer index parsed from the name, if any.</summary>
+    public int? LayerIndex { get; init; }
+
+    /// <summary>True when the method may process this tensor in blocks.</summary>
+    public bool Elementwise { get; init; }
+
+    /// <summary>Why a tensor is copied rather than merged, for the summary (null for merges).</summary>
+    public string? Note { get; init; }
+}

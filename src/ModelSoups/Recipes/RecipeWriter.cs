@@ -1,0 +1,72 @@
+using ModelSoups.Tensors;
+using YamlDotNet.Serialization;
+
+namespace ModelSoups.Recipes;
+
+/// <summary>
+/// Writes a <see cref="Recipe"/> back as YAML that <see cref="RecipeParser"/> (and, without the
+/// <c>provenance</c> block, mergekit) reads again: the record of a merge is itself a runnable recipe.
+/// </summary>
+public static class RecipeWriter
+{
+    /// <summary>One input file's identity, recorded for provenance.</summary>
+    public sealed record InputFile(string Path, long Bytes, string Sha256);
+
+    /// <summary>The recipe as YAML, model paths absolute, with an optional provenance block.</summary>
+    public static string ToYaml(Recipe recipe, IReadOnlyList<InputFile>? inputs = null, IReadOnlyDictionary<string, object>? extra = null)
+    {
+        var root = new Dictionary<string, object>
+        {
+            ["merge_method"] = recipe.MergeMethod,
+        };
+        if (recipe.BaseModel is { } b) root["base_model"] = b.Path;
+        root["models"] = recipe.Models.Select(m =>
+        {
+            var entry = new Dictionary<string, object> { ["model"] = m.Path };
+            if (m.Parameters.Count > 0) entry["parameters"] = Values(m.Parameters);
+            return entry;
+        }).ToList();
+        if (recipe.Parameters.Count > 0) root["parameters"] = Values(recipe.Parameters);
+        root["dtype"] = Name(recipe.ComputeDType);
+        if (recipe.OutDType is { } o) root["out_dtype"] = Name(o);
+        if (recipe.RandomSeed != 0) root["random_seed"] = recipe.RandomSeed;
+        if (recipe.AllowMissingFromBase) root["allow_missing"] = true;
+        if (inputs is not null || extra is not null)
+        {
+            var prov = new Dictionary<string, object>();
+            foreach (var (k, v) in extra ?? new Dictionary<string, object>()) prov[k] = v;
+            if (inputs is not null)
+                prov["inputs"] = inputs.Select(f => new Dictionary<string, object> { ["path"] = f.Path, ["bytes"] = f.Bytes, ["sha256"] = f.Sha256 }).ToList();
+            root["provenance"] = prov;
+        }
+        return new SerializerBuilder().DisableAliases().Build().Serialize(root);
+    }
+
+    static Dictionary<string, object> Values(IReadOnlyDictionary<string, RecipeValue> values) =>
+        values.ToDictionary(p => p.Key, p => Value(p.Value));
+
+    static object Value(RecipeValue v) => v switch
+    {
+        RecipeValue.Number n => n.Value,
+        RecipeValue.Flag f => f.Value,
+        RecipeValue.Text t => t.Value,
+        RecipeValue.Gradient g => g.Anchors.ToList(),
+        RecipeValue.Conditional c => c.Conditions.Select(x =>
+        {
+            var d = new Dictionary<string, object>();
+            if (x.Filter is not null) d["filter"] = x.Filter;
+            d["value"] = Value(x.Value);
+            return d;
+        }).ToList(),
+        _ => throw new ArgumentOutOfRangeException(nameof(v)),
+    };
+
+    static string Name(DType t) => t switch
+    {
+        DType.F32 => "float32",
+        DType.F64 => "float64",
+        DType.BF16 => "bfloat16",
+        DType.F16 => "float16",
+        _ => t.SafetensorsName(),
+    };
+}
