@@ -5,5 +5,6 @@ static class BenchRegistry
 {
     public static void RegisterAll()
     {
+        ConvertBenchmark.Register();
     }
 }
