@@ -11,6 +11,7 @@ public static class SoupApp
         stderr ??= Console.Error;
         var root = new RootCommand("soup: model soups and model merging for Hugging Face safetensors checkpoints.");
         root.Subcommands.Add(Commands.InspectCommand.Create());
+        root.Subcommands.Add(Commands.MergeCommand.Create());
         try
         {
             var parse = root.Parse(args);

@@ -137,7 +137,9 @@ public abstract class TaskVectorMerge : MergeMethod
                     {
                         long top = (long)(p.Number("gamma", i) * len);
                         // floor(gamma·n) = 0 drops nothing (a popular port zeroed everything here).
-                        long upper = top + Math.Min(keep, len - top);
+                        // When gamma + density > 1, drop fewer outliers to keep the density (mergekit magnitude_outliers).
+                        if (top + keep > len) top = len - keep;
+                        long upper = top + keep;
                         Magnitudes(ms, bs, mags);
                         dropBelow[i] = RankCut<T>.Find(mags, top);
                         Magnitudes(ms, bs, mags);

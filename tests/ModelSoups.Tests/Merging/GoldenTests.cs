@@ -108,6 +108,8 @@ public class GoldenTests
         Close([5, -4, 3, 0, 0, 0, 0, 0, 0, 0], Run("breadcrumbs", [tau], z, p => p.SetAll("gamma", 0.1).SetAll("density", 0.3).Set("granularity", "tensor")));
         // gamma 0.01 → floor(0.1) = 0 drops nothing (not everything): keep top 3 = 10, 5, −4.
         Close([5, -4, 0, 0, 0, 0, 0, 0, 0, 10], Run("breadcrumbs", [tau], z, p => p.SetAll("gamma", 0.01).SetAll("density", 0.3).Set("granularity", "tensor")));
+        // gamma 0.3 + density 0.8 > 1: keep 8, so only 2 outliers (10, 5) are dropped: the next 8 survive.
+        Close([0, -4, 3, -2, 1, 0.5, -0.25, 0.1, 0, 0], Run("breadcrumbs", [tau], z, p => p.SetAll("gamma", 0.3).SetAll("density", 0.8).Set("granularity", "tensor")));
     }
 
     [Fact]

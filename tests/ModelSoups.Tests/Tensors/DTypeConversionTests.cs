@@ -249,4 +249,19 @@ public class DTypeConversionTests
         Assert.Throws<ArgumentException>(() => DTypeConversion.ToSingle(DType.BF16, new byte[3], new float[2]));
         Assert.Throws<ArgumentException>(() => DTypeConversion.FromSingle(new float[1], DType.F8_E4M3, new byte[1]));
     }
+
+    [Fact]
+    public void Generic_front_doors_dispatch_to_float_and_double()
+    {
+        byte[] bf = [0x80, 0x3F, 0x40, 0xC0]; // 1.0, -3.0
+        var f = new float[2];
+        var d = new double[2];
+        DTypeConversion.ToCompute<float>(DType.BF16, bf, f);
+        DTypeConversion.ToCompute<double>(DType.BF16, bf, d);
+        Assert.Equal([1f, -3f], f);
+        Assert.Equal([1.0, -3.0], d);
+        var back = new byte[4];
+        DTypeConversion.FromCompute<double>(d, DType.BF16, back);
+        Assert.Equal(bf, back);
+    }
 }

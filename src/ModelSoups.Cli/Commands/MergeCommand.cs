@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Globalization;
+using ModelSoups.Engine;
+using ModelSoups.Formats.HuggingFace;
+using ModelSoups.Recipes;
+
+namespace ModelSoups.Cli.Commands;
+
+/// <summary>
+/// <c>soup merge RECIPE.yaml --out DIR</c> or the quick form
+/// <c>soup merge --method linear --models A B C --out DIR</c>: parses, hands the recipe to the
+/// engine, prints the plan or the summary.
+/// </summary>
+public static class MergeCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var recipe = new Argument<string?>("recipe") { Description = "A mergekit-style YAML recipe (omit for the quick form with --method/--models).", Arity = ArgumentArity.ZeroOrOne };
+        var outDir = new Option<string>("--out", "-o") { Description = "Output folder (Hugging Face layout). Must not exist or be empty, unless --overwrite.", Required = true };
+        var method = new Option<string?>("--method") { Description = "Quick form: merge method (linear, task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs, breadcrumbs_ties, slerp, model_stock, layer_swap, passthrough)." };
+        var models = new Option<string[]>("--models") { Description = "Quick form: the models to merge.", AllowMultipleArgumentsPerToken = true };
+        var baseModel = new Option<string?>("--base") { Description = "Quick form: the base (pre-trained) model." };
+        var weights = new Option<double[]>("--weights") { Description = "Quick form: one weight per model.", AllowMultipleArgumentsPerToken = true };
+        var density = new Option<double?>("--density") { Description = "Quick form: density for every model (ties, dare, breadcrumbs, task_arithmetic)." };
+        var set = new Option<string[]>("--set") { Description = "Quick form: a global parameter, key=value (repeatable), e.g. --set lambda=0.5 --set random_seed=1." };
+        var dtype = new Option<string?>("--dtype") { Description = "Compute dtype: float32 (default) or float64." };
+        var outDtype = new Option<string?>("--out-dtype") { Description = "Output dtype of float tensors: bfloat16, float16, float32, float64 (default: as the inputs)." };
+        var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var budget = new Option<string>("--memory-budget") { Description = "Cap on working memory, e.g. 2GiB, 512MB.", DefaultValueFactory = _ => "2GiB" };
+        var shard = new Option<string>("--max-shard-size") { Description = "Largest output shard, e.g. 5GB, 500MB, 2GiB.", DefaultValueFactory = _ => "5GB" };
+        var plan = new Option<bool>("--plan") { Description = "Dry run: check the recipe and inputs from headers, print what would be done, write nothing." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output folder (only once the new one is complete)." };
+        var noHash = new Option<bool>("--no-hash") { Description = "Do not record the SHA-256 of the input files (saves one read of the inputs)." };
+        var command = new Command("merge", "Merge checkpoints with a recipe: model soups (linear), task arithmetic, TIES, DARE, Breadcrumbs, SLERP, Model Stock, layer swapping.")
+        {
+            recipe, outDir, method, models, baseModel, weights, density, set, dtype, outDtype, threads, budget, shard, plan, overwrite, noHash,
+        };
+        command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
+        return command;
+
+        int Execute(ParseResult parse, CancellationToken cancel)
+        {
+            var stdout = parse.InvocationConfiguration.Output;
+            var stderr = parse.InvocationConfiguration.Error;
+            var recipePath = parse.GetValue(recipe);
+            var methodName = parse.GetValue(method);
+            Recipe r;
+            if (recipePath is not null)
+            {
+                if (methodName is not null || parse.GetValue(models) is { Length: > 0 })
+                    throw new ModelSoupsException("give either a recipe file or --method/--models, not both");
+                r = RecipeParser.ParseFile(recipePath);
+            }
+            else
+            {
+                if (methodName is null) throw new ModelSoupsException("give a recipe file, or --method and --models for the quick form");
+                r = QuickRecipe.Build(methodName, parse.GetValue(models) ?? [], parse.GetValue(baseModel),
+                    parse.GetValue(weights) is { Length: > 0 } w ? w : null, parse.GetValue(density), parse.GetValue(set),
+                    parse.GetValue(dtype), parse.GetValue(outDtype));
+            }
+            int threadCount = parse.GetValue(threads);
+            if (threadCount < 1) throw new ModelSoupsException("--threads must be at least 1");
+            bool interactive = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
+            var options = new MergeOptions
+            {
+                Threads = threadCount,
+                MemoryBudgetBytes = ParseSize(parse.GetValue(budget)!, "--memory-budget"),
+                MaxShardBytes = ParseSize(parse.GetValue(shard)!, "--max-shard-size"),
+                Overwrite = parse.GetValue(overwrite),
+                HashInputs = !parse.GetValue(noHash),
+                Progress = ProgressPrinter.For(stderr, interactive),
+            };
+            var output = parse.GetValue(outDir)!;
+            using var mergePlan = MergePlan.Create(r, options);
+            if (parse.GetValue(plan))
+            {
+                stdout.Write(mergePlan.Describe(options, Path.GetFullPath(output)));
+                return 0;
+            }
+            var summary = MergeEngine.Run(mergePlan, output, options, cancel);
+            if (interactive) stderr.Write("\r\u001b[2K");
+            stdout.WriteLine($"wrote {summary.OutputFolder}: {summary.TensorsMerged} tensors merged, {summary.TensorsCopied} copied, " +
+                $"{ByteSize.Format(summary.OutputBytes)} in {summary.ShardFiles.Count} shard(s)");
+            double seconds = summary.Elapsed.TotalSeconds;
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"read {ByteSize.Format(summary.InputBytes)} in {seconds:0.00} s ({summary.InputBytes / seconds / (1 << 30):0.00} GiB/s; hashing {summary.HashingTime.TotalSeconds:0.00} s); " +
+                $"working memory peak {ByteSize.Format(summary.PeakWorkingBytes)} of {ByteSize.Format(options.MemoryBudgetBytes)}"));
+            foreach (var n in summary.Notes) stdout.WriteLine($"note: {n}");
+            return 0;
+        }
+    }
+
+    static long ParseSize(string text, string option)
+    {
+        try { return ShardSize.Parse(text); }
+        catch (ModelSoupsException) { throw new ModelSoupsException($"{option}: '{text}' is not a size; write e.g. 512MB, 2GiB"); }
+    }
+}
