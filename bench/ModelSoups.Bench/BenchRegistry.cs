@@ -5,10 +5,7 @@ static class BenchRegistry
 {
     public static void RegisterAll()
     {
-<<<<<<< HEAD
         BenchMain.Register("io", "checkpoint write/read throughput vs memory copy (--dir, --gib, --threads)", IoBenchmark.Run);
-=======
         ConvertBenchmark.Register();
->>>>>>> methods
     }
 }
