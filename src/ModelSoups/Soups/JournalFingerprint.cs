@@ -23,7 +23,7 @@ public sealed class JournalFingerprint
     {
         var list = new JsonArray();
         foreach (var s in ingredients)
-            list.Add(new JsonObject { ["name"] = s.Name, ["stamp"] = s.Stamp });
+            list.Add(new JsonObject { ["name"] = s.Name, ["stamp"] = s.Stamp.DeepClone() });
         return new JournalFingerprint(new JsonObject
         {
             ["kind"] = kind,
