@@ -1,0 +1,146 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using ModelSoups.Checkpoints;
+using ModelSoups.Evaluation;
+using ModelSoups.Tensors;
+
+namespace ModelSoups.Soups;
+
+/// <summary>
+/// An <see cref="ISoupBuilder"/> over open checkpoints, holding the soup's running sum in f32 memory.
+/// Float tensors (F32 only, for now) are averaged; other tensors (e.g. BatchNorm's integer
+/// <c>num_batches_tracked</c>) are copied from the soup's first member, as MODEL soups pitfalls advise.
+/// For evaluators that need a folder, candidates are written by <c>writeFolder</c> into a temporary
+/// folder, deleted on <see cref="Discard"/>. Meant for small models and tests; the streaming engine
+/// implements the same interface for large ones.
+/// </summary>
+public sealed class InMemorySoupBuilder : ISoupBuilder
+{
+    private readonly IReadOnlyList<Candidate> _ingredients;
+    private readonly Action<ICheckpoint, string>? _writeFolder;
+    private readonly string _tempRoot;
+    private readonly TensorInfo[] _layout;
+    private Dictionary<string, float[]>? _sum;
+    private int _first = -1;
+    private int _count;
+    private string? _tempFolder;
+
+    /// <param name="ingredients">The ingredients, each open as a checkpoint, sharing names, shapes and dtypes.</param>
+    /// <param name="writeFolder">Writes a checkpoint into an (existing, empty) folder; needed only for evaluators that need folders.</param>
+    /// <param name="tempRoot">Where temporary candidate folders go; the system temp folder by default.</param>
+    public InMemorySoupBuilder(IReadOnlyList<Candidate> ingredients, Action<ICheckpoint, string>? writeFolder = null, string? tempRoot = null)
+    {
+        ArgumentNullException.ThrowIfNull(ingredients);
+        if (ingredients.Count == 0) throw new ModelSoupsException("a soup needs at least one ingredient.");
+        _ingredients = ingredients;
+        _writeFolder = writeFolder;
+        _tempRoot = tempRoot ?? System.IO.Path.GetTempPath();
+        IngredientNames = ingredients.Select(c => c.Name).ToArray();
+
+        var first = ingredients[0].RequireCheckpoint("in-memory soup");
+        _layout = first.Tensors.Values.Select(t => t.Info).ToArray();
+        foreach (var info in _layout)
+            if (info.DType.IsFloat() && info.DType != DType.F32)
+                throw new ModelSoupsException($"tensor '{info.Name}' is {info.DType}; the in-memory soup builder averages F32 tensors only.", first.Location);
+        for (int i = 1; i < ingredients.Count; i++)
+        {
+            var other = ingredients[i].RequireCheckpoint("in-memory soup");
+            if (other.Tensors.Count != _layout.Length)
+                throw new ModelSoupsException($"ingredient '{ingredients[i].Name}' has {other.Tensors.Count} tensors, '{ingredients[0].Name}' has {_layout.Length}.", other.Location);
+            foreach (var info in _layout)
+            {
+                if (!other.Tensors.TryGetValue(info.Name, out var t))
+                    throw new ModelSoupsException($"ingredient '{ingredients[i].Name}' has no tensor '{info.Name}'.", other.Location);
+                if (t.DType != info.DType || !t.Info.SameShape(info))
+                    throw new ModelSoupsException($"tensor '{info.Name}' is {t.DType} {t.Info.ShapeText} in ingredient '{ingredients[i].Name}' but {info.DType} {info.ShapeText} in '{ingredients[0].Name}'.", other.Location);
+            }
+        }
+    }
+
+    public IReadOnlyList<string> IngredientNames { get; }
+
+    /// <summary>Members added so far (0 before <see cref="Start"/>).</summary>
+    public int MemberCount => _count;
+
+    public Candidate Ingredient(int index, bool needsFolder)
+    {
+        var c = _ingredients[index];
+        return needsFolder && c.Folder is null ? Materialise(c.Name, c.Checkpoint!) : c;
+    }
+
+    public void Start(int index)
+    {
+        _first = index;
+        _count = 1;
+        _sum = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        var ckpt = _ingredients[index].Checkpoint!;
+        foreach (var info in _layout)
+            if (info.DType.IsFloat())
+                _sum[info.Name] = Floats(ckpt.Tensors[info.Name]).ToArray();
+    }
+
+    public Candidate Propose(int index, bool needsFolder)
+    {
+        var sum = _sum ?? throw new InvalidOperationException("Propose before Start.");
+        var name = $"soup of {_count} + {IngredientNames[index]}";
+        var candidate = Mean(name, sum, _count, _ingredients[index].Checkpoint!);
+        return needsFolder ? Materialise(name, candidate) : new Candidate(name, null, candidate);
+    }
+
+    /// <summary>The current soup (mean of its members) as an in-memory checkpoint.</summary>
+    public ICheckpoint CurrentSoup() => Mean("soup", _sum ?? throw new InvalidOperationException("CurrentSoup before Start."), _count, null);
+
+    public void Accept(int index)
+    {
+        var sum = _sum ?? throw new InvalidOperationException("Accept before Start.");
+        var ckpt = _ingredients[index].Checkpoint!;
+        foreach (var (name, s) in sum)
+            TensorPrimitives.Add(s, Floats(ckpt.Tensors[name]), s);
+        _count++;
+    }
+
+    public void Discard()
+    {
+        if (_tempFolder is null) return;
+        if (Directory.Exists(_tempFolder)) Directory.Delete(_tempFolder, recursive: true);
+        _tempFolder = null;
+    }
+
+    public void Dispose() => Discard();
+
+    /// <summary>(sum + extra) / (count + 1), or sum / count without an extra, in f32.</summary>
+    private CandidateCheckpoint Mean(string name, Dictionary<string, float[]> sum, int count, ICheckpoint? extra)
+    {
+        var result = new CandidateCheckpoint(name);
+        var firstCkpt = _ingredients[_first].Checkpoint!;
+        float n = extra is null ? count : count + 1;
+        foreach (var info in _layout)
+        {
+            if (!sum.TryGetValue(info.Name, out var s))
+            {
+                result.Add(info, firstCkpt.Tensors[info.Name].GetBytes().ToArray());
+                continue;
+            }
+            var mean = new float[s.Length];
+            if (extra is null) s.CopyTo(mean);
+            else TensorPrimitives.Add(s, Floats(extra.Tensors[info.Name]), mean);
+            TensorPrimitives.Divide(mean, n, mean);
+            result.Add(info, mean);
+        }
+        return result;
+    }
+
+    private Candidate Materialise(string name, ICheckpoint checkpoint)
+    {
+        if (_writeFolder is null)
+            throw new InvalidOperationException("The evaluator needs candidate folders but the soup builder was given no folder writer.");
+        Discard();
+        var folder = System.IO.Path.Combine(_tempRoot, "modelsoups-candidate-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        _tempFolder = folder;
+        _writeFolder(checkpoint, folder);
+        return new Candidate(name, folder, checkpoint);
+    }
+
+    private static ReadOnlySpan<float> Floats(TensorRef t) => MemoryMarshal.Cast<byte, float>(t.GetBytes());
+}
