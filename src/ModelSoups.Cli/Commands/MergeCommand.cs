@@ -85,7 +85,8 @@ public static class MergeCommand
             double seconds = summary.Elapsed.TotalSeconds;
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"read {ByteSize.Format(summary.InputBytes)} in {seconds:0.00} s ({summary.InputBytes / seconds / (1 << 30):0.00} GiB/s; hashing {summary.HashingTime.TotalSeconds:0.00} s); " +
-                $"working memory peak {ByteSize.Format(summary.PeakWorkingBytes)} of {ByteSize.Format(options.MemoryBudgetBytes)}"));
+                $"working memory peak {ByteSize.Format(summary.PeakWorkingBytes)} of {ByteSize.Format(options.MemoryBudgetBytes)}" +
+                (summary.PeakRssAnonBytes is { } anon ? $"; process anonymous memory peak {ByteSize.Format(anon)}" : "")));
             foreach (var n in summary.Notes) stdout.WriteLine($"note: {n}");
             return 0;
         }
