@@ -1,0 +1,243 @@
+using ModelSoups.Formats.Onnx;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ModelSoups.TorchSharp.Models;
+
+/// <summary>
+/// A trainable TorchSharp module built from an ONNX graph of CNN operators: Conv, BatchNormalization,
+/// Relu, MaxPool, AveragePool, GlobalAveragePool, Add, Flatten, Gemm (what image backbones such as the
+/// CNTK-exported ResNet-18 in Microsoft.ML.DnnImageFeaturizer.ResNet18 use). Weights become parameters
+/// (and BatchNorm statistics buffers) of submodules named after the ONNX nodes, so a state_dict entry
+/// reads e.g. <c>Convolution249.weight</c> or <c>BatchNormalization251.running_mean</c>;
+/// <see cref="InitializerNames"/> maps each back to its ONNX initializer. Asymmetric pads (CNTK writes
+/// pads 1,1,0,0 on strided convolutions) are applied as an explicit pad before the operator, zeros for
+/// Conv and −∞ for MaxPool, which reproduces ONNX Runtime exactly. The graph is run in the file's node order.
+/// </summary>
+public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
+{
+    readonly List<Step> _steps = [];
+    readonly string _input, _output;
+    readonly Dictionary<string, string> _initializerNames = new(StringComparer.Ordinal);
+
+    /// <summary>One operator: its input value names, its output value name and what it computes.</summary>
+    sealed record Step(string[] Inputs, string Output, Func<Tensor[], Tensor> Run);
+
+    /// <summary>State-dict name → ONNX initializer name, for writing trained weights back into the ONNX file.</summary>
+    public IReadOnlyDictionary<string, string> InitializerNames => _initializerNames;
+
+    /// <summary>
+    /// Builds the module. With <paramref name="globalFinalPool"/>, an AveragePool without padding whose
+    /// output is the graph output becomes a global average pool, so the backbone accepts any input
+    /// resolution (ResNet-18's final 7×7 pool equals a global pool at 224×224, where the two agree exactly).
+    /// </summary>
+    public OnnxGraphModule(OnnxModel model, bool globalFinalPool = false, string? path = null) : base(nameof(OnnxGraphModule))
+    {
+        var g = model.Graph;
+        var dataInputs = g.DataInputs.ToList();
+        if (dataInputs.Count != 1 || g.Outputs.Count != 1)
+            throw new OnnxFormatException($"the graph has {dataInputs.Count} data inputs and {g.Outputs.Count} outputs; one of each is supported", path);
+        _input = dataInputs[0].Name;
+        _output = g.Outputs[0].Name;
+        var usedNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (node, index) in g.Nodes.Select((n, i) => (n, i)))
+        {
+            if (node.Domain is not ("" or "ai.onnx"))
+                throw new OnnxFormatException($"node '{node.Name}' uses operator domain '{node.Domain}', which is not supported", path);
+            if (node.Outputs.Count < 1) throw new OnnxFormatException($"node '{node.Name}' has no output", path);
+            string moduleName = ModuleName(node, index, usedNames);
+            var data = node.Inputs.Where(i => i.Length > 0 && !g.InitializersByName.ContainsKey(i)).ToArray();
+            Func<Tensor[], Tensor> run = node.OpType switch
+            {
+                "Conv" => Conv(node, moduleName, g, path),
+                "BatchNormalization" => BatchNorm(node, moduleName, g, path),
+                "Gemm" => Gemm(node, moduleName, g, path),
+                "Relu" => x => nn.functional.relu(x[0]),
+                "Add" => x => x[0] + x[1],
+                "Flatten" => Flatten(node),
+                "MaxPool" => MaxPool(node, path),
+                "AveragePool" => AveragePool(node, globalFinalPool && node.Outputs[0] == _output, path),
+                "GlobalAveragePool" => x => x[0].mean([2, 3], keepdim: true),
+                _ => throw new OnnxFormatException($"node '{node.Name}' is a {node.OpType}, which this importer does not support", path),
+            };
+            int expectedData = node.OpType == "Add" ? 2 : 1;
+            if (data.Length != expectedData)
+                throw new OnnxFormatException($"node '{node.Name}' ({node.OpType}) has {data.Length} non-weight inputs; {expectedData} expected", path);
+            _steps.Add(new Step(data, node.Outputs[0], run));
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>Runs the graph. Intermediate values are disposed as soon as no later step reads them.</summary>
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var values = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [_input] = input };
+        foreach (var step in _steps)
+        {
+            var args = new Tensor[step.Inputs.Length];
+            for (int i = 0; i < args.Length; i++)
+            {
+                if (!values.TryGetValue(step.Inputs[i], out var v))
+                    throw new InvalidOperationException($"ONNX value '{step.Inputs[i]}' is used before it is computed");
+                args[i] = v;
+            }
+            values[step.Output] = step.Run(args);
+        }
+        return values[_output].MoveToOuterDisposeScope();
+    }
+
+    string ModuleName(OnnxNode node, int index, HashSet<string> used)
+    {
+        var name = new string(node.Name.Select(c => char.IsLetterOrDigit(c) || c == '_' ? c : '_').ToArray());
+        if (name.Length == 0) name = $"{node.OpType}_{index}";
+        while (!used.Add(name)) name += "_";
+        return name;
+    }
+
+    static float[] Floats(OnnxGraph g, OnnxNode node, int input, string? path)
+    {
+        if (node.Inputs.Count <= input || !g.InitializersByName.TryGetValue(node.Inputs[input], out var t))
+            throw new OnnxFormatException($"node '{node.Name}' ({node.OpType}) needs input {input} to be an initializer", path);
+        return t.ToFloatArray();
+    }
+
+    static void Set(Tensor target, float[] values)
+    {
+        using var _ = no_grad();
+        using var src = tensor(values).reshape(target.shape);
+        target.copy_(src);
+    }
+
+    void Remember(string stateName, OnnxNode node, int input) => _initializerNames[stateName] = node.Inputs[input];
+
+    /// <summary>ONNX pads are [begin per spatial axis..., end per spatial axis...]; F.pad wants (left, right, top, bottom).</summary>
+    static (long[] Symmetric, long[]? Explicit) Pads(OnnxNode node, string? path)
+    {
+        if (node.GetString("auto_pad", "NOTSET") is not ("NOTSET" or "VALID"))
+            throw new OnnxFormatException($"node '{node.Name}' uses auto_pad={node.GetString("auto_pad", "")}, which is not supported", path);
+        var p = node.GetInts("pads", [0, 0, 0, 0]);
+        if (p.Count != 4) throw new OnnxFormatException($"node '{node.Name}' has {p.Count} pads; 2-D operators need 4", path);
+        if (p[0] == p[2] && p[1] == p[3]) return ([p[0], p[1]], null);
+        return ([0, 0], [p[1], p[3], p[0], p[2]]);
+    }
+
+    static long[] Pair(OnnxNode node, string name, long fallback, string? path)
+    {
+        var v = node.GetInts(name, [fallback, fallback]);
+        if (v.Count != 2) throw new OnnxFormatException($"node '{node.Name}' has {name} of length {v.Count}; 2-D operators need 2", path);
+        return [v[0], v[1]];
+    }
+
+    Func<Tensor[], Tensor> Conv(OnnxNode node, string name, OnnxGraph g, string? path)
+    {
+        var w = g.InitializersByName.GetValueOrDefault(node.Inputs.ElementAtOrDefault(1) ?? "")
+            ?? throw new OnnxFormatException($"node '{node.Name}' (Conv) needs its weight as an initializer", path);
+        if (w.Dims.Length != 4) throw new OnnxFormatException($"node '{node.Name}' has a {w.Dims.Length}-D weight; only 2-D convolutions are supported", path);
+        long groups = node.GetInt("group", 1);
+        bool hasBias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0;
+        var (pad, explicitPad) = Pads(node, path);
+        var stride = Pair(node, "strides", 1, path);
+        var dilation = Pair(node, "dilations", 1, path);
+        var conv = nn.Conv2d(w.Dims[1] * groups, w.Dims[0], (w.Dims[2], w.Dims[3]), stride: (stride[0], stride[1]),
+            padding: (pad[0], pad[1]), dilation: (dilation[0], dilation[1]), groups: groups, bias: hasBias);
+        Set(conv.weight!, w.ToFloatArray());
+        Remember($"{name}.weight", node, 1);
+        if (hasBias)
+        {
+            Set(conv.bias!, Floats(g, node, 2, path));
+            Remember($"{name}.bias", node, 2);
+        }
+        register_module(name, conv);
+        if (explicitPad is null) return x => conv.call(x[0]);
+        return x =>
+        {
+            using var padded = nn.functional.pad(x[0], explicitPad, PaddingModes.Constant, 0.0);
+            return conv.call(padded);
+        };
+    }
+
+    Func<Tensor[], Tensor> BatchNorm(OnnxNode node, string name, OnnxGraph g, string? path)
+    {
+        // Inference-form BatchNormalization (opset ≥ 7): inputs X, scale, B, mean, var.
+        if (node.Inputs.Count != 5) throw new OnnxFormatException($"node '{node.Name}' (BatchNormalization) has {node.Inputs.Count} inputs; 5 expected", path);
+        var scale = Floats(g, node, 1, path);
+        // Momentum is PyTorch's default 0.1 for fine-tuning: ONNX/CNTK momentum uses the opposite convention
+        // and describes the original training, not ours.
+        var bn = nn.BatchNorm2d(scale.Length, eps: node.GetFloat("epsilon", 1e-5f), momentum: 0.1);
+        Set(bn.weight!, scale);
+        Set(bn.bias!, Floats(g, node, 2, path));
+        Set(bn.running_mean!, Floats(g, node, 3, path));
+        Set(bn.running_var!, Floats(g, node, 4, path));
+        Remember($"{name}.weight", node, 1);
+        Remember($"{name}.bias", node, 2);
+        Remember($"{name}.running_mean", node, 3);
+        Remember($"{name}.running_var", node, 4);
+        register_module(name, bn);
+        return x => bn.call(x[0]);
+    }
+
+    Func<Tensor[], Tensor> Gemm(OnnxNode node, string name, OnnxGraph g, string? path)
+    {
+        if (node.GetInt("transA", 0) != 0 || node.GetFloat("alpha", 1f) != 1f || node.GetFloat("beta", 1f) != 1f)
+            throw new OnnxFormatException($"node '{node.Name}' (Gemm) uses transA/alpha/beta, which are not supported", path);
+        var b = g.InitializersByName.GetValueOrDefault(node.Inputs.ElementAtOrDefault(1) ?? "")
+            ?? throw new OnnxFormatException($"node '{node.Name}' (Gemm) needs B as an initializer", path);
+        if (b.Dims.Length != 2) throw new OnnxFormatException($"node '{node.Name}' (Gemm) has a {b.Dims.Length}-D B", path);
+        bool transB = node.GetInt("transB", 0) != 0;
+        long outFeatures = transB ? b.Dims[0] : b.Dims[1], inFeatures = transB ? b.Dims[1] : b.Dims[0];
+        bool hasBias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0;
+        var linear = nn.Linear(inFeatures, outFeatures, hasBias);
+        using (var wb = tensor(b.ToFloatArray()).reshape(b.Dims))
+        using (no_grad())
+        {
+            linear.weight!.copy_(transB ? wb : wb.t());
+        }
+        Remember($"{name}.weight", node, 1);
+        if (hasBias)
+        {
+            var c = Floats(g, node, 2, path);
+            if (c.Length != outFeatures) throw new OnnxFormatException($"node '{node.Name}' (Gemm) has a bias C that is not one value per output", path);
+            Set(linear.bias!, c);
+            Remember($"{name}.bias", node, 2);
+        }
+        register_module(name, linear);
+        return x => linear.call(x[0]);
+    }
+
+    static Func<Tensor[], Tensor> Flatten(OnnxNode node)
+    {
+        long axis = node.GetInt("axis", 1);
+        return x => x[0].reshape(axis == 0 ? 1 : x[0].shape.Take((int)axis).Aggregate(1L, (a, d) => a * d), -1);
+    }
+
+    static Func<Tensor[], Tensor> MaxPool(OnnxNode node, string? path)
+    {
+        if (node.GetInt("storage_order", 0) != 0 || node.GetInt("ceil_mode", 0) != 0)
+            throw new OnnxFormatException($"node '{node.Name}' (MaxPool) uses storage_order or ceil_mode, which are not supported", path);
+        var kernel = Pair(node, "kernel_shape", 1, path);
+        var stride = Pair(node, "strides", 1, path);
+        var (pad, explicitPad) = Pads(node, path);
+        if (explicitPad is null)
+            return x => nn.functional.max_pool2d(x[0], kernel, stride, pad);
+        return x =>
+        {
+            // Max pooling pads with −∞ so a padded cell never wins (ONNX semantics).
+            using var padded = nn.functional.pad(x[0], explicitPad, PaddingModes.Constant, double.NegativeInfinity);
+            return nn.functional.max_pool2d(padded, kernel, stride);
+        };
+    }
+
+    static Func<Tensor[], Tensor> AveragePool(OnnxNode node, bool global, string? path)
+    {
+        var kernel = Pair(node, "kernel_shape", 1, path);
+        var stride = Pair(node, "strides", 1, path);
+        var (pad, explicitPad) = Pads(node, path);
+        bool countPad = node.GetInt("count_include_pad", 0) != 0;
+        if (explicitPad is not null)
+            throw new OnnxFormatException($"node '{node.Name}' (AveragePool) has asymmetric pads, which are not supported", path);
+        if (global && pad[0] == 0 && pad[1] == 0) return x => x[0].mean([2, 3], keepdim: true);
+        return x => nn.functional.avg_pool2d(x[0], kernel, stride, pad, count_include_pad: countPad);
+    }
+}

@@ -1,0 +1,52 @@
+using ModelSoups.Formats.Onnx;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ModelSoups.TorchSharp.Models;
+
+/// <summary>
+/// The ImageNet-pretrained ResNet-18 of NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 (a CNTK
+/// export: input [N,3,H,W] BGR in 0..255 minus the ImageNet mean, 512 pooled features, no head) as a
+/// trainable backbone plus a new linear head. State names: <c>backbone.&lt;ONNX node&gt;.*</c> and <c>fc.*</c>.
+/// The final pool is global, so any input size that survives five stride-2 stages (≥ 32 px) works;
+/// feed it <see cref="ResNet18Preprocessing"/>'s output.
+/// </summary>
+public sealed class ResNet18Classifier : nn.Module<Tensor, Tensor>
+{
+    readonly OnnxGraphModule backbone;
+    readonly Linear fc;
+
+    /// <summary>Where the build copies the model (ModelSoups.TorchSharp.csproj copies it next to every app that references it).</summary>
+    public static string DefaultOnnxPath =>
+        Path.Combine(AppContext.BaseDirectory, "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
+
+    /// <summary>Feature width of the backbone.</summary>
+    public const int Features = 512;
+
+    public ResNet18Classifier(OnnxModel model, int classes, string? path = null) : base(nameof(ResNet18Classifier))
+    {
+        backbone = new OnnxGraphModule(model, globalFinalPool: true, path);
+        fc = nn.Linear(Features, classes);
+        RegisterComponents();
+    }
+
+    /// <summary>Reads the ONNX file (default: <see cref="DefaultOnnxPath"/>) and adds a <paramref name="classes"/>-way head.</summary>
+    public static ResNet18Classifier FromOnnx(int classes, string? path = null)
+    {
+        path ??= DefaultOnnxPath;
+        if (!File.Exists(path))
+            throw new ModelSoupsException("the pretrained ResNet-18 is missing; it is copied there by building a project that references ModelSoups.TorchSharp", path);
+        return new ResNet18Classifier(OnnxModel.Load(path), classes, path);
+    }
+
+    /// <summary>The imported backbone (ONNX initializer names are in <see cref="OnnxGraphModule.InitializerNames"/>).</summary>
+    public OnnxGraphModule Backbone => backbone;
+
+    public override Tensor forward(Tensor input)
+    {
+        using var features = backbone.call(input);
+        using var flat = features.flatten(1);
+        return fc.call(flat);
+    }
+}

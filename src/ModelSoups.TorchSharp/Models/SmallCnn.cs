@@ -1,0 +1,38 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ModelSoups.TorchSharp.Models;
+
+/// <summary>
+/// A small CNN with BatchNorm for 28×28-ish images: two blocks of 3×3 conv → BatchNorm → ReLU → 2×2 max-pool,
+/// global average pool, linear head. State names: conv1, bn1, conv2, bn2, fc.
+/// </summary>
+public sealed class SmallCnn : nn.Module<Tensor, Tensor>
+{
+    // Declaration order is state_dict order (RegisterComponents walks the fields), as in PyTorch.
+    readonly Conv2d conv1;
+    readonly BatchNorm2d bn1;
+    readonly Conv2d conv2;
+    readonly BatchNorm2d bn2;
+    readonly Linear fc;
+
+    public SmallCnn(int inChannels, int classes, int width = 16) : base(nameof(SmallCnn))
+    {
+        conv1 = nn.Conv2d(inChannels, width, 3, padding: 1, bias: false);
+        bn1 = nn.BatchNorm2d(width);
+        conv2 = nn.Conv2d(width, 2 * width, 3, padding: 1, bias: false);
+        bn2 = nn.BatchNorm2d(2 * width);
+        fc = nn.Linear(2 * width, classes);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = nn.functional.max_pool2d(nn.functional.relu(bn1.call(conv1.call(input))), 2);
+        x = nn.functional.max_pool2d(nn.functional.relu(bn2.call(conv2.call(x))), 2);
+        x = x.mean([2, 3]);
+        return fc.call(x).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,34 @@
+using ModelSoups.Tensors;
+
+namespace ModelSoups.Formats.Onnx;
+
+/// <summary>ONNX <c>TensorProto.DataType</c> values (onnx/onnx.proto).</summary>
+public enum OnnxDataType
+{
+    Undefined = 0, Float = 1, UInt8 = 2, Int8 = 3, UInt16 = 4, Int16 = 5, Int32 = 6, Int64 = 7,
+    String = 8, Bool = 9, Float16 = 10, Double = 11, UInt32 = 12, UInt64 = 13,
+    Complex64 = 14, Complex128 = 15, BFloat16 = 16,
+}
+
+/// <summary>Maps ONNX element types to the toolkit's <see cref="DType"/>.</summary>
+public static class OnnxDataTypes
+{
+    /// <summary>The matching <see cref="DType"/>; false for types the toolkit does not hold (strings, complex, unsigned wider than 8 bits).</summary>
+    public static bool TryToDType(this OnnxDataType t, out DType dtype)
+    {
+        switch (t)
+        {
+            case OnnxDataType.Float: dtype = DType.F32; return true;
+            case OnnxDataType.Double: dtype = DType.F64; return true;
+            case OnnxDataType.Float16: dtype = DType.F16; return true;
+            case OnnxDataType.BFloat16: dtype = DType.BF16; return true;
+            case OnnxDataType.Int64: dtype = DType.I64; return true;
+            case OnnxDataType.Int32: dtype = DType.I32; return true;
+            case OnnxDataType.Int16: dtype = DType.I16; return true;
+            case OnnxDataType.Int8: dtype = DType.I8; return true;
+            case OnnxDataType.UInt8: dtype = DType.U8; return true;
+            case OnnxDataType.Bool: dtype = DType.Bool; return true;
+            default: dtype = default; return false;
+        }
+    }
+}
