@@ -83,10 +83,10 @@ public static class MergeCommand
             stdout.WriteLine($"wrote {summary.OutputFolder}: {summary.TensorsMerged} tensors merged, {summary.TensorsCopied} copied, " +
                 $"{ByteSize.Format(summary.OutputBytes)} in {summary.ShardFiles.Count} shard(s)");
             double seconds = summary.Elapsed.TotalSeconds;
+            var anonText = summary.PeakRssAnonBytes is { } anon ? $"; process anonymous memory peak {ByteSize.Format(anon)}" : "";
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"read {ByteSize.Format(summary.InputBytes)} in {seconds:0.00} s ({summary.InputBytes / seconds / (1 << 30):0.00} GiB/s; hashing {summary.HashingTime.TotalSeconds:0.00} s); " +
-                $"working memory peak {ByteSize.Format(summary.PeakWorkingBytes)} of {ByteSize.Format(options.MemoryBudgetBytes)}" +
-                (summary.PeakRssAnonBytes is { } anon ? $"; process anonymous memory peak {ByteSize.Format(anon)}" : "")));
+                $"working memory peak {ByteSize.Format(summary.PeakWorkingBytes)} of {ByteSize.Format(options.MemoryBudgetBytes)}{anonText}"));
             foreach (var n in summary.Notes) stdout.WriteLine($"note: {n}");
             return 0;
         }
