@@ -8,7 +8,7 @@ election from the sum, disjoint mean), converts back to the input dtype and writ
 
 usage: pytorch_merge.py linear|ties OUT.safetensors [--base BASE] IN1 IN2 ...
 """
-import json, struct, sys, time
+import json, os, struct, sys, time
 import numpy as np
 import torch
 
@@ -82,6 +82,9 @@ def main():
             dtype = out_header[name]["dtype"]
             r = r.to(DT[dtype][1])
             f.write((r.view(torch.int16) if dtype == "BF16" else r).numpy().tobytes())
+        # Durable like the toolkit's output (it fsyncs before renaming into place).
+        f.flush()
+        os.fsync(f.fileno())
     print(json.dumps({"seconds": time.perf_counter() - t0}))
 
 
