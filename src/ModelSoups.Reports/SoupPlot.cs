@@ -70,6 +70,7 @@ public static class SoupPlot
         plot.XLabel("ingredient rank (greedy order)");
         plot.YLabel("held-out score");
         plot.ShowLegend(Alignment.LowerLeft);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
         if (n == 1) plot.Axes.SetLimitsX(0, 2);
         return plot;
     }
