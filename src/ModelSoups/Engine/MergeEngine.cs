@@ -73,11 +73,13 @@ public static class MergeEngine
                 ? InputHashes.Compute(AllInputFiles(plan), threads, n => Interlocked.Add(ref bytesDone, n), cancel)
                 : null;
             var hashingTime = hashClock.Elapsed;
-            var recipeYaml = RecipeWriter.ToYaml(plan.Recipe, hashes, new Dictionary<string, object>
+            var provenance = new Dictionary<string, object>
             {
                 ["tool"] = "ModelSoups " + (typeof(MergeEngine).Assembly.GetName().Version?.ToString(3) ?? "0"),
                 ["created"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
-            });
+            };
+            foreach (var (k, v) in options.Provenance ?? new Dictionary<string, object>()) provenance[k] = v;
+            var recipeYaml = RecipeWriter.ToYaml(plan.Recipe, hashes, provenance);
             var metadata = new Dictionary<string, string>
             {
                 ["format"] = "pt",

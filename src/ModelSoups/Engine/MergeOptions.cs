@@ -25,6 +25,9 @@ public sealed record MergeOptions
 
     /// <summary>Called about every 100 ms from a background thread while merging.</summary>
     public Action<MergeProgress>? Progress { get; init; }
+
+    /// <summary>Extra entries for the provenance block of <c>soup-recipe.yaml</c> (e.g. a greedy soup's scores).</summary>
+    public IReadOnlyDictionary<string, object>? Provenance { get; init; }
 }
 
 /// <summary>A progress snapshot.</summary>

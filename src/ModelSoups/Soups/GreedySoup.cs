@@ -11,6 +11,8 @@ namespace ModelSoups.Soups;
 /// </summary>
 public static class GreedySoup
 {
+    private static readonly IReadOnlyDictionary<string, double> NoMetrics = new Dictionary<string, double>();
+
     /// <summary>Store key of ingredient <paramref name="index"/>'s own evaluation.</summary>
     public static string IngredientKey(int index) => $"ingredient:{index}";
 
@@ -32,12 +34,16 @@ public static class GreedySoup
         var ingredients = new IngredientScore[k];
         for (int i = 0; i < k; i++)
         {
-            var r = Evaluate(IngredientKey(i), names[i], () => builder.Ingredient(i, needsFolder));
-            ingredients[i] = new IngredientScore(i, names[i], r.Score, r.Metrics);
+            var (r, error) = Evaluate(IngredientKey(i), names[i], () => builder.Ingredient(i, needsFolder));
+            ingredients[i] = r is null
+                ? new IngredientScore(i, names[i], double.NaN, NoMetrics, error)
+                : new IngredientScore(i, names[i], r.Score, r.Metrics);
         }
 
         // Stable sort: equal scores keep the caller's order, so the result is deterministic.
-        var ranking = Enumerable.Range(0, k).OrderByDescending(i => ingredients[i].Score).ToArray();
+        var ranking = Enumerable.Range(0, k).Where(i => ingredients[i].Error is null).OrderByDescending(i => ingredients[i].Score).ToArray();
+        if (ranking.Length == 0)
+            throw new ModelSoupsException($"every ingredient failed to evaluate; the first error: {ingredients[0].Error}");
 
         var members = new List<int> { ranking[0] };
         builder.Start(ranking[0]);
@@ -47,12 +53,17 @@ public static class GreedySoup
             new(0, ranking[0], names[ranking[0]], soupScore, true, soupScore, ingredients[ranking[0]].Metrics),
         };
 
-        for (int s = 1; s < k; s++)
+        for (int s = 1; s < ranking.Length; s++)
         {
             int i = ranking[s];
             var key = SoupKey(members.Append(i));
             var label = "soup[" + string.Join(", ", members.Append(i).Select(m => names[m])) + "]";
-            var r = Evaluate(key, label, () => builder.Propose(i, needsFolder));
+            var (r, error) = Evaluate(key, label, () => builder.Propose(i, needsFolder));
+            if (r is null)
+            {
+                trajectory.Add(new GreedyStep(s, i, names[i], double.NaN, false, soupScore, NoMetrics, error));
+                continue;
+            }
             bool accepted = options.Rule switch
             {
                 AcceptRule.GreaterOrEqual => r.Score >= soupScore,
@@ -69,19 +80,24 @@ public static class GreedySoup
         }
         return new GreedyResult(options.Rule, ingredients, ranking, trajectory, members, soupScore);
 
-        EvaluationResult Evaluate(string key, string label, Func<Candidate> make)
+        (EvaluationResult?, string?) Evaluate(string key, string label, Func<Candidate> make)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (store is not null && store.TryGet(key, out var cached))
             {
                 options.OnEvaluated?.Invoke(key, label, cached, true);
-                return cached;
+                return (cached, null);
             }
             EvaluationResult result;
             try
             {
                 var candidate = make();
                 result = evaluator.Evaluate(candidate, cancellationToken);
+            }
+            catch (EvaluationException e) when (options.SkipFailedEvaluations)
+            {
+                options.OnSkipped?.Invoke(key, label, e);
+                return (null, e.UserMessage);
             }
             finally
             {
@@ -91,7 +107,7 @@ public static class GreedySoup
                 throw new EvaluationException(label, $"the evaluator returned a score that is not a finite number for candidate '{label}'.");
             store?.Add(key, result);
             options.OnEvaluated?.Invoke(key, label, result, false);
-            return result;
+            return (result, null);
         }
     }
 }

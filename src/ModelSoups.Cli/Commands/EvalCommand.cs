@@ -1,0 +1,55 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using ModelSoups.Checkpoints;
+using ModelSoups.Evaluation;
+
+namespace ModelSoups.Cli.Commands;
+
+/// <summary><c>soup eval MODEL [evaluator options]</c>: prints one checkpoint's score and metrics.</summary>
+public static class EvalCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var model = new Argument<string>("model") { Description = "The checkpoint to evaluate: a Hugging Face folder (or, for --onnx, also a .safetensors file)." };
+        var json = new Option<bool>("--json") { Description = "Print {\"score\":…,\"metrics\":{…}} instead of lines." };
+        var evaluatorOptions = new EvaluatorOptions();
+        var command = new Command("eval", "Evaluate one checkpoint with a command or ONNX Runtime and print its score and metrics.") { model, json };
+        evaluatorOptions.AddTo(command);
+        command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
+        return command;
+
+        int Execute(ParseResult parse, CancellationToken cancel)
+        {
+            var stdout = parse.InvocationConfiguration.Output;
+            var path = parse.GetValue(model)!;
+            var full = Path.GetFullPath(path);
+            var (evaluator, data) = evaluatorOptions.Create(parse);
+            using var _ = data;
+            EvaluationResult result;
+            if (evaluator.NeedsFolder)
+            {
+                if (!Directory.Exists(full))
+                    throw new ModelSoupsException(File.Exists(full) ? "the evaluation command needs a checkpoint folder, not a file." : "the model to evaluate does not exist.", full);
+                result = evaluator.Evaluate(Candidate.FromFolder(path, full), cancel);
+            }
+            else
+            {
+                using var ckpt = Checkpoint.Open(path);
+                result = evaluator.Evaluate(Candidate.FromCheckpoint(path, ckpt), cancel);
+            }
+            if (parse.GetValue(json))
+            {
+                var metrics = new JsonObject();
+                foreach (var (k, v) in result.Metrics.OrderBy(p => p.Key, StringComparer.Ordinal)) metrics[k] = v;
+                stdout.WriteLine(new JsonObject { ["score"] = result.Score, ["metrics"] = metrics }.ToJsonString());
+                return 0;
+            }
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"score {result.Score:R}"));
+            foreach (var (k, v) in result.Metrics.OrderBy(p => p.Key, StringComparer.Ordinal))
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {k} {v:R}"));
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,31 @@
+namespace ModelSoups.Reports;
+
+/// <summary>Writes <c>report.html</c> (plot as inline SVG) and <c>report.md</c> into a soup's output folder from its results.</summary>
+public static class ReportWriter
+{
+    /// <summary>Writes both reports for <paramref name="results"/> into <paramref name="folder"/>; returns their paths.</summary>
+    public static (string Html, string Markdown) Write(string folder, SoupResults results)
+    {
+        var html = Path.Combine(folder, HtmlReport.FileName);
+        var md = Path.Combine(folder, MarkdownReport.FileName);
+        File.WriteAllText(html, HtmlReport.Render(results, StripXmlDeclaration(SoupPlot.Svg(results))));
+        File.WriteAllText(md, MarkdownReport.Render(results));
+        return (html, md);
+    }
+
+    /// <summary>Reads <c>results.json</c> from <paramref name="folder"/> and writes both reports.</summary>
+    public static (string Html, string Markdown) Regenerate(string folder)
+    {
+        var path = Path.Combine(Path.GetFullPath(folder), SoupResults.FileName);
+        if (!Directory.Exists(folder)) throw new ModelSoupsException("the soup folder does not exist.", Path.GetFullPath(folder));
+        if (!File.Exists(path)) throw new ModelSoupsException($"the folder has no {SoupResults.FileName}; it was not written by soup greedy.", path);
+        return Write(folder, SoupResults.FromJson(File.ReadAllText(path), path));
+    }
+
+    /// <summary>An inline &lt;svg&gt; in HTML must not carry an XML declaration.</summary>
+    private static string StripXmlDeclaration(string svg)
+    {
+        var start = svg.IndexOf("<svg", StringComparison.Ordinal);
+        return start > 0 ? svg[start..] : svg;
+    }
+}

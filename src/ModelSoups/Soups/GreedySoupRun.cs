@@ -1,0 +1,284 @@
+using System.Diagnostics;
+using System.Globalization;
+using ModelSoups.Checkpoints;
+using ModelSoups.Engine;
+using ModelSoups.Evaluation;
+using ModelSoups.Recipes;
+using ModelSoups.Reports;
+using ModelSoups.Tensors;
+
+namespace ModelSoups.Soups;
+
+/// <summary>What a greedy run produced.</summary>
+/// <param name="Results">Scores, trajectory, baselines (also written as results.json into the output).</param>
+/// <param name="OutputFolder">The published soup.</param>
+/// <param name="Merge">The final merge's summary.</param>
+/// <param name="Evaluated">Evaluations run by this invocation.</param>
+/// <param name="Replayed">Evaluations replayed from the journal.</param>
+public sealed record GreedyRunOutcome(SoupResults Results, string OutputFolder, MergeSummary Merge, int Evaluated, int Replayed);
+
+/// <summary>
+/// <c>soup greedy</c> end to end: opens the ingredients, evaluates each (journaled in the work folder so a
+/// rerun of the same command continues where it stopped), runs <see cref="GreedySoup"/> over a
+/// <see cref="StreamingSoupBuilder"/>, evaluates the asked-for baselines, then writes the final soup as
+/// <c>soup merge --method linear</c> of the members in join order would (same engine, config files,
+/// provenance with every score), adds results.json (and whatever <see cref="GreedyRunSettings.BeforePublish"/>
+/// writes) and renames the finished folder into place: the output is either absent or complete.
+/// </summary>
+public static class GreedySoupRun
+{
+    /// <summary>Journal key of the uniform soup of every ingredient.</summary>
+    public const string UniformKey = "uniform:all";
+
+    /// <summary>Journal key of the logit ensemble of every ingredient that evaluated.</summary>
+    public const string EnsembleKey = "ensemble:all";
+
+    /// <summary>Runs it; user errors are <see cref="ModelSoupsException"/> and leave the output untouched.</summary>
+    public static GreedyRunOutcome Run(GreedyRunSettings settings, IEvaluator evaluator, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(evaluator);
+        if (settings.Models.Count == 0) throw new ModelSoupsException("give at least one ingredient with --models.");
+        var output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(settings.Output));
+        if (File.Exists(output)) throw new ModelSoupsException("the output path is a file, not a folder.", output);
+        if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
+            throw new ModelSoupsException("the output folder already exists and is not empty; choose another.", output);
+        var work = Path.GetFullPath(settings.WorkFolder ?? output + ".work");
+        if (settings.Threads < 1) throw new ModelSoupsException("the thread count must be at least 1.");
+
+        var opened = new List<ICheckpoint>();
+        try
+        {
+            var paths = settings.Models.Select(Path.GetFullPath).ToArray();
+            foreach (var p in settings.Models) opened.Add(Checkpoint.Open(p));
+            var ingredients = opened.ToArray();
+            ICheckpoint? baseCkpt = settings.Base is null ? null : Checkpoint.Open(settings.Base);
+            if (baseCkpt is not null) opened.Add(baseCkpt);
+            var names = UniqueNames(settings.Models);
+
+            var stamps = ingredients.Select((c, i) => IngredientStamp.FromCheckpoint(names[i], c)).ToList();
+            var fingerprint = JournalFingerprint.Create("greedy", stamps, evaluator.Description,
+                $"accept {settings.Rule}; base {(settings.Base is null ? "none" : Path.GetFullPath(settings.Base))}; out_dtype {settings.OutDType?.SafetensorsName() ?? "as inputs"}");
+            using var journal = GreedyJournal.Open(work, fingerprint);
+
+            var builderOptions = new StreamingSoupOptions
+            {
+                ScratchFolder = work,
+                MemoryBudgetBytes = settings.MemoryBudgetBytes,
+                Base = baseCkpt,
+                OutDType = settings.OutDType,
+                ConfigSource = settings.Base is not null && Directory.Exists(settings.Base) ? Path.GetFullPath(settings.Base) : null,
+            };
+
+            var tracker = new ProgressTracker(settings, ingredients.Length);
+            bool ensembleWanted = settings.AlsoEnsemble && evaluator.ProvidesLogits;
+            var logits = new EnsembleLogits();
+            var greedyOptions = new GreedyOptions
+            {
+                Rule = settings.Rule,
+                SkipFailedEvaluations = settings.SkipFailedEvaluations,
+                OnEvaluated = (key, label, result, replayed) =>
+                {
+                    if (ensembleWanted && !replayed && key.StartsWith("ingredient:", StringComparison.Ordinal))
+                        logits.Add(int.Parse(key["ingredient:".Length..], CultureInfo.InvariantCulture), result, label);
+                    tracker.Evaluated(key, label, result.Score, replayed, null);
+                },
+                OnSkipped = (key, label, e) => tracker.Evaluated(key, label, null, false, e.UserMessage),
+            };
+
+            GreedyResult result;
+            using (var builder = new StreamingSoupBuilder(ingredients, names, builderOptions))
+                result = GreedySoup.Run(builder, evaluator, greedyOptions, journal, cancel);
+
+            var baselines = new List<Baseline>();
+            if (settings.AlsoUniform)
+            {
+                var r = Cached(journal, UniformKey, out var hit) ?? EvaluateUniform(ingredients, names, builderOptions, evaluator, settings, cancel);
+                if (r is not null && !hit) journal.Add(UniformKey, r);
+                tracker.Evaluated(UniformKey, "uniform soup", r?.Score, hit, r is null ? "failed" : null);
+                baselines.Add(new Baseline("Uniform soup", r?.Score, r?.Metrics ?? new Dictionary<string, double>(), $"all {ingredients.Length} ingredients"));
+            }
+            if (settings.AlsoEnsemble)
+            {
+                if (!evaluator.ProvidesLogits)
+                    baselines.Add(new Baseline("Ensemble", null, new Dictionary<string, double>(), "not available: the evaluator returns no logits"));
+                else
+                {
+                    var r = Cached(journal, EnsembleKey, out var hit);
+                    if (r is null)
+                    {
+                        // Logits are not journaled: ingredients replayed from the journal are run again for theirs.
+                        foreach (var ing in result.Ingredients.Where(i => i.Error is null && !logits.Has(i.Index)))
+                        {
+                            cancel.ThrowIfCancellationRequested();
+                            logits.Add(ing.Index, evaluator.Evaluate(Candidate.FromCheckpoint(names[ing.Index], ingredients[ing.Index]), cancel), names[ing.Index]);
+                        }
+                        r = logits.Evaluate();
+                        journal.Add(EnsembleKey, r);
+                    }
+                    tracker.Evaluated(EnsembleKey, "logit ensemble", r.Score, hit, null);
+                    baselines.Add(new Baseline("Ensemble (mean logits)", r.Score, r.Metrics, $"{logits.Count} ingredients, {ingredients.Length}× inference"));
+                }
+            }
+
+            var provenance = new Dictionary<string, string>(settings.Provenance ?? new Dictionary<string, string>(), StringComparer.Ordinal)
+            {
+                ["tool"] = "ModelSoups " + (typeof(GreedySoupRun).Assembly.GetName().Version?.ToString(3) ?? "0"),
+                ["created"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                ["output"] = output,
+                ["journal"] = journal.Path,
+            };
+            if (settings.Base is not null) provenance["base"] = Path.GetFullPath(settings.Base);
+            if (settings.OutDType is { } od) provenance["out_dtype"] = od.SafetensorsName();
+            var results = SoupResults.From(result, evaluator.Description, paths, baselines, provenance);
+
+            foreach (var c in opened) c.Dispose();
+            opened.Clear();
+
+            var (summary, staged) = WriteSoup(settings, result, paths, names, results, work, cancel);
+            settings.BeforePublish?.Invoke(staged, results);
+            Publish(staged, output);
+            return new GreedyRunOutcome(results, output, summary with { OutputFolder = output }, tracker.Fresh, tracker.Replayed);
+        }
+        finally
+        {
+            foreach (var c in opened) c.Dispose();
+        }
+    }
+
+    private static EvaluationResult? Cached(GreedyJournal journal, string key, out bool hit)
+    {
+        hit = journal.TryGet(key, out var r);
+        return hit ? r : null;
+    }
+
+    private static EvaluationResult? EvaluateUniform(ICheckpoint[] ingredients, string[] names, StreamingSoupOptions options,
+        IEvaluator evaluator, GreedyRunSettings settings, CancellationToken cancel)
+    {
+        using var builder = new StreamingSoupBuilder(ingredients, names, options);
+        builder.Start(0);
+        for (int i = 1; i < ingredients.Length; i++) builder.Accept(i);
+        try
+        {
+            return evaluator.Evaluate(builder.CurrentSoup(evaluator.NeedsFolder), cancel);
+        }
+        catch (EvaluationException) when (settings.SkipFailedEvaluations)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Runs the engine: linear over the members in join order, into a staging folder in the work folder.</summary>
+    private static (MergeSummary, string) WriteSoup(GreedyRunSettings settings, GreedyResult result, string[] paths, string[] names,
+        SoupResults results, string work, CancellationToken cancel)
+    {
+        var recipe = new Recipe
+        {
+            MergeMethod = "linear",
+            BaseModel = settings.Base is null ? null : new RecipeModel(Path.GetFullPath(settings.Base), settings.Base, new Dictionary<string, RecipeValue>()),
+            Models = result.Members.Select(i => new RecipeModel(paths[i], settings.Models[i], new Dictionary<string, RecipeValue>())).ToList(),
+            OutDType = settings.OutDType,
+        };
+        var greedy = new Dictionary<string, object>
+        {
+            ["accept"] = results.Accept,
+            ["evaluator"] = results.Evaluator,
+            ["greedy_score"] = result.SoupScore,
+            ["members"] = result.Members.Select(i => names[i]).ToList(),
+            ["ingredients"] = result.Ingredients.Select(i => (object)new Dictionary<string, object>
+            {
+                ["name"] = i.Name,
+                ["score"] = i.Error is null ? i.Score : "failed",
+            }).ToList(),
+            ["trajectory"] = result.Trajectory.Select(s => (object)new Dictionary<string, object>
+            {
+                ["step"] = s.Step,
+                ["tried"] = s.Name,
+                ["candidate_score"] = s.Error is null ? s.CandidateScore : "failed",
+                ["accepted"] = s.Accepted,
+                ["soup_score"] = s.SoupScore,
+            }).ToList(),
+            ["baselines"] = results.Baselines.Select(b => (object)new Dictionary<string, object>
+            {
+                ["name"] = b.Name,
+                ["score"] = b.Score is { } v ? v : "not available",
+            }).ToList(),
+        };
+        var staged = Path.Combine(work, "soup");
+        if (Directory.Exists(staged)) Directory.Delete(staged, recursive: true);
+        var options = new MergeOptions
+        {
+            Threads = settings.Threads,
+            MemoryBudgetBytes = settings.MemoryBudgetBytes,
+            Progress = settings.MergeProgress,
+            Provenance = new Dictionary<string, object> { ["greedy_soup"] = greedy },
+        };
+        var summary = MergeEngine.Run(recipe, staged, options, cancel);
+        File.WriteAllText(Path.Combine(staged, SoupResults.FileName), results.ToJson());
+        return (summary, staged);
+    }
+
+    private static void Publish(string staged, string output)
+    {
+        if (Directory.Exists(output))
+        {
+            if (Directory.EnumerateFileSystemEntries(output).Any())
+                throw new ModelSoupsException("the output folder was filled by something else while the soup was being made; the soup is left in the work folder.", output);
+            Directory.Delete(output);
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+        Directory.Move(staged, output);
+    }
+
+    /// <summary>Names for messages and journals: the paths as given, made unique.</summary>
+    private static string[] UniqueNames(IReadOnlyList<string> models)
+    {
+        var names = new string[models.Count];
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < models.Count; i++)
+        {
+            var n = Path.TrimEndingDirectorySeparator(models[i]);
+            names[i] = seen.TryGetValue(n, out var c) ? $"{n}#{c + 1}" : n;
+            seen[n] = c + 1;
+        }
+        return names;
+    }
+
+    /// <summary>Counts evaluations, keeps the best score to compare with, estimates the time left.</summary>
+    private sealed class ProgressTracker(GreedyRunSettings settings, int k)
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly int _total = k + Math.Max(0, k - 1) + (settings.AlsoUniform ? 1 : 0) + (settings.AlsoEnsemble ? 1 : 0);
+        private TimeSpan _freshTime;
+        private double? _bestIngredient;
+        private double? _soup;
+        private int _done;
+
+        public int Fresh { get; private set; }
+        public int Replayed { get; private set; }
+
+        public void Evaluated(string key, string label, double? score, bool replayed, string? error)
+        {
+            var elapsed = _clock.Elapsed;
+            _clock.Restart();
+            _done++;
+            if (replayed) Replayed++;
+            else { Fresh++; _freshTime += elapsed; }
+            double? best;
+            if (key.StartsWith("ingredient:", StringComparison.Ordinal))
+            {
+                if (score is { } s && (_bestIngredient is null || s > _bestIngredient)) _bestIngredient = s;
+                best = _bestIngredient;
+            }
+            else if (key.StartsWith("soup:", StringComparison.Ordinal))
+            {
+                _soup ??= _bestIngredient;
+                best = _soup;
+                if (score is { } s && _soup is { } cur && (settings.Rule == AcceptRule.Greater ? s > cur : s >= cur)) _soup = s;
+            }
+            else best = _soup ?? _bestIngredient;
+            TimeSpan? eta = Fresh > 0 ? _freshTime / Fresh * Math.Max(0, _total - _done) : null;
+            settings.Progress?.Invoke(new GreedyProgress(label, score, best, replayed, Math.Min(_done, _total), _total, eta, error));
+        }
+    }
+}
