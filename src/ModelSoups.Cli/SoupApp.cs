@@ -12,6 +12,8 @@ public static class SoupApp
         var root = new RootCommand("soup: model soups and model merging for Hugging Face safetensors checkpoints.");
         root.Subcommands.Add(Commands.InspectCommand.Create());
         root.Subcommands.Add(Commands.MergeCommand.Create());
+        root.Subcommands.Add(Commands.FinetuneCommand.Create());
+        root.Subcommands.Add(Commands.LearnCommand.Create());
         try
         {
             var parse = root.Parse(args);

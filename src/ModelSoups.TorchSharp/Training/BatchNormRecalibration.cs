@@ -23,7 +23,8 @@ public static class BatchNormRecalibration
         Func<Tensor, Tensor>? prepare = null)
     {
         if (batches < 1) throw new ArgumentOutOfRangeException(nameof(batches), "at least one batch");
-        var layers = module.modules().OfType<BatchNorm>().Where(b => b.track_running_stats).ToList();
+        // TorchSharp's modules() lists the descendants only (PyTorch includes the module itself).
+        var layers = module.modules().Prepend(module).OfType<BatchNorm>().Where(b => b.track_running_stats).Distinct().ToList();
         if (layers.Count == 0) return 0;
         var saved = layers.Select(b => b.momentum).ToList();
         using (no_grad())

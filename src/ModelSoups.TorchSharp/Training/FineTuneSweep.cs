@@ -69,7 +69,7 @@ public static class FineTuneSweep
             var result = FineTune.Run(model, spec, train, heldOut, hp, o.LogEvery,
                 p => progress?.Invoke(new SweepProgress(i, o.Runs.Count, run.Name, p)), cancel);
             var record = IngredientRecord.From(run.Name, hp, result);
-            ModuleFolder.Save(model, spec, folder);
+            ModuleFolder.Save(model, spec, folder, overwrite: true); // replaces a half-written attempt
             record.Write(folder); // last: marks the run finished
             progress?.Invoke(new SweepProgress(i, o.Runs.Count, run.Name, null, record, Done: true));
             results.Add((folder, record, false));
@@ -124,7 +124,7 @@ public static class FineTuneSweep
             if (probeSteps > 0)
                 LinearProbe.Fit(model, spec, train, probeSteps, seed: o.Seed,
                     progress: p => progress?.Invoke(new SweepProgress(-1, o.Runs.Count, InitFolderName, p)), cancel: cancel);
-            ModuleFolder.Save(model, spec, folder, new Dictionary<string, string> { [InitFileName] = description });
+            ModuleFolder.Save(model, spec, folder, new Dictionary<string, string> { [InitFileName] = description }, overwrite: true);
         }
         progress?.Invoke(new SweepProgress(-1, o.Runs.Count, InitFolderName, null, Done: true));
         return spec;

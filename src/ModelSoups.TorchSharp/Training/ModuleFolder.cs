@@ -9,19 +9,19 @@ namespace ModelSoups.TorchSharp.Training;
 /// <summary>
 /// A module saved as a Hugging Face-layout checkpoint folder (<c>model.safetensors</c> with PyTorch state names)
 /// plus <c>soup-model.json</c>, written through <see cref="CheckpointWriter"/>: into a temporary folder, renamed
-/// into place when complete, replacing a half-written earlier attempt.
+/// into place when complete (with overwrite, replacing a half-written earlier attempt).
 /// </summary>
 public static class ModuleFolder
 {
     /// <summary>Writes <paramref name="module"/>'s state and <paramref name="spec"/>; <paramref name="extraFiles"/> (name → text) go in too.</summary>
-    public static void Save(nn.Module module, ModelSpec spec, string folder, IReadOnlyDictionary<string, string>? extraFiles = null) =>
-        Save(ModuleState.ToCheckpoint(module), spec, folder, extraFiles);
+    public static void Save(nn.Module module, ModelSpec spec, string folder, IReadOnlyDictionary<string, string>? extraFiles = null, bool overwrite = false) =>
+        Save(ModuleState.ToCheckpoint(module), spec, folder, extraFiles, overwrite);
 
-    /// <summary>Writes a checkpoint and its spec into <paramref name="folder"/>.</summary>
-    public static void Save(ICheckpoint checkpoint, ModelSpec spec, string folder, IReadOnlyDictionary<string, string>? extraFiles = null)
+    /// <summary>Writes a checkpoint and its spec into <paramref name="folder"/>; an existing non-empty folder is replaced only with <paramref name="overwrite"/>.</summary>
+    public static void Save(ICheckpoint checkpoint, ModelSpec spec, string folder, IReadOnlyDictionary<string, string>? extraFiles = null, bool overwrite = false)
     {
         var infos = checkpoint.Tensors.Values.Select(t => t.Info).ToList();
-        using var writer = CheckpointWriter.Create(folder, infos, new CheckpointWriterOptions(Overwrite: true));
+        using var writer = CheckpointWriter.Create(folder, infos, new CheckpointWriterOptions(Overwrite: overwrite));
         foreach (var t in checkpoint.Tensors.Values)
             writer.Write(t.Name, 0, t.GetBytes());
         writer.WriteText(ModelSpec.FileName, spec.ToJson());
