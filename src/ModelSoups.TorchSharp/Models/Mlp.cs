@@ -9,7 +9,6 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>, IFunctionalModel, IFeatureC
 {
     readonly Sequential layers;
     readonly int[] _linearIndices;
-    readonly Linear _head;
 
     /// <summary>State names are <c>layers.{i}.weight</c> / <c>.bias</c>, i counting the flatten and ReLU steps as PyTorch's Sequential does.</summary>
     public Mlp(int inputs, IReadOnlyList<int> hidden, int classes) : base(nameof(Mlp))
@@ -25,8 +24,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>, IFunctionalModel, IFeatureC
             width = h;
         }
         linear.Add(steps.Count);
-        _head = nn.Linear(width, classes);
-        steps.Add(_head);
+        steps.Add(nn.Linear(width, classes));
         _linearIndices = [.. linear];
         layers = nn.Sequential(steps);
         RegisterComponents();
@@ -35,7 +33,8 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>, IFunctionalModel, IFeatureC
     public override Tensor forward(Tensor input) => layers.call(input);
 
     /// <inheritdoc/>
-    public Linear Head => _head;
+    // Not a field: RegisterComponents would register it a second time under its own name.
+    public Linear Head => (Linear)layers[_linearIndices[^1]];
 
     /// <inheritdoc/>
     public Tensor Features(Tensor input)

@@ -138,7 +138,7 @@ public static class LearnedSoup
                 }
             }
             using var weights = softmax(alphaRaw.detach(), 1);
-            var alpha = Enumerable.Range(0, rows).Select(r => weights[r].to(ScalarType.Float64).data<double>().ToArray()).ToList();
+            var alpha = Enumerable.Range(0, rows).Select(r => weights.select(0, r).to(ScalarType.Float64).data<double>().ToArray()).ToList();
             return new LearnedSoupResult
             {
                 Soup = new StateDictCheckpoint(tensors, "learned soup"),
@@ -169,8 +169,8 @@ public static class LearnedSoup
             var shape = new long[s.dim()];
             Array.Fill(shape, 1L);
             shape[0] = k;
-            var row = w[alphaRaw.shape[0] == 1 ? 0 : j].reshape(shape);
-            result[names[j]] = (row * s).sum(0);
+            var row = w.select(0, alphaRaw.shape[0] == 1 ? 0 : j).reshape(shape);
+            result[names[j]] = (row * s).sum(dim: 0L);
         }
         return result;
     }
