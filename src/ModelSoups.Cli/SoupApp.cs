@@ -15,6 +15,8 @@ public static class SoupApp
         root.Subcommands.Add(Commands.EvalCommand.Create());
         root.Subcommands.Add(Commands.GreedyCommand.Create());
         root.Subcommands.Add(Commands.ReportCommand.Create());
+        root.Subcommands.Add(Commands.FinetuneCommand.Create());
+        root.Subcommands.Add(Commands.LearnCommand.Create());
         try
         {
             var parse = root.Parse(args);

@@ -21,8 +21,11 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
     readonly string _input, _output;
     readonly Dictionary<string, string> _initializerNames = new(StringComparer.Ordinal);
 
-    /// <summary>One operator: its input value names, its output value name and what it computes.</summary>
-    sealed record Step(string[] Inputs, string Output, Func<Tensor[], Tensor> Run);
+    /// <summary>
+    /// One operator: its input value names, its output value name, what it computes with the module's own
+    /// weights, and what it computes with weights looked up by state name (a functional call).
+    /// </summary>
+    sealed record Step(string[] Inputs, string Output, Func<Tensor[], Tensor> Run, Func<Tensor[], Func<string, Tensor>, Tensor> RunWith);
 
     /// <summary>State-dict name → ONNX initializer name, for writing trained weights back into the ONNX file.</summary>
     public IReadOnlyDictionary<string, string> InitializerNames => _initializerNames;
@@ -48,29 +51,40 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
             if (node.Outputs.Count < 1) throw new OnnxFormatException($"node '{node.Name}' has no output", path);
             string moduleName = ModuleName(node, index, usedNames);
             var data = node.Inputs.Where(i => i.Length > 0 && !g.InitializersByName.ContainsKey(i)).ToArray();
-            Func<Tensor[], Tensor> run = node.OpType switch
+            (Func<Tensor[], Tensor> run, Func<Tensor[], Func<string, Tensor>, Tensor> runWith) = node.OpType switch
             {
                 "Conv" => Conv(node, moduleName, g, path),
                 "BatchNormalization" => BatchNorm(node, moduleName, g, path),
                 "Gemm" => Gemm(node, moduleName, g, path),
-                "Relu" => x => nn.functional.relu(x[0]),
-                "Add" => x => x[0] + x[1],
-                "Flatten" => Flatten(node),
-                "MaxPool" => MaxPool(node, path),
-                "AveragePool" => AveragePool(node, globalFinalPool && node.Outputs[0] == _output, path),
-                "GlobalAveragePool" => x => x[0].mean([2, 3], keepdim: true),
+                "Relu" => Stateless(x => nn.functional.relu(x[0])),
+                "Add" => Stateless(x => x[0] + x[1]),
+                "Flatten" => Stateless(Flatten(node)),
+                "MaxPool" => Stateless(MaxPool(node, path)),
+                "AveragePool" => Stateless(AveragePool(node, globalFinalPool && node.Outputs[0] == _output, path)),
+                "GlobalAveragePool" => Stateless(x => x[0].mean([2, 3], keepdim: true)),
                 _ => throw new OnnxFormatException($"node '{node.Name}' is a {node.OpType}, which this importer does not support", path),
             };
             int expectedData = node.OpType == "Add" ? 2 : 1;
             if (data.Length != expectedData)
                 throw new OnnxFormatException($"node '{node.Name}' ({node.OpType}) has {data.Length} non-weight inputs; {expectedData} expected", path);
-            _steps.Add(new Step(data, node.Outputs[0], run));
+            _steps.Add(new Step(data, node.Outputs[0], run, runWith));
         }
         RegisterComponents();
     }
 
     /// <summary>Runs the graph. Intermediate values are disposed as soon as no later step reads them.</summary>
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) => Run(input, null);
+
+    /// <summary>
+    /// Runs the graph on the tensors of <paramref name="state"/> (names <paramref name="prefix"/> + this module's
+    /// state names) instead of its own, with inference-form BatchNorm (running statistics from the state),
+    /// so gradients flow into whatever the state tensors were computed from (torch.func.functional_call).
+    /// </summary>
+    public Tensor Forward(Tensor input, IReadOnlyDictionary<string, Tensor> state, string prefix = "") =>
+        Run(input, name => state.TryGetValue(prefix + name, out var t) ? t
+            : throw new ArgumentException($"the state has no tensor '{prefix + name}'", nameof(state)));
+
+    Tensor Run(Tensor input, Func<string, Tensor>? lookup)
     {
         using var scope = NewDisposeScope();
         var values = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [_input] = input };
@@ -83,7 +97,7 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
                     throw new InvalidOperationException($"ONNX value '{step.Inputs[i]}' is used before it is computed");
                 args[i] = v;
             }
-            values[step.Output] = step.Run(args);
+            values[step.Output] = lookup is null ? step.Run(args) : step.RunWith(args, lookup);
         }
         return values[_output].MoveToOuterDisposeScope();
     }
@@ -130,7 +144,10 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
         return [v[0], v[1]];
     }
 
-    Func<Tensor[], Tensor> Conv(OnnxNode node, string name, OnnxGraph g, string? path)
+    static (Func<Tensor[], Tensor>, Func<Tensor[], Func<string, Tensor>, Tensor>) Stateless(Func<Tensor[], Tensor> run) =>
+        (run, (x, _) => run(x));
+
+    (Func<Tensor[], Tensor>, Func<Tensor[], Func<string, Tensor>, Tensor>) Conv(OnnxNode node, string name, OnnxGraph g, string? path)
     {
         var w = g.InitializersByName.GetValueOrDefault(node.Inputs.ElementAtOrDefault(1) ?? "")
             ?? throw new OnnxFormatException($"node '{node.Name}' (Conv) needs its weight as an initializer", path);
@@ -150,15 +167,21 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
             Remember($"{name}.bias", node, 2);
         }
         register_module(name, conv);
-        if (explicitPad is null) return x => conv.call(x[0]);
-        return x =>
+        Tensor With(Tensor x, Func<string, Tensor> p) =>
+            nn.functional.conv2d(x, p($"{name}.weight"), hasBias ? p($"{name}.bias") : null, stride, pad, dilation, groups);
+        if (explicitPad is null) return (x => conv.call(x[0]), (x, p) => With(x[0], p));
+        return (x =>
         {
             using var padded = nn.functional.pad(x[0], explicitPad, PaddingModes.Constant, 0.0);
             return conv.call(padded);
-        };
+        }, (x, p) =>
+        {
+            using var padded = nn.functional.pad(x[0], explicitPad, PaddingModes.Constant, 0.0);
+            return With(padded, p);
+        });
     }
 
-    Func<Tensor[], Tensor> BatchNorm(OnnxNode node, string name, OnnxGraph g, string? path)
+    (Func<Tensor[], Tensor>, Func<Tensor[], Func<string, Tensor>, Tensor>) BatchNorm(OnnxNode node, string name, OnnxGraph g, string? path)
     {
         // Inference-form BatchNormalization (opset ≥ 7): inputs X, scale, B, mean, var.
         if (node.Inputs.Count != 5) throw new OnnxFormatException($"node '{node.Name}' (BatchNormalization) has {node.Inputs.Count} inputs; 5 expected", path);
@@ -175,10 +198,12 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
         Remember($"{name}.running_mean", node, 3);
         Remember($"{name}.running_var", node, 4);
         register_module(name, bn);
-        return x => bn.call(x[0]);
+        double eps = bn.eps;
+        return (x => bn.call(x[0]), (x, p) => FunctionalBatchNorm.Inference(x[0],
+            p($"{name}.running_mean"), p($"{name}.running_var"), p($"{name}.weight"), p($"{name}.bias"), eps));
     }
 
-    Func<Tensor[], Tensor> Gemm(OnnxNode node, string name, OnnxGraph g, string? path)
+    (Func<Tensor[], Tensor>, Func<Tensor[], Func<string, Tensor>, Tensor>) Gemm(OnnxNode node, string name, OnnxGraph g, string? path)
     {
         if (node.GetInt("transA", 0) != 0 || node.GetFloat("alpha", 1f) != 1f || node.GetFloat("beta", 1f) != 1f)
             throw new OnnxFormatException($"node '{node.Name}' (Gemm) uses transA/alpha/beta, which are not supported", path);
@@ -203,7 +228,7 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
             Remember($"{name}.bias", node, 2);
         }
         register_module(name, linear);
-        return x => linear.call(x[0]);
+        return (x => linear.call(x[0]), (x, p) => nn.functional.linear(x[0], p($"{name}.weight"), hasBias ? p($"{name}.bias") : null));
     }
 
     static Func<Tensor[], Tensor> Flatten(OnnxNode node)

@@ -12,7 +12,7 @@ namespace ModelSoups.TorchSharp.Models;
 /// The final pool is global, so any input size that survives five stride-2 stages (≥ 32 px) works;
 /// feed it <see cref="ResNet18Preprocessing"/>'s output.
 /// </summary>
-public sealed class ResNet18Classifier : nn.Module<Tensor, Tensor>
+public sealed class ResNet18Classifier : nn.Module<Tensor, Tensor>, IFunctionalModel, IFeatureClassifier
 {
     readonly OnnxGraphModule backbone;
     readonly Linear fc;
@@ -22,12 +22,12 @@ public sealed class ResNet18Classifier : nn.Module<Tensor, Tensor>
         Path.Combine(AppContext.BaseDirectory, "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
 
     /// <summary>Feature width of the backbone.</summary>
-    public const int Features = 512;
+    public const int FeatureCount = 512;
 
     public ResNet18Classifier(OnnxModel model, int classes, string? path = null) : base(nameof(ResNet18Classifier))
     {
         backbone = new OnnxGraphModule(model, globalFinalPool: true, path);
-        fc = nn.Linear(Features, classes);
+        fc = nn.Linear(FeatureCount, classes);
         RegisterComponents();
     }
 
@@ -45,8 +45,25 @@ public sealed class ResNet18Classifier : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        using var features = backbone.call(input);
-        using var flat = features.flatten(1);
+        using var flat = Features(input);
         return fc.call(flat);
+    }
+
+    /// <inheritdoc/>
+    public Linear Head => fc;
+
+    /// <inheritdoc/>
+    public Tensor Features(Tensor input)
+    {
+        using var features = backbone.call(input);
+        return features.flatten(1);
+    }
+
+    /// <inheritdoc/>
+    public Tensor Forward(Tensor input, IReadOnlyDictionary<string, Tensor> state)
+    {
+        using var features = backbone.Forward(input, state, "backbone.");
+        using var flat = features.flatten(1);
+        return nn.functional.linear(flat, state["fc.weight"], state["fc.bias"]);
     }
 }

@@ -29,4 +29,16 @@ public static class ResNet18Preprocessing
         var mean = tensor(MeanBgr).reshape(1, 3, 1, 1);
         return (x.expand(-1, 3, -1, -1) * 255f - mean).MoveToOuterDisposeScope();
     }
+
+    /// <summary>[N,3,h,w] RGB in [0,1] → [N,3,size,size] network input: bilinear resize, ×255, RGB → BGR, minus <see cref="MeanBgr"/>.</summary>
+    public static Tensor FromRgb(Tensor rgb, int size)
+    {
+        if (rgb.dim() != 4 || rgb.shape[1] != 3) throw new ArgumentException($"expected [N,3,H,W], got [{string.Join(", ", rgb.shape)}]");
+        using var scope = NewDisposeScope();
+        var x = rgb.shape[2] == size && rgb.shape[3] == size
+            ? rgb
+            : nn.functional.interpolate(rgb, [size, size], mode: InterpolationMode.Bilinear, align_corners: false);
+        var mean = tensor(MeanBgr).reshape(1, 3, 1, 1);
+        return (x.flip(1) * 255f - mean).MoveToOuterDisposeScope();
+    }
 }

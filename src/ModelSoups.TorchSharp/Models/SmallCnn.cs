@@ -8,7 +8,7 @@ namespace ModelSoups.TorchSharp.Models;
 /// A small CNN with BatchNorm for 28×28-ish images: two blocks of 3×3 conv → BatchNorm → ReLU → 2×2 max-pool,
 /// global average pool, linear head. State names: conv1, bn1, conv2, bn2, fc.
 /// </summary>
-public sealed class SmallCnn : nn.Module<Tensor, Tensor>
+public sealed class SmallCnn : nn.Module<Tensor, Tensor>, IFunctionalModel, IFeatureClassifier
 {
     // Declaration order is state_dict order (RegisterComponents walks the fields), as in PyTorch.
     readonly Conv2d conv1;
@@ -30,9 +30,33 @@ public sealed class SmallCnn : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
+        return fc.call(Features(input)).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc/>
+    public Linear Head => fc;
+
+    /// <inheritdoc/>
+    public Tensor Features(Tensor input)
+    {
+        using var scope = NewDisposeScope();
         var x = nn.functional.max_pool2d(nn.functional.relu(bn1.call(conv1.call(input))), 2);
         x = nn.functional.max_pool2d(nn.functional.relu(bn2.call(conv2.call(x))), 2);
-        x = x.mean([2, 3]);
-        return fc.call(x).MoveToOuterDisposeScope();
+        return x.mean([2, 3]).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc/>
+    public Tensor Forward(Tensor input, IReadOnlyDictionary<string, Tensor> state)
+    {
+        using var scope = NewDisposeScope();
+        Tensor Block(Tensor x, string conv, string bn, BatchNorm2d module)
+        {
+            var y = nn.functional.conv2d(x, state[$"{conv}.weight"], padding: [1, 1]);
+            y = FunctionalBatchNorm.Inference(y, state[$"{bn}.running_mean"], state[$"{bn}.running_var"],
+                state[$"{bn}.weight"], state[$"{bn}.bias"], module.eps);
+            return nn.functional.max_pool2d(nn.functional.relu(y), 2);
+        }
+        var h = Block(Block(input, "conv1", "bn1", bn1), "conv2", "bn2", bn2).mean([2, 3]);
+        return nn.functional.linear(h, state["fc.weight"], state["fc.bias"]).MoveToOuterDisposeScope();
     }
 }

@@ -23,6 +23,13 @@ public static class TorchRuntime
                 null, e);
     }
 
+    /// <summary>Loads the backend and lets intra-op parallelism use every core (torch.set_num_threads).</summary>
+    public static void UseAllCores()
+    {
+        EnsureLoaded();
+        if (torch.get_num_threads() != Environment.ProcessorCount) torch.set_num_threads(Environment.ProcessorCount);
+    }
+
     static Exception? TryLoad()
     {
         try

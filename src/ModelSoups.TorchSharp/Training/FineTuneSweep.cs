@@ -1,0 +1,132 @@
+using System.Globalization;
+using System.Text.Json;
+using ModelSoups.Checkpoints;
+using ModelSoups.TorchSharp.Checkpoints;
+using ModelSoups.TorchSharp.Data;
+using ModelSoups.TorchSharp.Models;
+using ModelSoups.TorchSharp.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelSoups.TorchSharp.Training;
+
+/// <summary>
+/// Produces a soup's ingredients: one common starting point (<c>OUT/_init/</c>: the pretrained model with a
+/// linear-probed head, as Wortsman et al. 2022 do, or a seeded fresh model) and one fine-tuned folder per sweep
+/// run (<c>OUT/run-000/</c>: model.safetensors, soup-model.json, ingredient.json). Resumable: a run whose
+/// ingredient.json exists is skipped, a half-written one is redone; a finished run or start trained with other
+/// settings is refused rather than silently mixed in.
+/// </summary>
+public static class FineTuneSweep
+{
+    /// <summary>Folder name of the common start.</summary>
+    public const string InitFolderName = "_init";
+    /// <summary>Description of how the start was made, inside <c>_init/</c>.</summary>
+    public const string InitFileName = "init.json";
+    /// <summary>Default linear-probe steps for the pretrained ResNet.</summary>
+    public const int DefaultLinearProbeSteps = 200;
+
+    /// <summary>Runs the sweep; returns each run's folder and record, in sweep order.</summary>
+    public static IReadOnlyList<(string Folder, IngredientRecord Record, bool Skipped)> Run(FineTuneSweepOptions o,
+        Action<SweepProgress>? progress = null, CancellationToken cancel = default)
+    {
+        if (o.Runs.Count == 0) throw new ModelSoupsException("the sweep has no runs");
+        if (o.Subset is < 1) throw new ModelSoupsException("--subset must be at least 1");
+        if (o.Steps is < 1) throw new ModelSoupsException("--steps must be at least 1");
+        if (o.LinearProbeSteps is < 0) throw new ModelSoupsException("--linear-probe-steps must not be negative");
+        var names = o.Runs.Select(r => r.Name).ToList();
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Count || names.Any(n => n == InitFolderName || n != Path.GetFileName(n)))
+            throw new ModelSoupsException("run names must be distinct plain folder names other than _init");
+        TorchRuntime.UseAllCores();
+
+        var data = DatasetSplits.Load(o.Data);
+        var train = o.Subset is { } n ? data.Train.Sample(n, DatasetSplits.DefaultSplitSeed) : data.Train;
+        var heldOut = o.Subset is { } m ? data.HeldOut.Sample(m, DatasetSplits.DefaultSplitSeed) : data.HeldOut;
+        Directory.CreateDirectory(o.Out);
+
+        var spec = PrepareInit(o, data, train, progress, cancel);
+        var initFolder = Path.Combine(o.Out, InitFolderName);
+        InMemoryCheckpoint init;
+        using (var opened = Checkpoint.Open(initFolder)) init = InMemoryCheckpoint.CopyOf(opened);
+
+        var results = new List<(string, IngredientRecord, bool)>();
+        for (int i = 0; i < o.Runs.Count; i++)
+        {
+            var run = o.Runs[i];
+            var hp = o.Steps is { } steps ? run.Hyperparameters with { Steps = steps } : run.Hyperparameters;
+            var folder = Path.Combine(o.Out, run.Name);
+            if (IngredientRecord.TryRead(folder) is { } done)
+            {
+                if (done.Hyperparameters != hp)
+                    throw new ModelSoupsException($"this run was trained with other hyperparameters ({done.Hyperparameters.Describe()}, now {hp.Describe()}); use another output folder", folder);
+                progress?.Invoke(new SweepProgress(i, o.Runs.Count, run.Name, null, done, Skipped: true, Done: true));
+                results.Add((folder, done, true));
+                continue;
+            }
+            progress?.Invoke(new SweepProgress(i, o.Runs.Count, run.Name, null));
+            using var model = spec.Create();
+            ModuleState.Load(model, init);
+            var result = FineTune.Run(model, spec, train, heldOut, hp, o.LogEvery,
+                p => progress?.Invoke(new SweepProgress(i, o.Runs.Count, run.Name, p)), cancel);
+            var record = IngredientRecord.From(run.Name, hp, result);
+            ModuleFolder.Save(model, spec, folder, overwrite: true); // replaces a half-written attempt
+            record.Write(folder); // last: marks the run finished
+            progress?.Invoke(new SweepProgress(i, o.Runs.Count, run.Name, null, record, Done: true));
+            results.Add((folder, record, false));
+        }
+        return results;
+    }
+
+    /// <summary>Creates (or, when made with the same settings, reuses) <c>OUT/_init</c>; returns the model spec.</summary>
+    static ModelSpec PrepareInit(FineTuneSweepOptions o, DatasetSplits data, ImageDataset train, Action<SweepProgress>? progress, CancellationToken cancel)
+    {
+        var folder = Path.Combine(o.Out, InitFolderName);
+        bool fromCheckpoint = ModelSpec.IsPath(o.Model);
+        int probeSteps = o.LinearProbeSteps ?? (o.Model == ModelSpec.ResNet18 ? DefaultLinearProbeSteps : 0);
+        var description = JsonSerializer.Serialize(new SortedDictionary<string, string>
+        {
+            ["model"] = fromCheckpoint ? Path.GetFullPath(o.Model) : o.Model,
+            ["data"] = data.Description,
+            ["subset"] = o.Subset?.ToString(CultureInfo.InvariantCulture) ?? "all",
+            ["image_size"] = o.ImageSize?.ToString(CultureInfo.InvariantCulture) ?? "default",
+            ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
+            ["linear_probe_steps"] = probeSteps.ToString(CultureInfo.InvariantCulture),
+        }, new JsonSerializerOptions { WriteIndented = true });
+
+        var existing = Path.Combine(folder, InitFileName);
+        if (File.Exists(existing))
+        {
+            if (File.ReadAllText(existing) != description)
+                throw new ModelSoupsException($"the common start here was made with other settings (see {InitFileName}); use another output folder", folder);
+            progress?.Invoke(new SweepProgress(-1, o.Runs.Count, InitFolderName, null, Skipped: true, Done: true));
+            return ModelSpec.Read(folder);
+        }
+
+        progress?.Invoke(new SweepProgress(-1, o.Runs.Count, InitFolderName, null));
+        nn.Module<Tensor, Tensor> model;
+        ModelSpec spec;
+        manual_seed(unchecked((long)o.Seed));
+        if (fromCheckpoint)
+        {
+            (model, spec) = ModuleFolder.Load(o.Model);
+            if (o.ImageSize is { } size && size != spec.ImageSize)
+                throw new ModelSoupsException($"the checkpoint's model takes {spec.ImageSize} px images; --image-size {size} cannot change that", o.Model);
+        }
+        else
+        {
+            spec = ModelSpec.ForArchitecture(o.Model, data.Train.Classes, data.Train.Channels, Math.Max(data.Train.Height, data.Train.Width), o.ImageSize);
+            model = spec.Create();
+        }
+        if (spec.Classes != data.Train.Classes || spec.Channels != data.Train.Channels)
+            throw new ModelSoupsException($"the model ({spec.Describe()}) does not fit the data ({data.Train.Classes} classes, {data.Train.Channels} channel(s))", o.Model);
+        using (model)
+        {
+            if (probeSteps > 0)
+                LinearProbe.Fit(model, spec, train, probeSteps, seed: o.Seed,
+                    progress: p => progress?.Invoke(new SweepProgress(-1, o.Runs.Count, InitFolderName, p)), cancel: cancel);
+            ModuleFolder.Save(model, spec, folder, new Dictionary<string, string> { [InitFileName] = description }, overwrite: true);
+        }
+        progress?.Invoke(new SweepProgress(-1, o.Runs.Count, InitFolderName, null, Done: true));
+        return spec;
+    }
+}

@@ -1,0 +1,28 @@
+using ModelSoups.TorchSharp.Data;
+
+namespace ModelSoups.TorchSharp.Training;
+
+/// <summary>Settings of <see cref="FineTuneSweep.Run"/> (the library side of <c>soup finetune</c>).</summary>
+public sealed record FineTuneSweepOptions
+{
+    /// <summary><c>resnet18-imagenet</c>, <c>cnn</c>, <c>mlp</c>, or a checkpoint folder with <c>soup-model.json</c>.</summary>
+    public required string Model { get; init; }
+    /// <summary><c>fashion-mnist</c>, a dataset <c>.safetensors</c> file or a folder (see <see cref="DatasetSplits.Load"/>).</summary>
+    public required string Data { get; init; }
+    /// <summary>The runs (see <see cref="Sweep"/>).</summary>
+    public required IReadOnlyList<SweepRun> Runs { get; init; }
+    /// <summary>Output folder: <c>_init/</c> and one folder per run.</summary>
+    public required string Out { get; init; }
+    /// <summary>Train on a seeded sample of this many images, and measure on at most this many held-out ones.</summary>
+    public int? Subset { get; init; }
+    /// <summary>Every run takes exactly this many steps (overrides epochs/steps of the sweep).</summary>
+    public int? Steps { get; init; }
+    /// <summary>Model input side (default: 32 for the ResNet, the data's side otherwise).</summary>
+    public int? ImageSize { get; init; }
+    /// <summary>Seed of the new head / fresh model and of the linear probe.</summary>
+    public ulong Seed { get; init; }
+    /// <summary>Linear-probe steps for the common start (default: 200 for resnet18-imagenet, 0 otherwise).</summary>
+    public int? LinearProbeSteps { get; init; }
+    /// <summary>Training-curve resolution.</summary>
+    public int LogEvery { get; init; } = 10;
+}

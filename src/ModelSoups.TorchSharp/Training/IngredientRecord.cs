@@ -1,0 +1,67 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ModelSoups.TorchSharp.Training;
+
+/// <summary>
+/// <c>ingredient.json</c>, written last (atomically) into a fine-tuned ingredient's folder: how it was trained
+/// and what it scored. Its presence marks the run finished, so a rerun of the sweep skips it.
+/// </summary>
+public sealed record IngredientRecord
+{
+    /// <summary>File name inside the ingredient folder.</summary>
+    public const string FileName = "ingredient.json";
+
+    [JsonPropertyName("name")] public required string Name { get; init; }
+    [JsonPropertyName("hyperparameters")] public required TrainingHyperparameters Hyperparameters { get; init; }
+    [JsonPropertyName("curve")] public required IReadOnlyList<TrainingCurvePoint> Curve { get; init; }
+    /// <summary>Held-out top-1 accuracy (fraction).</summary>
+    [JsonPropertyName("heldout")] public required double HeldOut { get; init; }
+    [JsonPropertyName("heldout_loss")] public double HeldOutLoss { get; init; }
+    [JsonPropertyName("seconds")] public required double Seconds { get; init; }
+    [JsonPropertyName("steps")] public int Steps { get; init; }
+    [JsonPropertyName("train_images")] public int TrainImages { get; init; }
+    [JsonPropertyName("diverged")] public bool Diverged { get; init; }
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>The record of a finished run.</summary>
+    public static IngredientRecord From(string name, TrainingHyperparameters hp, TrainingResult r) => new()
+    {
+        Name = name, Hyperparameters = hp, Curve = r.Curve, HeldOut = r.HeldOut, HeldOutLoss = r.HeldOutLoss,
+        Seconds = r.Seconds, Steps = r.Steps, TrainImages = r.TrainImages, Diverged = r.Diverged,
+    };
+
+    /// <summary>Reads the record in <paramref name="folder"/>, or null when the run has not finished.</summary>
+    public static IngredientRecord? TryRead(string folder)
+    {
+        var path = Path.Combine(folder, FileName);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<IngredientRecord>(File.ReadAllText(path), Json)
+                ?? throw new ModelSoupsException($"{FileName} is null", path);
+        }
+        catch (JsonException e)
+        {
+            throw new ModelSoupsException($"{FileName} is not valid ({e.Message}); delete the folder to retrain this run", path, e);
+        }
+    }
+
+    /// <summary>Writes the record into <paramref name="folder"/> via a temporary file and a rename, so it is never seen half-written.</summary>
+    public void Write(string folder)
+    {
+        var path = Path.Combine(folder, FileName);
+        var temp = Path.Combine(folder, $".{FileName}.{Guid.NewGuid():N}.tmp");
+        using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+        {
+            JsonSerializer.Serialize(fs, this, Json);
+            fs.Flush(flushToDisk: true);
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+}
