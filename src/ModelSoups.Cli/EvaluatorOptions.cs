@@ -17,18 +17,21 @@ sealed class EvaluatorOptions
     readonly Option<double?> _timeout = new("--eval-timeout") { Description = "Longest one evaluation may run, seconds; the command's process tree is killed after it." };
     readonly Option<string> _onError = new("--on-eval-error") { Description = "When an evaluation fails: fail (stop, default) or skip (leave the ingredient out / reject the candidate).", DefaultValueFactory = _ => "fail" };
     readonly Option<string?> _onnx = new("--onnx") { Description = "Evaluate in process with ONNX Runtime: the model.onnx whose weights are replaced by each candidate's." };
-    readonly Option<string?> _data = new("--data") { Description = "With --onnx: held-out data, a .safetensors file with an inputs and a labels tensor." };
+    readonly Option<string?> _data = new("--data") { Description = "With --onnx: held-out data, a .safetensors file with an inputs and a labels tensor. With --torch-model: fashion-mnist, a dataset .safetensors file, or a folder with train/test.safetensors." };
     readonly Option<string> _inputs = new("--inputs-tensor") { Description = "With --onnx: the inputs tensor's name in --data.", DefaultValueFactory = _ => "inputs" };
     readonly Option<string> _labels = new("--labels-tensor") { Description = "With --onnx: the labels tensor's name in --data.", DefaultValueFactory = _ => "labels" };
     readonly Option<string?> _nameMap = new("--name-map") { Description = "With --onnx: a file mapping checkpoint tensor names to ONNX initializer names." };
     readonly Option<int> _batch = new("--batch-size") { Description = "With --onnx: examples per run.", DefaultValueFactory = _ => 256 };
     readonly Option<bool> _cuda = new("--cuda") { Description = "With --onnx: run on CUDA (the GPU build of ONNX Runtime)." };
+    readonly Commands.TorchEvaluatorCliOptions _torch = new();
 
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
         foreach (var o in new Option[] { _cmd, _metric, _timeout, _onError, _onnx, _data, _inputs, _labels, _nameMap, _batch, _cuda })
             command.Options.Add(o);
+        // --torch-model shares --data with --onnx.
+        _torch.AddTo(command, includeData: false);
     }
 
     /// <summary>True for <c>--on-eval-error skip</c>; a user error for anything but skip or fail.</summary>
@@ -45,8 +48,16 @@ sealed class EvaluatorOptions
         SkipErrors(parse);
         var cmd = parse.GetValue(_cmd);
         var onnx = parse.GetValue(_onnx);
-        if (cmd is null == onnx is null)
-            throw new ModelSoupsException("give exactly one evaluator: --eval-cmd 'COMMAND {model}' or --onnx MODEL.onnx --data HELDOUT.safetensors.");
+        var torch = parse.GetValue(_torch.Model);
+        if ((cmd is null ? 0 : 1) + (onnx is null ? 0 : 1) + (torch is null ? 0 : 1) != 1)
+            throw new ModelSoupsException("give exactly one evaluator: --eval-cmd 'COMMAND {model}', --onnx MODEL.onnx --data HELDOUT.safetensors, or --torch-model ARCH --data DATA.");
+        if (torch is not null)
+        {
+            if (parse.GetValue(_metric) is not null) throw new ModelSoupsException("--metric goes with --eval-cmd; the TorchSharp evaluator's score is top-1 accuracy.");
+            var torchData = parse.GetValue(_data) ?? throw new ModelSoupsException("--torch-model needs --data (fashion-mnist, a dataset .safetensors file, or a folder with train/test.safetensors).");
+            var torchEvaluator = _torch.TryCreate(parse, torchData)!;
+            return (torchEvaluator, torchEvaluator);
+        }
         if (cmd is not null)
         {
             if (parse.GetValue(_data) is not null) throw new ModelSoupsException("--data goes with --onnx, not with --eval-cmd.");

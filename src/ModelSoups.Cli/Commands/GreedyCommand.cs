@@ -21,7 +21,7 @@ public static class GreedyCommand
         var baseModel = new Option<string?>("--base") { Description = "Base model: source of non-float tensors and of config/tokenizer files." };
         var outDir = new Option<string>("--out", "-o") { Description = "Output folder (Hugging Face layout); must not exist or be empty. The journal goes to DIR.work.", Required = true };
         var accept = new Option<string>("--accept") { Description = "Keep an ingredient when the candidate scores ge (≥, the paper, default) or gt (>, the official code) the soup.", DefaultValueFactory = _ => "ge" };
-        var also = new Option<string?>("--also") { Description = "Also evaluate baselines: uniform (soup of all ingredients), ensemble (mean logits; ONNX only), comma-separated." };
+        var also = new Option<string?>("--also") { Description = "Also evaluate baselines: uniform (soup of all ingredients), ensemble (mean logits; evaluators with logits: --onnx, --torch-model), comma-separated." };
         var outDtype = new Option<string?>("--out-dtype") { Description = "Output dtype of float tensors: bfloat16, float16, float32, float64 (default: as the inputs)." };
         var threads = new Option<int>("--threads") { Description = "Worker threads of the final merge (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var budget = new Option<string>("--memory-budget") { Description = "Cap on working memory, e.g. 2GiB; the running sum goes to a scratch file beyond half of it.", DefaultValueFactory = _ => "2GiB" };
