@@ -4,6 +4,7 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using ModelSoups.Checkpoints;
 using ModelSoups.Evaluation;
+using ModelSoups.Formats.Onnx;
 using ModelSoups.Tensors;
 
 namespace ModelSoups.Onnx;
@@ -24,6 +25,7 @@ public sealed class OnnxEvaluator : IEvaluator
     private const int NamesInMessage = 10;
 
     private readonly OnnxModel _model;
+    private readonly string _modelPath;
     private readonly OnnxEvaluatorOptions _options;
     private readonly OnnxNameMap _nameMap;
     private readonly float[] _inputs;
@@ -46,12 +48,16 @@ public sealed class OnnxEvaluator : IEvaluator
         _nameMap = _options.NameMap ?? OnnxNameMap.Identity;
         modelPath = Path.GetFullPath(modelPath);
         if (!File.Exists(modelPath)) throw new ModelSoupsException("the ONNX model does not exist.", modelPath);
+        _modelPath = modelPath;
         _model = OnnxModel.Load(modelPath);
-        _modelHash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(modelPath)))[..16];
+        if (_model.Graph.Outputs.Count == 0)
+            throw new ModelSoupsException("the file is not an ONNX model: its graph has no outputs.", modelPath);
+        _modelHash = Convert.ToHexStringLower(SHA256.HashData(_model.Bytes))[..16];
         _dataLocation = data.Location;
         if (_options.BatchSize <= 0) throw new ModelSoupsException($"the batch size must be positive, got {_options.BatchSize}.");
 
-        var dataInputs = _model.Inputs.Where(i => !_model.Initializers.ContainsKey(i.Name)).ToList();
+        var graph = _model.Graph;
+        var dataInputs = graph.DataInputs.ToList();
         var input = _options.InputName is null
             ? dataInputs.FirstOrDefault() ?? throw new ModelSoupsException("the ONNX graph has no input to feed data into (every input is an initializer).", modelPath)
             : dataInputs.FirstOrDefault(i => i.Name == _options.InputName) ??
@@ -60,17 +66,17 @@ public sealed class OnnxEvaluator : IEvaluator
             throw new ModelSoupsException($"the ONNX graph has several data inputs ({string.Join(", ", dataInputs.Select(i => i.Name))}); this evaluator feeds one; name it.", modelPath);
         if (input.ElementType != OnnxDataType.Float)
             throw new ModelSoupsException($"the ONNX graph's input '{input.Name}' is {input.ElementType}; this evaluator feeds float32 inputs only.", modelPath);
-        var output = _options.OutputName is null ? _model.Outputs[0] :
-            _model.Outputs.FirstOrDefault(o => o.Name == _options.OutputName) ??
-            throw new ModelSoupsException($"the ONNX graph has no output '{_options.OutputName}' (outputs: {string.Join(", ", _model.Outputs.Select(o => o.Name))}).", modelPath);
+        var output = _options.OutputName is null ? graph.Outputs[0] :
+            graph.Outputs.FirstOrDefault(o => o.Name == _options.OutputName) ??
+            throw new ModelSoupsException($"the ONNX graph has no output '{_options.OutputName}' (outputs: {string.Join(", ", graph.Outputs.Select(o => o.Name))}).", modelPath);
         _inputName = input.Name;
         _outputName = output.Name;
-        if (output.Dims is { Length: 2 } od && od[1] > 0) _classes = checked((int)od[1]);
+        if (output.Shape is [_, > 0 and long classes]) _classes = checked((int)classes);
 
         // Data: inputs [N, …] floats, labels [N] integers.
         var inputsRef = Tensor(data, _options.InputsTensor);
         var labelsRef = Tensor(data, _options.LabelsTensor);
-        if (!FloatWidening.CanWiden(inputsRef.DType))
+        if (!inputsRef.DType.IsFloat())
             throw new ModelSoupsException($"the inputs tensor '{inputsRef.Name}' is {inputsRef.DType}; it must be a float type.", data.Location);
         if (inputsRef.Shape.Length < 1)
             throw new ModelSoupsException($"the inputs tensor '{inputsRef.Name}' must have an examples dimension, its shape is {inputsRef.Info.ShapeText}.", data.Location);
@@ -80,19 +86,25 @@ public sealed class OnnxEvaluator : IEvaluator
         if (labelsRef.Shape[0] != n)
             throw new ModelSoupsException($"the inputs tensor has {n} examples but the labels tensor has {labelsRef.Shape[0]}.", data.Location);
         _exampleShape = inputsRef.Shape[1..];
-        if (input.Dims is { } id)
+        // Dimensions the graph fixes (dim_value > 0) must match; symbolic or unknown ones take any size.
+        if (input.HasShape)
         {
-            if (id.Length != inputsRef.Shape.Length)
-                throw new ModelSoupsException($"the ONNX input '{input.Name}' has rank {id.Length} but the inputs tensor is {inputsRef.Info.ShapeText}.", data.Location);
-            for (int d = 1; d < id.Length; d++)
-                if (id[d] > 0 && id[d] != inputsRef.Shape[d])
-                    throw new ModelSoupsException($"the ONNX input '{input.Name}' wants dimension {d} = {id[d]}, the inputs tensor is {inputsRef.Info.ShapeText}.", data.Location);
-            _fixedBatch = id[0] > 0;
+            var id = input.Shape;
+            if (id.Count != inputsRef.Shape.Length)
+                throw new ModelSoupsException($"the ONNX input '{input.Name}' has rank {id.Count} but the inputs tensor is {inputsRef.Info.ShapeText}.", data.Location);
+            for (int d = 1; d < id.Count; d++)
+                if (id[d] is > 0 and long want && want != inputsRef.Shape[d])
+                    throw new ModelSoupsException($"the ONNX input '{input.Name}' wants dimension {d} = {want}, the inputs tensor is {inputsRef.Info.ShapeText}.", data.Location);
+            if (id[0] is > 0 and long fixedBatch)
+            {
+                _fixedBatch = true;
+                _batch = checked((int)fixedBatch);
+            }
         }
-        _batch = _fixedBatch ? checked((int)input.Dims![0]) : _options.BatchSize;
+        if (!_fixedBatch) _batch = _options.BatchSize;
 
         _inputs = new float[inputsRef.ElementCount];
-        FloatWidening.ToF32(inputsRef.DType, inputsRef.GetBytes(), _inputs);
+        DTypeConversion.ToSingle(inputsRef.DType, inputsRef.GetBytes(), _inputs);
         _labels = ReadLabels(labelsRef, data.Location);
         for (int i = 0; i < _labels.Length; i++)
             if (_labels[i] < 0 || (_classes is { } c && _labels[i] >= c))
@@ -101,7 +113,7 @@ public sealed class OnnxEvaluator : IEvaluator
     }
 
     public string Description =>
-        $"onnx {_model.Path} sha256:{_modelHash} data {_dataLocation} {_options.InputsTensor}/{_options.LabelsTensor} ({_labels.Length} examples)";
+        $"onnx {_modelPath} sha256:{_modelHash} data {_dataLocation} {_options.InputsTensor}/{_options.LabelsTensor} ({_labels.Length} examples)";
 
     public bool NeedsFolder => false;
     public bool ProvidesLogits => true;
@@ -120,7 +132,7 @@ public sealed class OnnxEvaluator : IEvaluator
         try { session = new InferenceSession(modelBytes, sessionOptions); }
         catch (OnnxRuntimeException e)
         {
-            throw new EvaluationException(candidate.Name, $"ONNX Runtime cannot load the model with candidate '{candidate.Name}''s weights: {e.Message}", _model.Path, e);
+            throw new EvaluationException(candidate.Name, $"ONNX Runtime cannot load the model with candidate '{candidate.Name}''s weights: {e.Message}", _modelPath, e);
         }
         using (session)
         {
@@ -146,7 +158,7 @@ public sealed class OnnxEvaluator : IEvaluator
                 var output = outputs[0];
                 var shape = output.GetTensorTypeAndShape();
                 if (shape.ElementDataType != TensorElementType.Float || shape.Shape.Length < 1 || shape.Shape[0] != runSize || shape.ElementCount % runSize != 0)
-                    throw new EvaluationException(candidate.Name, $"the ONNX output '{_outputName}' must be float32 logits [batch, classes], got {shape.ElementDataType} [{string.Join(", ", shape.Shape)}].", _model.Path);
+                    throw new EvaluationException(candidate.Name, $"the ONNX output '{_outputName}' must be float32 logits [batch, classes], got {shape.ElementDataType} [{string.Join(", ", shape.Shape)}].", _modelPath);
                 int c = checked((int)(shape.ElementCount / runSize));
                 if (logits is null)
                 {
@@ -171,7 +183,7 @@ public sealed class OnnxEvaluator : IEvaluator
         }
         catch (OnnxRuntimeException e)
         {
-            throw new EvaluationException(candidate, $"ONNX Runtime failed to run the model for candidate '{candidate}': {e.Message}", _model.Path, e);
+            throw new EvaluationException(candidate, $"ONNX Runtime failed to run the model for candidate '{candidate}': {e.Message}", _modelPath, e);
         }
     }
 
@@ -199,7 +211,7 @@ public sealed class OnnxEvaluator : IEvaluator
         foreach (var (name, tensor) in checkpoint.Tensors)
         {
             if (!_nameMap.TryMap(name, out var onnxName)) continue;
-            if (!_model.Initializers.TryGetValue(onnxName, out var init))
+            if (!_model.Graph.InitializersByName.TryGetValue(onnxName, out var init))
             {
                 unknown.Add(onnxName == name ? name : $"{name} → {onnxName}");
                 continue;
@@ -209,23 +221,23 @@ public sealed class OnnxEvaluator : IEvaluator
                 mismatched.Add($"{name} is {tensor.Info.ShapeText}, initializer {init.DimsText}");
                 continue;
             }
-            var target = init.DataType.ToDType();
-            if (target == tensor.DType)
+            bool known = init.DataType.TryToDType(out var target);
+            if (known && target == tensor.DType)
                 result[onnxName] = tensor.GetBytes().ToArray();
-            else if (target == DType.F32 && FloatWidening.CanWiden(tensor.DType))
+            else if (known && target == DType.F32 && tensor.DType.IsFloat())
             {
                 var f = new float[tensor.ElementCount];
-                FloatWidening.ToF32(tensor.DType, tensor.GetBytes(), f);
+                DTypeConversion.ToSingle(tensor.DType, tensor.GetBytes(), f);
                 result[onnxName] = MemoryMarshal.AsBytes(f.AsSpan()).ToArray();
             }
             else mismatched.Add($"{name} is {tensor.DType}, initializer {init.DataType}");
         }
         if (unknown.Count > 0)
             throw new EvaluationException(candidate,
-                $"candidate '{candidate}' has {unknown.Count} tensor(s) with no initializer in the ONNX graph: {List(unknown)}; map or drop them with a name map.", _model.Path);
+                $"candidate '{candidate}' has {unknown.Count} tensor(s) with no initializer in the ONNX graph: {List(unknown)}; map or drop them with a name map.", _modelPath);
         if (mismatched.Count > 0)
             throw new EvaluationException(candidate,
-                $"candidate '{candidate}' has {mismatched.Count} tensor(s) that do not fit the ONNX graph: {List(mismatched)}.", _model.Path);
+                $"candidate '{candidate}' has {mismatched.Count} tensor(s) that do not fit the ONNX graph: {List(mismatched)}.", _modelPath);
         return result;
     }
 

@@ -1,4 +1,5 @@
 using ModelSoups.Evaluation;
+using ModelSoups.Formats.Onnx;
 using ModelSoups.Tests.Evaluation;
 
 namespace ModelSoups.Onnx.Tests;
@@ -161,7 +162,7 @@ public sealed class OnnxEvaluatorTests : IDisposable
     {
         var path = Path.Combine(_dir, "bad.onnx");
         File.WriteAllText(path, content);
-        var e = Assert.Throws<ModelSoupsException>(() => new OnnxEvaluator(path, Data(new int[N])));
+        var e = Assert.Throws<OnnxFormatException>(() => new OnnxEvaluator(path, Data(new int[N])));
         Assert.Contains("not", e.Message);
         Assert.Equal(path, e.Path);
     }
@@ -172,7 +173,7 @@ public sealed class OnnxEvaluatorTests : IDisposable
         var path = Path.Combine(_dir, "cut.onnx");
         var bytes = _graph.ToOnnx();
         File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
-        var e = Assert.Throws<ModelSoupsException>(() => new OnnxEvaluator(path, Data(new int[N])));
+        var e = Assert.Throws<OnnxFormatException>(() => new OnnxEvaluator(path, Data(new int[N])));
         Assert.Contains("not a valid ONNX model", e.Message);
     }
 

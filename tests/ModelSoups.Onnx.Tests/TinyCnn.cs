@@ -1,9 +1,10 @@
+using ModelSoups.Formats.Onnx;
 using ModelSoups.Tests.Evaluation;
 
 namespace ModelSoups.Onnx.Tests;
 
 /// <summary>
-/// A tiny classifier, built as ONNX protobuf bytes with our writer and computed independently in C#:
+/// A tiny classifier, built as ONNX protobuf bytes with the core's <see cref="OnnxModelBuilder"/> and computed independently in C#:
 /// x [N,1,4,4] → Conv(2 filters 3×3, pad 1) → BatchNormalization → Relu → GlobalAveragePool → Flatten → Gemm → logits [N,6].
 /// </summary>
 internal sealed class TinyCnn
@@ -73,62 +74,28 @@ internal sealed class TinyCnn
     /// </summary>
     public byte[] ToOnnx(int batch = 0, string? externalTensor = null, string? externalFile = null)
     {
-        var graph = new OnnxProtoWriter();
-        Node(graph, "Conv", ["x", "conv.weight", "conv.bias"], ["c"], new OnnxProtoWriter().String(1, "pads").PackedInt64s(8, [1, 1, 1, 1]).Int(20, 7));
-        Node(graph, "BatchNormalization", ["c", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"], ["b"],
-            new OnnxProtoWriter().String(1, "epsilon").Float(2, 1e-5f).Int(20, 1));
-        Node(graph, "Relu", ["b"], ["r"]);
-        Node(graph, "GlobalAveragePool", ["r"], ["p"]);
-        Node(graph, "Flatten", ["p"], ["f"]);
-        Node(graph, "Gemm", ["f", "fc.weight", "fc.bias"], ["logits"], new OnnxProtoWriter().String(1, "transB").Int(3, 1).Int(20, 2));
-        graph.String(2, "tiny_cnn");
+        var model = new OnnxModelBuilder { ProducerName = "modelsoups-tests", GraphName = "tiny_cnn" }
+            .Node("Conv", ["x", "conv.weight", "conv.bias"], ["c"], OnnxAttribute.FromInts("pads", 1, 1, 1, 1))
+            .Node("BatchNormalization", ["c", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"], ["b"], OnnxAttribute.FromFloat("epsilon", 1e-5f))
+            .Node("Relu", ["b"], ["r"])
+            .Node("GlobalAveragePool", ["r"], ["p"])
+            .Node("Flatten", ["p"], ["f"])
+            .Node("Gemm", ["f", "fc.weight", "fc.bias"], ["logits"], OnnxAttribute.FromInt("transB", 1));
         var ck = ToCheckpoint();
         bool raw = false;
         foreach (var (name, t) in ck.Tensors)
         {
-            var tensor = new OnnxProtoWriter().PackedInt64s(1, t.Shape).Int(2, 1).String(8, name);
             if (name == externalTensor)
             {
                 File.WriteAllBytes(externalFile!, [.. new byte[12], .. t.GetBytes().ToArray()]);
-                tensor.Message(13, new OnnxProtoWriter().String(1, "location").String(2, Path.GetFileName(externalFile!)));
-                tensor.Message(13, new OnnxProtoWriter().String(1, "offset").String(2, "12"));
-                tensor.Int(14, 1);
+                model.ExternalInitializer(name, OnnxDataType.Float, t.Shape, Path.GetFileName(externalFile!), offset: 12);
             }
-            else if (raw = !raw) tensor.Bytes(9, t.GetBytes());
-            else
-            {
-                var packed = new OnnxProtoWriter();
-                foreach (var v in ck.Floats(name)) packed.Raw(BitConverter.GetBytes(v));
-                tensor.Message(4, packed);
-            }
-            graph.Message(5, tensor);
+            else model.Initializer(name, OnnxDataType.Float, t.Shape, t.GetBytes(), (raw = !raw) ? OnnxTensorEncoding.Raw : OnnxTensorEncoding.FloatData);
         }
-        graph.Message(11, ValueInfo("x", [batch > 0 ? batch : -1, 1, 4, 4]));
-        graph.Message(12, ValueInfo("logits", [batch > 0 ? batch : -1, Classes]));
-        return new OnnxProtoWriter()
-            .Int(1, 8)                                              // ir_version
-            .String(2, "modelsoups-tests")                          // producer_name
-            .Message(7, graph)
-            .Message(8, new OnnxProtoWriter().String(1, "").Int(2, 13))  // opset_import
-            .ToArray();
-    }
-
-    private static void Node(OnnxProtoWriter graph, string op, string[] inputs, string[] outputs, OnnxProtoWriter? attribute = null)
-    {
-        var node = new OnnxProtoWriter();
-        foreach (var i in inputs) node.String(1, i);
-        foreach (var o in outputs) node.String(2, o);
-        node.String(3, op.ToLowerInvariant()).String(4, op);
-        if (attribute is not null) node.Message(5, attribute);
-        graph.Message(1, node);
-    }
-
-    private static OnnxProtoWriter ValueInfo(string name, long[] dims)
-    {
-        var shape = new OnnxProtoWriter();
-        foreach (var d in dims)
-            shape.Message(1, d > 0 ? new OnnxProtoWriter().Int(1, d) : new OnnxProtoWriter().String(2, "N"));
-        var tensorType = new OnnxProtoWriter().Int(1, 1).Message(2, shape);
-        return new OnnxProtoWriter().String(1, name).Message(2, new OnnxProtoWriter().Message(1, tensorType));
+        long? n = batch > 0 ? batch : null;
+        return model
+            .Input("x", OnnxDataType.Float, n, 1, 4, 4)
+            .Output("logits", OnnxDataType.Float, n, Classes)
+            .ToBytes();
     }
 }

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using ModelSoups.Engine;
-using ModelSoups.Formats.HuggingFace;
 using ModelSoups.Reports;
 using ModelSoups.Soups;
 using ModelSoups.Tensors;
@@ -61,9 +60,7 @@ public static class GreedyCommand
             }
             int threadCount = parse.GetValue(threads);
             if (threadCount < 1) throw new ModelSoupsException("--threads must be at least 1.");
-            long budgetBytes;
-            try { budgetBytes = ShardSize.Parse(parse.GetValue(budget)!); }
-            catch (ModelSoupsException) { throw new ModelSoupsException($"--memory-budget: '{parse.GetValue(budget)}' is not a size; write e.g. 512MB, 2GiB."); }
+            long budgetBytes = ByteSize.Parse(parse.GetValue(budget)!, "--memory-budget");
 
             bool skip = evaluatorOptions.SkipErrors(parse);
             var (evaluator, data) = evaluatorOptions.Create(parse);

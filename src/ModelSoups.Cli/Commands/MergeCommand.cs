@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using ModelSoups.Engine;
-using ModelSoups.Formats.HuggingFace;
 using ModelSoups.Recipes;
 
 namespace ModelSoups.Cli.Commands;
@@ -65,8 +64,8 @@ public static class MergeCommand
             var options = new MergeOptions
             {
                 Threads = threadCount,
-                MemoryBudgetBytes = ParseSize(parse.GetValue(budget)!, "--memory-budget"),
-                MaxShardBytes = ParseSize(parse.GetValue(shard)!, "--max-shard-size"),
+                MemoryBudgetBytes = ByteSize.Parse(parse.GetValue(budget)!, "--memory-budget"),
+                MaxShardBytes = ByteSize.Parse(parse.GetValue(shard)!, "--max-shard-size"),
                 Overwrite = parse.GetValue(overwrite),
                 HashInputs = !parse.GetValue(noHash),
                 Progress = ProgressPrinter.For(stderr, interactive),
@@ -92,9 +91,4 @@ public static class MergeCommand
         }
     }
 
-    static long ParseSize(string text, string option)
-    {
-        try { return ShardSize.Parse(text); }
-        catch (ModelSoupsException) { throw new ModelSoupsException($"{option}: '{text}' is not a size; write e.g. 512MB, 2GiB"); }
-    }
 }

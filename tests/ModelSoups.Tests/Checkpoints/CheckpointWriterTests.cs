@@ -24,18 +24,6 @@ public class CheckpointWriterTests : IDisposable
         Assert.Equal("model.safetensors", ShardPlan.Plan([U8("a", 3), U8("b", 2)], 5).Single().FileName);
     }
 
-    [Theory]
-    [InlineData("5GB", 5_000_000_000)]
-    [InlineData("500MB", 500_000_000)]
-    [InlineData("2GiB", 2_147_483_648)]
-    [InlineData("10KiB", 10_240)]
-    [InlineData("1.5GB", 1_500_000_000)]
-    [InlineData("123", 123)]
-    public void Shard_sizes_parse_decimal_and_binary_units(string text, long bytes) => Assert.Equal(bytes, ShardSize.Parse(text));
-
-    [Fact]
-    public void Shard_size_rejects_garbage() => Assert.Throws<ModelSoupsException>(() => ShardSize.Parse("five gigs"));
-
     [Fact]
     public void Writes_hf_sharded_layout_with_index_from_parallel_writers()
     {

@@ -3,7 +3,6 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using ModelSoups.Formats.Onnx;
 using ModelSoups.TorchSharp.Checkpoints;
 using ModelSoups.TorchSharp.Models;
-using ModelSoups.TorchSharp.Tests.Formats.Onnx;
 using static TorchSharp.torch;
 
 namespace ModelSoups.TorchSharp.Tests.Models;
@@ -108,19 +107,21 @@ public class OnnxResNetTests
     {
         // Pads [top, left, bottom, right] = [1, 0, 0, 2] on a conv with bias and on a max-pool, negative
         // inputs so −∞ max-pool padding matters, then GlobalAveragePool → Flatten → Gemm(transB).
-        var b = new OnnxBuilder()
-            .Init("W", [4, 2, 3, 3], Random(72, 2, 0.5f))
-            .Init("B", [4], Random(4, 3, 0.5f))
-            .Init("G", [3, 4], Random(12, 4, 0.5f))
-            .Init("C", [3], Random(3, 5, 0.5f))
-            .Node("Conv", ["X", "W", "B"], "c", OnnxBuilder.IntsAttr("kernel_shape", 3, 3), OnnxBuilder.IntsAttr("strides", 2, 1),
-                  OnnxBuilder.IntsAttr("pads", 1, 0, 0, 2))
-            .Node("MaxPool", ["c"], "p", OnnxBuilder.IntsAttr("kernel_shape", 2, 2), OnnxBuilder.IntsAttr("strides", 2, 2),
-                  OnnxBuilder.IntsAttr("pads", 0, 1, 1, 0))
-            .Node("GlobalAveragePool", ["p"], "g")
-            .Node("Flatten", ["g"], "f", OnnxBuilder.IntAttr("axis", 1))
-            .Node("Gemm", ["f", "G", "C"], "Y", OnnxBuilder.IntAttr("transB", 1));
-        var bytes = b.Build("X", [2, 2, 7, 6], "Y", [2, 3]);
+        var bytes = new OnnxModelBuilder()
+            .Initializer("W", [4, 2, 3, 3], Random(72, 2, 0.5f))
+            .Initializer("B", [4], Random(4, 3, 0.5f))
+            .Initializer("G", [3, 4], Random(12, 4, 0.5f))
+            .Initializer("C", [3], Random(3, 5, 0.5f))
+            .Node("Conv", ["X", "W", "B"], ["c"], OnnxAttribute.FromInts("kernel_shape", 3, 3), OnnxAttribute.FromInts("strides", 2, 1),
+                  OnnxAttribute.FromInts("pads", 1, 0, 0, 2))
+            .Node("MaxPool", ["c"], ["p"], OnnxAttribute.FromInts("kernel_shape", 2, 2), OnnxAttribute.FromInts("strides", 2, 2),
+                  OnnxAttribute.FromInts("pads", 0, 1, 1, 0))
+            .Node("GlobalAveragePool", ["p"], ["g"])
+            .Node("Flatten", ["g"], ["f"], OnnxAttribute.FromInt("axis", 1))
+            .Node("Gemm", ["f", "G", "C"], ["Y"], OnnxAttribute.FromInt("transB", 1))
+            .Input("X", OnnxDataType.Float, 2, 2, 7, 6)
+            .Output("Y", OnnxDataType.Float, 2, 3)
+            .ToBytes();
         long[] shape = [2, 2, 7, 6];
         var input = Random(2 * 2 * 7 * 6, 6, 1f, -0.5f);
         var expected = RunOrt(bytes, "X", input, shape);
@@ -131,9 +132,21 @@ public class OnnxResNetTests
     }
 
     [Fact]
+    public void Core_reader_reads_the_packaged_resnet18()
+    {
+        var m = OnnxModel.Load(ResNetPath);
+        Assert.Equal(110, m.Graph.Initializers.Count);
+        Assert.All(m.Graph.Initializers, t => Assert.StartsWith(t.Name.StartsWith("Param") ? "Parameter" : "Constant", t.Name));
+        Assert.Equal("Input247", Assert.Single(m.Graph.DataInputs).Name);
+        Assert.Equal([1L, 3, 224, 224], m.Graph.Inputs[0].Shape.Select(d => d!.Value));
+        Assert.Equal(22, m.Graph.Nodes.Count(n => n.OpType == "Conv"));
+    }
+
+    [Fact]
     public void Unsupported_operator_is_a_user_error()
     {
-        var bytes = new OnnxBuilder().Node("Softmax", ["X"], "Y").Build("X", [1, 2], "Y", [1, 2]);
+        var bytes = new OnnxModelBuilder().Node("Softmax", ["X"], ["Y"])
+            .Input("X", OnnxDataType.Float, 1, 2).Output("Y", OnnxDataType.Float, 1, 2).ToBytes();
         var e = Assert.Throws<OnnxFormatException>(() => new OnnxGraphModule(OnnxModel.Parse(bytes), path: "m.onnx"));
         Assert.Contains("Softmax", e.Message);
     }

@@ -18,6 +18,26 @@ public sealed class OnnxAttribute
     public IReadOnlyList<long> Ints { get; }
     public OnnxTensor? Tensor { get; }
 
+    /// <summary>An int attribute, for <see cref="OnnxModelBuilder.Node"/>.</summary>
+    public static OnnxAttribute FromInt(string name, long value) =>
+        new(name, OnnxAttributeType.Int, 0, value, "", [], [], null);
+
+    /// <summary>An ints attribute, for <see cref="OnnxModelBuilder.Node"/>.</summary>
+    public static OnnxAttribute FromInts(string name, params long[] values) =>
+        new(name, OnnxAttributeType.Ints, 0, 0, "", [], values, null);
+
+    /// <summary>A float attribute, for <see cref="OnnxModelBuilder.Node"/>.</summary>
+    public static OnnxAttribute FromFloat(string name, float value) =>
+        new(name, OnnxAttributeType.Float, value, 0, "", [], [], null);
+
+    /// <summary>A floats attribute, for <see cref="OnnxModelBuilder.Node"/>.</summary>
+    public static OnnxAttribute FromFloats(string name, params float[] values) =>
+        new(name, OnnxAttributeType.Floats, 0, 0, "", values, [], null);
+
+    /// <summary>A string attribute, for <see cref="OnnxModelBuilder.Node"/>.</summary>
+    public static OnnxAttribute FromString(string name, string value) =>
+        new(name, OnnxAttributeType.String, 0, 0, value, [], [], null);
+
     internal static OnnxAttribute Parse(ProtoReader r, byte[] file)
     {
         string name = "", s = "";

@@ -31,4 +31,15 @@ public static class OnnxDataTypes
             default: dtype = default; return false;
         }
     }
+
+    /// <summary>Bytes per element in raw data; 0 for types without a fixed size (strings, undefined).</summary>
+    public static int ElementSize(this OnnxDataType t) => t switch
+    {
+        OnnxDataType.UInt8 or OnnxDataType.Int8 or OnnxDataType.Bool => 1,
+        OnnxDataType.UInt16 or OnnxDataType.Int16 or OnnxDataType.Float16 or OnnxDataType.BFloat16 => 2,
+        OnnxDataType.Float or OnnxDataType.Int32 or OnnxDataType.UInt32 => 4,
+        OnnxDataType.Int64 or OnnxDataType.Double or OnnxDataType.UInt64 or OnnxDataType.Complex64 => 8,
+        OnnxDataType.Complex128 => 16,
+        _ => 0,
+    };
 }

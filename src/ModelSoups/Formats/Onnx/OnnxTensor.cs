@@ -13,10 +13,12 @@ public sealed class OnnxTensor
     readonly List<float>? _looseFloats;   // non-packed float_data, rare but legal protobuf
 
     internal OnnxTensor(byte[] file, string name, OnnxDataType dataType, long[] dims,
-        OnnxTensorEncoding encoding, int dataOffset, int dataLength, List<float>? looseFloats)
+        OnnxTensorEncoding encoding, int dataOffset, int dataLength, List<float>? looseFloats,
+        IReadOnlyDictionary<string, string> externalData)
     {
         _file = file; Name = name; DataType = dataType; Dims = dims;
         Encoding = encoding; DataOffset = dataOffset; DataLength = dataLength; _looseFloats = looseFloats;
+        ExternalData = externalData;
     }
 
     public string Name { get; }
@@ -29,6 +31,15 @@ public sealed class OnnxTensor
 
     /// <summary>Bytes of the encoded values at <see cref="DataOffset"/>.</summary>
     public int DataLength { get; }
+
+    /// <summary>
+    /// The <c>external_data</c> entries (keys <c>location</c>, <c>offset</c>, <c>length</c>, <c>checksum</c>)
+    /// when <see cref="Encoding"/> is <see cref="OnnxTensorEncoding.External"/>; empty otherwise.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ExternalData { get; }
+
+    /// <summary>The dims as text, e.g. "[2, 3]".</summary>
+    public string DimsText => "[" + string.Join(", ", Dims) + "]";
 
     /// <summary>Product of <see cref="Dims"/> (1 for a scalar).</summary>
     public long ElementCount
@@ -82,7 +93,7 @@ public sealed class OnnxTensor
     void CheckCount(int count)
     {
         if (count != ElementCount)
-            throw new OnnxFormatException($"tensor '{Name}' has {count} values but its dims [{string.Join(", ", Dims)}] need {ElementCount}");
+            throw new OnnxFormatException($"tensor '{Name}' has {count} values but its dims {DimsText} need {ElementCount}");
     }
 
     OnnxFormatException NotFixedWidth() => new($"tensor '{Name}' is stored as {Encoding}, not as fixed-width bytes");
@@ -96,6 +107,7 @@ public sealed class OnnxTensor
         int offset = -1, length = 0;
         List<float>? loose = null;
         bool external = false;
+        var externalData = new Dictionary<string, string>(StringComparer.Ordinal);
         while (!r.AtEnd)
         {
             int field = r.ReadTag(out int wire);
@@ -112,12 +124,14 @@ public sealed class OnnxTensor
                 case 10: Payload(ref r, wire, OnnxTensorEncoding.DoubleData); break;
                 case 5: Payload(ref r, wire, OnnxTensorEncoding.Int32Data); break;
                 case 7: Payload(ref r, wire, OnnxTensorEncoding.Int64Data); break;
+                case 13: r.Expect(wire, ProtoReader.WireLengthDelimited); ReadEntry(r.ReadMessage(), externalData); break;
                 case 14: r.Expect(wire, ProtoReader.WireVarint); external = r.ReadInt32() == 1; break;
                 default: r.Skip(wire); break;
             }
         }
         if (external) { encoding = OnnxTensorEncoding.External; offset = -1; length = 0; }
-        return new OnnxTensor(file, name, dataType, dims.ToArray(), encoding, offset, length, loose);
+        else externalData.Clear();
+        return new OnnxTensor(file, name, dataType, dims.ToArray(), encoding, offset, length, loose, externalData);
 
         void Payload(ref ProtoReader r, int wire, OnnxTensorEncoding enc)
         {
@@ -128,5 +142,19 @@ public sealed class OnnxTensor
                 throw r.Error($"tensor '{name}' stores its values in two fields ({encoding} and {enc})");
             if (e > s) { encoding = enc; offset = s; length = e - s; }
         }
+    }
+
+    // StringStringEntryProto { key = 1; value = 2 }; a later entry with the same key wins, as in onnx's external_data_helper.
+    static void ReadEntry(ProtoReader entry, Dictionary<string, string> into)
+    {
+        string key = "", value = "";
+        while (!entry.AtEnd)
+        {
+            int f = entry.ReadTag(out int w);
+            if (f == 1) { entry.Expect(w, ProtoReader.WireLengthDelimited); key = entry.ReadString(); }
+            else if (f == 2) { entry.Expect(w, ProtoReader.WireLengthDelimited); value = entry.ReadString(); }
+            else entry.Skip(w);
+        }
+        into[key] = value;
     }
 }

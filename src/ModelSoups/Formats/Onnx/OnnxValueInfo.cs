@@ -6,23 +6,27 @@ namespace ModelSoups.Formats.Onnx;
 /// <param name="Shape">Dimensions; null for a symbolic or unknown dimension (<c>dim_param</c>).</param>
 public sealed record OnnxValueInfo(string Name, OnnxDataType ElementType, IReadOnlyList<long?> Shape)
 {
+    /// <summary>False when the type declares no shape at all (rank unknown); <see cref="Shape"/> is then empty.</summary>
+    public bool HasShape { get; init; } = true;
+
     internal static OnnxValueInfo Parse(ProtoReader r)
     {
         string name = "";
         var elem = OnnxDataType.Undefined;
         var shape = new List<long?>();
+        bool hasShape = false;
         while (!r.AtEnd)
         {
             int field = r.ReadTag(out int wire);
             if (field == 1) { r.Expect(wire, ProtoReader.WireLengthDelimited); name = r.ReadString(); }
-            else if (field == 2) { r.Expect(wire, ProtoReader.WireLengthDelimited); ParseType(r.ReadMessage(), ref elem, shape); }
+            else if (field == 2) { r.Expect(wire, ProtoReader.WireLengthDelimited); ParseType(r.ReadMessage(), ref elem, shape, ref hasShape); }
             else r.Skip(wire);
         }
-        return new OnnxValueInfo(name, elem, shape);
+        return new OnnxValueInfo(name, elem, shape) { HasShape = hasShape };
     }
 
     // TypeProto { tensor_type = 1: { elem_type = 1, shape = 2: { dim = 1: { dim_value = 1 | dim_param = 2 } } } }
-    static void ParseType(ProtoReader type, ref OnnxDataType elem, List<long?> shape)
+    static void ParseType(ProtoReader type, ref OnnxDataType elem, List<long?> shape, ref bool hasShape)
     {
         while (!type.AtEnd)
         {
@@ -36,6 +40,7 @@ public sealed record OnnxValueInfo(string Name, OnnxDataType ElementType, IReadO
                 else if (f == 2)
                 {
                     tensor.Expect(w, ProtoReader.WireLengthDelimited);
+                    hasShape = true;
                     var shapeMsg = tensor.ReadMessage();
                     while (!shapeMsg.AtEnd)
                     {

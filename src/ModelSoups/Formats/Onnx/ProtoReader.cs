@@ -132,5 +132,5 @@ internal struct ProtoReader
     }
 
     public readonly OnnxFormatException Error(string what) =>
-        new($"not a valid ONNX protobuf at byte {_pos}: {what}", _path);
+        new($"not a valid ONNX model (protobuf at byte {_pos}: {what})", _path);
 }
