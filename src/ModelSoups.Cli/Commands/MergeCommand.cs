@@ -30,10 +30,11 @@ public static class MergeCommand
         var shard = new Option<string>("--max-shard-size") { Description = "Largest output shard, e.g. 5GB, 500MB, 2GiB.", DefaultValueFactory = _ => "5GB" };
         var plan = new Option<bool>("--plan") { Description = "Dry run: check the recipe and inputs from headers, print what would be done, write nothing." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output folder (only once the new one is complete)." };
+        var allowMissing = new Option<bool>("--allow-missing") { Description = "Quick form: take tensors that are missing from some inputs, or differ in shape, from the base instead of failing." };
         var noHash = new Option<bool>("--no-hash") { Description = "Do not record the SHA-256 of the input files (saves one read of the inputs)." };
         var command = new Command("merge", "Merge checkpoints with a recipe: model soups (linear), task arithmetic, TIES, DARE, Breadcrumbs, SLERP, Model Stock, layer swapping.")
         {
-            recipe, outDir, method, models, baseModel, weights, density, set, dtype, outDtype, threads, budget, shard, plan, overwrite, noHash,
+            recipe, outDir, method, models, baseModel, weights, density, set, dtype, outDtype, allowMissing, threads, budget, shard, plan, overwrite, noHash,
         };
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
@@ -56,7 +57,7 @@ public static class MergeCommand
                 if (methodName is null) throw new ModelSoupsException("give a recipe file, or --method and --models for the quick form");
                 r = QuickRecipe.Build(methodName, parse.GetValue(models) ?? [], parse.GetValue(baseModel),
                     parse.GetValue(weights) is { Length: > 0 } w ? w : null, parse.GetValue(density), parse.GetValue(set),
-                    parse.GetValue(dtype), parse.GetValue(outDtype));
+                    parse.GetValue(dtype), parse.GetValue(outDtype), parse.GetValue(allowMissing));
             }
             int threadCount = parse.GetValue(threads);
             if (threadCount < 1) throw new ModelSoupsException("--threads must be at least 1");

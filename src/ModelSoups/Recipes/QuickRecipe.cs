@@ -17,6 +17,7 @@ public static class QuickRecipe
     /// <param name="settings">global <c>key=value</c> parameters.</param>
     /// <param name="computeDType">"float32" or "float64", or null.</param>
     /// <param name="outDType">output dtype name, or null.</param>
+    /// <param name="allowMissing">take tensors missing from (or of another shape in) some inputs from the base.</param>
     public static Recipe Build(
         string method,
         IReadOnlyList<string> models,
@@ -25,7 +26,8 @@ public static class QuickRecipe
         double? density = null,
         IReadOnlyList<string>? settings = null,
         string? computeDType = null,
-        string? outDType = null)
+        string? outDType = null,
+        bool allowMissing = false)
     {
         if (models.Count == 0) throw new RecipeException("--models: give at least one model path");
         if (weights is not null && weights.Count != models.Count)
@@ -77,6 +79,7 @@ public static class QuickRecipe
             ComputeDType = compute,
             OutDType = output,
             RandomSeed = seed,
+            AllowMissingFromBase = allowMissing,
         };
     }
 

@@ -60,6 +60,15 @@ public sealed class ReferenceGoldenTests
     }
 
     [Fact]
+    public void Model_stock_matches_mergekit()
+    {
+        // Here the mean pairwise cosine is negative, so t < 0 and the result extrapolates away from
+        // the average: mergekit does not clamp t, and neither do we.
+        var got = MergeRunner.Run("model_stock", [A, B, C], Base);
+        Close([0.16329166293144226f, -0.35471293330192566f, 0.025736212730407715f, -0.4281296133995056f, 0.49296748638153076f, -0.5156111717224121f, 1.058652639389038f, -1.6016944646835327f], got);
+    }
+
+    [Fact]
     public void Weighted_linear_matches_torch()
     {
         double[] w = [1, 2, 3];

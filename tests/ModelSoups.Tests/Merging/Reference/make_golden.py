@@ -55,6 +55,19 @@ def slerp(t, v0, v1, dot_threshold=0.9995, eps=1e-8):  # mergekit slerp, numpy p
     return torch.from_numpy(s0 * v0c + s1 * v1c).float()
 
 
+def model_stock(w0, ws):  # mergekit model_stock (filter_wise: false: tensors flattened)
+    offsets = [w - w0 for w in ws]
+    cos = []
+    for i in range(len(offsets)):
+        for j in range(i + 1, len(offsets)):
+            norm = torch.norm(offsets[i], dim=-1) * torch.norm(offsets[j], dim=-1)
+            cos.append(((offsets[i] * offsets[j]).sum(dim=-1) / norm.clamp(min=1e-6)).clamp(-1, 1))
+    c = torch.stack(cos).mean(dim=0)
+    n = len(ws)
+    t = (n * c) / (1 + (n - 1) * c)
+    return t * (sum(ws) / n) + (1 - t) * w0
+
+
 taus = [a - base, b - base, c - base]
 for t in taus:  # distinct magnitudes: top-k has no ties to break, so every implementation agrees
     assert len(set(t.abs().tolist())) == t.numel(), t
@@ -64,6 +77,7 @@ out = {
     "ties_total_d1_lambda06": base + 0.6 * ties(taus, [1.0, 1.0, 1.0], 1.0, "total"),
     "task_arithmetic_d0375": base + sum(w * magnitude_prune(t, 0.375) for w, t in zip([1.0, 0.5, 0.25], taus)),
     "slerp_t03": slerp(0.3, a, b),
+    "model_stock": model_stock(base, [a, b, c]),
     "linear_w": (1.0 * a + 2.0 * b + 3.0 * c) / 6.0,
 }
 for k, v in out.items():
