@@ -22,8 +22,14 @@ static class RecipeParameters
         IReadOnlyDictionary<string, ParameterSchedule> Global,
         IReadOnlyList<IReadOnlyDictionary<string, ParameterSchedule>> PerModel);
 
+    /// <summary>
+    /// mergekit parameters that only change how mergekit computes, not what: <c>int8_mask</c> stores
+    /// its masks as int8 to save memory. Accepted so mergekit recipes run unchanged, then dropped.
+    /// </summary>
+    public static readonly string[] IgnoredMergekitParameters = ["int8_mask"];
+
     public static Schedules FromRecipe(Recipe recipe, IReadOnlyList<RecipeModel> models) => new(
-        recipe.Parameters.ToDictionary(p => p.Key, p => ToSchedule(p.Value)),
+        recipe.Parameters.Where(p => !IgnoredMergekitParameters.Contains(p.Key)).ToDictionary(p => p.Key, p => ToSchedule(p.Value)),
         [.. models.Select(m => (IReadOnlyDictionary<string, ParameterSchedule>)m.Parameters.ToDictionary(p => p.Key, p => ToSchedule(p.Value)))]);
 
     /// <summary>The method's parameters for one tensor (values of gradients and filters taken at that tensor).</summary>

@@ -136,6 +136,8 @@ public static class RecipeParser
         foreach (var (k, v) in node.Children)
         {
             if (k is not YamlScalarNode { Value: { } key }) throw At(k, where, $"a {what} key must be a plain word");
+            if (key == "slices" && what == "recipe")
+                throw At(k, where, "'slices' (layer ranges, frankenmerges) is not supported; list whole models under 'models' (layer_swap covers per-layer choices)");
             if (!allowed.Contains(key))
                 throw At(k, where, $"unknown key '{key}' in the {what} (known: {string.Join(", ", allowed)})");
             if (!result.TryAdd(key, v)) throw At(k, where, $"the key '{key}' appears twice in the {what}");

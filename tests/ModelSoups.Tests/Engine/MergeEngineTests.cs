@@ -228,4 +228,14 @@ public sealed class MergeEngineTests : IDisposable
         Assert.Contains("gamma", Assert.ThrowsAny<ModelSoupsException>(() => MergePlan.Create(QuickRecipe.Build("breadcrumbs", [x], b, settings: ["gamma=-0.1"]), Options)).Message);
         Assert.Contains("unknown merge_method", Assert.ThrowsAny<ModelSoupsException>(() => MergePlan.Create(QuickRecipe.Build("soupify", [x]), Options)).Message);
     }
+
+    [Fact]
+    public void Mergekit_int8_mask_is_accepted_and_changes_nothing()
+    {
+        var b = Model("base", DType.F32, 1); var x = Model("x", DType.F32, 2); var y = Model("y", DType.F32, 3);
+        string Recipe(string extra) => $"merge_method: ties\nbase_model: {b}\nmodels: [{{model: {x}, parameters: {{density: 0.5}}}}, {{model: {y}, parameters: {{density: 0.5}}}}]\nparameters: {{normalize: true{extra}}}\n";
+        MergeEngine.Run(Yaml(Recipe(", int8_mask: true")), _tmp.File("with"), Options);
+        MergeEngine.Run(Yaml(Recipe("")), _tmp.File("without"), Options);
+        Assert.Equal(ModelFolders.ReadBytes(_tmp.File("without")), ModelFolders.ReadBytes(_tmp.File("with")));
+    }
 }
