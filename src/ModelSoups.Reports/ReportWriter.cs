@@ -22,6 +22,16 @@ public static class ReportWriter
         return Write(folder, SoupResults.FromJson(File.ReadAllText(path), path));
     }
 
+    /// <summary>Writes the demo's <c>report.html</c> (table, test-vs-OOD scatter) and <c>report.md</c> into <paramref name="folder"/>; returns their paths.</summary>
+    public static (string Html, string Markdown) WriteDemo(string folder, DemoResults results)
+    {
+        var html = Path.Combine(folder, DemoHtmlReport.FileName);
+        var md = Path.Combine(folder, MarkdownReport.FileName);
+        File.WriteAllText(html, DemoHtmlReport.Render(results, StripXmlDeclaration(DemoPlot.Svg(results))));
+        File.WriteAllText(md, "# Model soups demo\n\n" + DemoTable.Verdict(results) + "\n\n" + DemoTable.Markdown(results));
+        return (html, md);
+    }
+
     /// <summary>An inline &lt;svg&gt; in HTML must not carry an XML declaration.</summary>
     private static string StripXmlDeclaration(string svg)
     {

@@ -27,7 +27,9 @@ public static class ResNet18Preprocessing
             ? gray
             : nn.functional.interpolate(gray, [size, size], mode: InterpolationMode.Bilinear, align_corners: false);
         var mean = tensor(MeanBgr).reshape(1, 3, 1, 1);
-        return (x.expand(-1, 3, -1, -1) * 255f - mean).MoveToOuterDisposeScope();
+        // × a tensor, not `* 255f`: TorchSharp's operator turns the float into a Scalar left to the finalizer, which can
+        // free it while the native call still reads it ("Unknown scalar type"; dotnet/TorchSharp#1434).
+        return (x.expand(-1, 3, -1, -1) * tensor(255f) - mean).MoveToOuterDisposeScope();
     }
 
     /// <summary>[N,3,h,w] RGB in [0,1] → [N,3,size,size] network input: bilinear resize, ×255, RGB → BGR, minus <see cref="MeanBgr"/>.</summary>
@@ -39,6 +41,6 @@ public static class ResNet18Preprocessing
             ? rgb
             : nn.functional.interpolate(rgb, [size, size], mode: InterpolationMode.Bilinear, align_corners: false);
         var mean = tensor(MeanBgr).reshape(1, 3, 1, 1);
-        return (x.flip(1) * 255f - mean).MoveToOuterDisposeScope();
+        return (x.flip(1) * tensor(255f) - mean).MoveToOuterDisposeScope();
     }
 }

@@ -83,7 +83,7 @@ public static class FineTuneSweep
         var folder = Path.Combine(o.Out, InitFolderName);
         bool fromCheckpoint = ModelSpec.IsPath(o.Model);
         int probeSteps = o.LinearProbeSteps ?? (o.Model == ModelSpec.ResNet18 ? DefaultLinearProbeSteps : 0);
-        var description = JsonSerializer.Serialize(new SortedDictionary<string, string>
+        var settings = new SortedDictionary<string, string>
         {
             ["model"] = fromCheckpoint ? Path.GetFullPath(o.Model) : o.Model,
             ["data"] = data.Description,
@@ -91,7 +91,9 @@ public static class FineTuneSweep
             ["image_size"] = o.ImageSize?.ToString(CultureInfo.InvariantCulture) ?? "default",
             ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
             ["linear_probe_steps"] = probeSteps.ToString(CultureInfo.InvariantCulture),
-        }, new JsonSerializerOptions { WriteIndented = true });
+        };
+        if (o.RecalibrateBeforeProbe > 0) settings["recalibrate_before_probe"] = o.RecalibrateBeforeProbe.ToString(CultureInfo.InvariantCulture);
+        var description = JsonSerializer.Serialize(settings, new JsonSerializerOptions { WriteIndented = true });
 
         var existing = Path.Combine(folder, InitFileName);
         if (File.Exists(existing))
@@ -121,6 +123,8 @@ public static class FineTuneSweep
             throw new ModelSoupsException($"the model ({spec.Describe()}) does not fit the data ({data.Train.Classes} classes, {data.Train.Channels} channel(s))", o.Model);
         using (model)
         {
+            if (o.RecalibrateBeforeProbe > 0)
+                BatchNormRecalibration.Run(model, train, o.RecalibrateBeforeProbe, 64, o.Seed, spec.Prepare);
             if (probeSteps > 0)
                 LinearProbe.Fit(model, spec, train, probeSteps, seed: o.Seed,
                     progress: p => progress?.Invoke(new SweepProgress(-1, o.Runs.Count, InitFolderName, p)), cancel: cancel);

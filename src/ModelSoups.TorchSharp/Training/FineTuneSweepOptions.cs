@@ -23,6 +23,12 @@ public sealed record FineTuneSweepOptions
     public ulong Seed { get; init; }
     /// <summary>Linear-probe steps for the common start (default: 200 for resnet18-imagenet, 0 otherwise).</summary>
     public int? LinearProbeSteps { get; init; }
+    /// <summary>
+    /// Before the linear probe, re-estimate the pretrained model's BatchNorm statistics on this many training batches
+    /// (AdaBN, Li et al. 2016; 0: keep the pretrained statistics). Fine-tuning runs BatchNorm in train mode on this data,
+    /// so a head fitted on features under ImageNet statistics no longer fits once training starts.
+    /// </summary>
+    public int RecalibrateBeforeProbe { get; init; }
     /// <summary>Training-curve resolution.</summary>
     public int LogEvery { get; init; } = 10;
 }

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Globalization;
+using ModelSoups.Reports;
+using ModelSoups.TorchSharp.Demo;
+
+namespace ModelSoups.Cli.Commands;
+
+/// <summary>
+/// <c>soup demo [--quick | --full] [--out DIR]</c>: the model-soups experiment end to end on Fashion-MNIST with an
+/// ImageNet ResNet-18 (see <see cref="SoupsDemo"/>). Parses, runs the library, prints progress and the table.
+/// </summary>
+public static class DemoCommand
+{
+    /// <summary>Default output folder.</summary>
+    public const string DefaultOut = "soup-demo";
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var quick = new Option<bool>("--quick") { Description = "Fewer, shorter runs on small samples (about 3 minutes on 2 cores)." };
+        var full = new Option<bool>("--full") { Description = "The whole training set and more ingredients (hours on a CPU)." };
+        var outDir = new Option<string>("--out", "-o") { Description = "Output folder: ingredients/, soups/, work/, results.json, report.html. Rerunning resumes.", DefaultValueFactory = _ => DefaultOut };
+        var command = new Command("demo", "Model soups end to end: fine-tune ImageNet ResNet-18 ingredients on Fashion-MNIST, then compare the best model, uniform, greedy and learned soups and the ensemble on held-out, test and corrupted test sets.")
+        {
+            quick, full, outDir,
+        };
+        command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
+        return command;
+
+        int Execute(ParseResult parse, CancellationToken cancel)
+        {
+            var stdout = parse.InvocationConfiguration.Output;
+            var stderr = parse.InvocationConfiguration.Error;
+            if (parse.GetValue(quick) && parse.GetValue(full)) throw new ModelSoupsException("give at most one of --quick and --full");
+            var output = Path.GetFullPath(parse.GetValue(outDir)!);
+            var options = parse.GetValue(quick) ? DemoOptions.Quick(output) : parse.GetValue(full) ? DemoOptions.Full(output) : DemoOptions.Default(output);
+            var results = Run(options, stderr, cancel);
+            Print(results, output, stdout);
+            return 0;
+        }
+    }
+
+    /// <summary>Runs the demo with progress on <paramref name="stderr"/> and writes the reports.</summary>
+    public static DemoResults Run(DemoOptions options, TextWriter stderr, CancellationToken cancel = default)
+    {
+        bool interactive = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
+        var training = new TrainingProgressPrinter(stderr, interactive);
+        stderr.WriteLine($"soup demo ({options.Preset}): writing to {options.Out}");
+        return SoupsDemo.Run(options, p =>
+        {
+            if (p.Training is { } t) training.Report(t);
+            else if (p.Message is { } m) stderr.WriteLine($"[{p.Stage}] {m}");
+        }, (folder, results) => ReportWriter.WriteDemo(folder, results), cancel);
+    }
+
+    /// <summary>Prints the Table-3-style summary, the verdict and the stage times.</summary>
+    public static void Print(DemoResults results, string output, TextWriter stdout)
+    {
+        stdout.WriteLine();
+        stdout.WriteLine("Accuracy (%) on held-out, test and the mean over the corrupted test sets; cost = inference cost relative to one model.");
+        stdout.Write(DemoTable.Text(results));
+        stdout.WriteLine();
+        stdout.WriteLine(DemoTable.Verdict(results));
+        stdout.WriteLine("Stage times: " + string.Join(", ", results.Seconds.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Key} {s.Value:0} s"))));
+        stdout.WriteLine($"Report: {Path.Combine(output, DemoHtmlReport.FileName)}  Results: {Path.Combine(output, DemoResults.FileName)}");
+    }
+}

@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+
+namespace ModelSoups.Reports;
+
+/// <summary>The demo report as one self-contained HTML page (<c>report.html</c>): the table, the plot as inline SVG, the shifts, stage times and settings.</summary>
+public static class DemoHtmlReport
+{
+    /// <summary>File name in the demo's output folder.</summary>
+    public const string FileName = "report.html";
+
+    /// <summary>Renders the page; <paramref name="svgPlot"/> is embedded as is (null: no plot).</summary>
+    public static string Render(DemoResults r, string? svgPlot)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("<!DOCTYPE html>");
+        sb.AppendLine("<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Model soups demo</title>");
+        sb.AppendLine("<style>body{font-family:sans-serif;margin:2em;color:#222;max-width:1100px}" +
+            "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #bbb;padding:4px 10px;text-align:left}" +
+            "td.n{text-align:right}th{background:#e8eef7}tr.summary td{font-weight:bold}.big{font-size:1.2em}</style></head><body>");
+        sb.AppendLine("<h1>Model soups demo</h1>");
+        sb.AppendLine($"<p class=\"big\">{E(DemoTable.Verdict(r))}</p>");
+        sb.AppendLine("<p>Layout of Table 3 of Wortsman et al. (2022): top-1 accuracy (%) on the held-out set (soups choose on it), " +
+            "the test set and the mean over the distribution shifts; cost is inference cost relative to one model.</p>");
+        sb.Append("<table><tr>");
+        foreach (var h in DemoTable.Header) sb.Append("<th>").Append(E(h)).Append("</th>");
+        sb.AppendLine("</tr>");
+        var cells = DemoTable.Cells(r);
+        for (int i = 0; i < cells.Count; i++)
+        {
+            sb.Append(r.Rows[i].IsIngredient ? "<tr>" : "<tr class=\"summary\">");
+            for (int c = 0; c < cells[i].Length; c++)
+                sb.Append(c is >= 1 and <= 4 ? "<td class=\"n\">" : "<td>").Append(E(cells[i][c])).Append("</td>");
+            sb.AppendLine("</tr>");
+        }
+        sb.AppendLine("</table>");
+        if (svgPlot is not null)
+            sb.AppendLine("<figure>").AppendLine(svgPlot).AppendLine("<figcaption>Each fine-tuned ingredient's test accuracy against its mean accuracy under the shifts, with the soups, the best individual model and the ensemble marked (cf. the paper's Figure 1).</figcaption></figure>");
+        sb.AppendLine("<h2>Distribution shifts (accuracy %, per shift)</h2>");
+        sb.Append("<table><tr><th>Method</th>");
+        foreach (var (name, what) in r.ShiftDescriptions) sb.Append("<th title=\"").Append(E(what)).Append("\">").Append(E(name)).Append("</th>");
+        sb.AppendLine("</tr>");
+        foreach (var row in r.Rows)
+        {
+            sb.Append("<tr><td>").Append(E(DemoTable.Label(row.Method))).Append("</td>");
+            foreach (var (name, _) in r.ShiftDescriptions)
+                sb.Append("<td class=\"n\">").Append(E(DemoResults.Percent(row.Shifts.TryGetValue(name, out var v) ? v : double.NaN))).Append("</td>");
+            sb.AppendLine("</tr>");
+        }
+        sb.AppendLine("</table><ul>");
+        foreach (var (name, what) in r.ShiftDescriptions) sb.AppendLine($"<li><b>{E(name)}</b>: {E(what)}</li>");
+        sb.AppendLine("</ul><h2>Members</h2><ul>");
+        foreach (var row in r.Rows.Where(x => !x.IsIngredient))
+            sb.AppendLine($"<li>{E(DemoTable.Label(row.Method))}: {E(string.Join(", ", row.Members))}</li>");
+        sb.AppendLine("</ul><h2>Wall time per stage</h2><table><tr><th>Stage</th><th>Seconds</th></tr>");
+        foreach (var (stage, s) in r.Seconds)
+            sb.AppendLine($"<tr><td>{E(stage)}</td><td class=\"n\">{E(s.ToString("0.0", CultureInfo.InvariantCulture))}</td></tr>");
+        sb.AppendLine("</table><h2>Settings</h2><ul>");
+        foreach (var (k, v) in r.Settings.OrderBy(p => p.Key, StringComparer.Ordinal)) sb.AppendLine($"<li>{E(k)}: {E(v)}</li>");
+        sb.AppendLine("</ul></body></html>");
+        return sb.ToString();
+    }
+
+    static string E(string s) => WebUtility.HtmlEncode(s);
+}
