@@ -89,7 +89,7 @@ public sealed class SparsityMask : IDisposable
         foreach (var name in Names)
         {
             var w = state[name];
-            w.masked_fill_(_pruned[name].to(w.device), 0.0);
+            w.masked_fill_(PrunedOn(name, w.device), 0.0);
         }
     }
 
@@ -99,8 +99,8 @@ public sealed class SparsityMask : IDisposable
         using var _ = no_grad();
         foreach (var (name, p) in module.named_parameters())
         {
-            if (!_pruned.TryGetValue(name, out var pruned)) continue;
-            p.grad?.masked_fill_(pruned.to(p.device), 0.0);
+            if (!_pruned.ContainsKey(name)) continue;
+            p.grad?.masked_fill_(PrunedOn(name, p.device), 0.0);
         }
     }
 
@@ -113,7 +113,7 @@ public sealed class SparsityMask : IDisposable
         foreach (var name in Names)
         {
             using var nonZero = state[name].ne(0);
-            using var both = nonZero.logical_and(_pruned[name].to(nonZero.device));
+            using var both = nonZero.logical_and(PrunedOn(name, nonZero.device));
             count += both.sum().item<long>();
         }
         return count;
@@ -147,6 +147,13 @@ public sealed class SparsityMask : IDisposable
     /// <summary>Writes <c>mask.safetensors</c> to <paramref name="path"/>.</summary>
     public void Write(string path) =>
         SafetensorsFile.Write(path, ToTensors(), new Dictionary<string, string> { ["format"] = "pt", ["soup_mask"] = "true = kept" });
+
+    // The mask lives on the CPU; a copy is made (and left to the GC) only for a model on another device.
+    Tensor PrunedOn(string name, Device device)
+    {
+        var pruned = _pruned[name];
+        return pruned.device_type == device.type && pruned.device_index == device.index ? pruned : pruned.to(device);
+    }
 
     static float[] Floats(Tensor t)
     {
