@@ -18,6 +18,7 @@ public static class SoupApp
         root.Subcommands.Add(Commands.FinetuneCommand.Create());
         root.Subcommands.Add(Commands.LearnCommand.Create());
         root.Subcommands.Add(Commands.DemoCommand.Create());
+        root.Subcommands.Add(Commands.SparseCommand.Create());
         try
         {
             var parse = root.Parse(args);

@@ -19,9 +19,12 @@ public static class FineTune
     /// <summary>
     /// Trains <paramref name="model"/> in place on <paramref name="train"/> with <paramref name="hp"/>, then measures it
     /// on <paramref name="heldOut"/>. The loss is logged as a mean every <paramref name="logEvery"/> steps.
+    /// <paramref name="afterBackward"/> runs between backward and the optimizer step, <paramref name="afterStep"/> after
+    /// each step (sparse retraining uses them to zero masked gradients and re-apply the mask).
     /// </summary>
     public static TrainingResult Run(nn.Module<Tensor, Tensor> model, ModelSpec spec, ImageDataset train, ImageDataset heldOut,
-        TrainingHyperparameters hp, int logEvery = 10, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
+        TrainingHyperparameters hp, int logEvery = 10, Action<TrainingProgress>? progress = null, CancellationToken cancel = default,
+        Action? afterBackward = null, Action? afterStep = null)
     {
         TorchRuntime.UseAllCores();
         var clock = Stopwatch.StartNew();
@@ -63,7 +66,9 @@ public static class FineTune
 
             optimizer.zero_grad();
             loss.backward();
+            afterBackward?.Invoke();
             optimizer.step();
+            afterStep?.Invoke();
 
             double value = loss.item<float>();
             if (!double.IsFinite(value)) diverged = true;

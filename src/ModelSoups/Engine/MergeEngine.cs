@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Numerics;
 using ModelSoups.Checkpoints;
@@ -24,7 +25,7 @@ public static class MergeEngine
     [
         "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
         "tokenizer.model", "vocab.json", "vocab.txt", "merges.txt", "added_tokens.json", "chat_template.jinja",
-        "preprocessor_config.json",
+        "preprocessor_config.json", "soup-model.json",
     ];
 
     /// <summary>File name of the provenance record written beside the weights.</summary>
@@ -93,6 +94,7 @@ public static class MergeEngine
             var remaining = plan.Tasks.ToDictionary(t => t.Output.Name, t => items.Count(i => i.Task == t));
             int next = -1;
             Exception? failure = null;
+            var maskMismatches = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             var workers = Enumerable.Range(0, threads).Select(w => new Thread(() =>
             {
@@ -102,7 +104,7 @@ public static class MergeEngine
                     while (!stop.IsCancellationRequested && (i = Interlocked.Increment(ref next)) < items.Count)
                     {
                         var item = items[i];
-                        long read = Process(plan, item, writer, budget, stop.Token);
+                        long read = Process(plan, item, writer, budget, maskMismatches, stop.Token);
                         Interlocked.Add(ref bytesDone, read);
                         bool last;
                         lock (remaining) last = --remaining[item.Task.Output.Name] == 0;
@@ -120,6 +122,15 @@ public static class MergeEngine
             if (failure is not null && failure is not OperationCanceledException) throw Rethrow(failure);
             cancel.ThrowIfCancellationRequested();
             if (failure is not null) throw Rethrow(failure);
+            if (!maskMismatches.IsEmpty)
+            {
+                // sparsity: preserve. The writer is not committed, so nothing reaches the output folder.
+                var names = maskMismatches.Keys.Order(StringComparer.Ordinal).ToList();
+                throw new ModelSoupsException(
+                    $"sparsity: preserve, but the models' masks (zero patterns) differ in {names.Count} tensor(s): " +
+                    string.Join(", ", names.Take(20)) + (names.Count > 20 ? $", and {names.Count - 20} more" : "") +
+                    ". Nothing was written; merge models pruned with the same mask, or drop sparsity: preserve.", plan.Recipe.SourcePath);
+            }
 
             if (plan.ConfigSource is { } folder)
                 foreach (var name in SideFiles)
@@ -198,7 +209,8 @@ public static class MergeEngine
     }
 
     /// <summary>Processes one work item; returns the input bytes it read.</summary>
-    static long Process(MergePlan plan, WorkItem item, CheckpointWriter writer, MemoryBudget budget, CancellationToken cancel)
+    static long Process(MergePlan plan, WorkItem item, CheckpointWriter writer, MemoryBudget budget,
+        ConcurrentDictionary<string, bool> maskMismatches, CancellationToken cancel)
     {
         var task = item.Task;
         if (task.Action == TensorAction.Copy)
@@ -207,11 +219,12 @@ public static class MergeEngine
             return item.Count;
         }
         return plan.Recipe.ComputeDType == DType.F64
-            ? Merge<double>(plan, item, writer, budget, cancel)
-            : Merge<float>(plan, item, writer, budget, cancel);
+            ? Merge<double>(plan, item, writer, budget, maskMismatches, cancel)
+            : Merge<float>(plan, item, writer, budget, maskMismatches, cancel);
     }
 
-    static unsafe long Merge<T>(MergePlan plan, WorkItem item, CheckpointWriter writer, MemoryBudget budget, CancellationToken cancel)
+    static unsafe long Merge<T>(MergePlan plan, WorkItem item, CheckpointWriter writer, MemoryBudget budget,
+        ConcurrentDictionary<string, bool> maskMismatches, CancellationToken cancel)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var task = item.Task;
@@ -252,7 +265,13 @@ public static class MergeEngine
                 Offset = item.Start,
             };
             var result = buffer.AsSpan<T>(inputs * computeBytes, count);
+            if (plan.Recipe.PreserveSparsity && !SparsityPreservation.SameZeros(input.Models))
+            {
+                maskMismatches.TryAdd(name, true); // reported once every tensor has been looked at
+                return read;
+            }
             plan.Method.Merge(input, result);
+            if (plan.Recipe.PreserveSparsity) SparsityPreservation.KeepZeros(input.Models, result);
 
             var outType = task.Output.DType;
             int outSize = outType.Size();

@@ -82,6 +82,8 @@ public sealed class MergePlan : IDisposable
         if (baseModel is null && method.BaseModel == BaseModelUse.Required)
             throw new RecipeException($"{method.Name} needs a base_model (the pre-trained model the task vectors are taken from)", recipe.SourcePath);
         var models = recipe.Models.ToList();
+        if (recipe.PreserveSparsity)
+            notes.Add("sparsity: preserve: the models' zero patterns are compared while merging (a difference stops the merge before anything is written) and shared zeros stay exactly 0.");
         bool baseIsInput = baseModel is not null && method.BaseModel != BaseModelUse.None;
         if (baseIsInput)
         {

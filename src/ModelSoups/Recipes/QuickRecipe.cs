@@ -42,6 +42,7 @@ public static class QuickRecipe
         }
         var global = new Dictionary<string, RecipeValue>(StringComparer.Ordinal);
         ulong seed = 0;
+        bool preserveSparsity = false;
         foreach (var s in settings ?? [])
         {
             var eq = s.IndexOf('=');
@@ -53,6 +54,11 @@ public static class QuickRecipe
                 seed = value is RecipeValue.Number { Value: >= 0 } n && n.Value == Math.Floor(n.Value)
                     ? (ulong)n.Value
                     : throw new RecipeException("--set random_seed: must be a non-negative integer");
+                continue;
+            }
+            if (key == "sparsity")
+            {
+                preserveSparsity = RecipeParser.ReadSparsity(value is RecipeValue.Text t ? t.Value : null) ?? throw new RecipeException("--set " + RecipeParser.SparsityMessage);
                 continue;
             }
             global[key] = value;
@@ -80,6 +86,7 @@ public static class QuickRecipe
             OutDType = output,
             RandomSeed = seed,
             AllowMissingFromBase = allowMissing,
+            PreserveSparsity = preserveSparsity,
         };
     }
 

@@ -40,6 +40,12 @@ public sealed record Recipe
     /// <summary>Take tensors that are missing from some inputs (or differ in shape) from the base model instead of failing.</summary>
     public bool AllowMissingFromBase { get; init; }
 
+    /// <summary>
+    /// <c>sparsity: preserve</c>: the models are sparse with one shared mask (Sparse Model Soups, Zimmer et al. 2024).
+    /// The merge refuses models whose zero patterns differ and writes exactly 0 wherever every model is 0.
+    /// </summary>
+    public bool PreserveSparsity { get; init; }
+
     /// <summary>The recipe file, when the recipe came from one.</summary>
     public string? SourcePath { get; init; }
 

@@ -14,7 +14,7 @@ namespace ModelSoups.Recipes;
 public static class RecipeParser
 {
     static readonly string[] TopLevelKeys =
-        ["merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "random_seed", "allow_missing", "tokenizer_source", "name", "provenance"];
+        ["merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "random_seed", "allow_missing", "sparsity", "tokenizer_source", "name", "provenance"];
 
     static readonly string[] ModelKeys = ["model", "parameters"];
 
@@ -96,6 +96,15 @@ public static class RecipeParser
             global = global.Where(p => p.Key != "random_seed").ToDictionary(p => p.Key, p => p.Value);
         }
         var allowMissing = keys.TryGetValue("allow_missing", out var am) && ReadBool(am, where, "allow_missing");
+        bool preserveSparsity = false;
+        if (keys.TryGetValue("sparsity", out var sp))
+            preserveSparsity = ReadSparsity(sp is YamlScalarNode { Value: { } spv } ? spv : null) ?? throw At(sp, where, SparsityMessage);
+        else if (global.TryGetValue("sparsity", out var gsp))
+        {
+            // Also accepted as a global parameter, so the quick form's --set sparsity=preserve reaches it.
+            preserveSparsity = ReadSparsity(gsp is RecipeValue.Text t ? t.Value : null) ?? throw new RecipeException("parameters." + SparsityMessage, where);
+            global = global.Where(p => p.Key != "sparsity").ToDictionary(p => p.Key, p => p.Value);
+        }
         if (keys.TryGetValue("tokenizer_source", out var ts) && !(ts is YamlScalarNode { Value: "base" }))
             throw At(ts, where, "only 'tokenizer_source: base' is supported (tokenizer files are copied from the base model, else the first model)");
 
@@ -109,6 +118,7 @@ public static class RecipeParser
             OutDType = outDType,
             RandomSeed = seed,
             AllowMissingFromBase = allowMissing,
+            PreserveSparsity = preserveSparsity,
             SourcePath = sourcePath is null ? null : System.IO.Path.GetFullPath(sourcePath),
             SourceText = text,
         };
@@ -242,6 +252,11 @@ public static class RecipeParser
 
     static bool ReadBool(YamlNode node, string where, string key) =>
         node is YamlScalarNode { Value: { } v } && bool.TryParse(v, out var b) ? b : throw At(node, where, $"'{key}' must be true or false");
+
+    internal const string SparsityMessage = "sparsity must be 'preserve' (refuse differing masks, keep shared zeros) or 'none'";
+
+    /// <summary>true for <c>preserve</c>, false for <c>none</c>, null otherwise.</summary>
+    internal static bool? ReadSparsity(string? value) => value switch { "preserve" => true, "none" => false, _ => null };
 
     static RecipeException At(YamlNode node, string where, string message) =>
         new($"line {node.Start.Line}: {message}", where);

@@ -31,6 +31,7 @@ public static class RecipeWriter
         if (recipe.OutDType is { } o) root["out_dtype"] = Name(o);
         if (recipe.RandomSeed != 0) root["random_seed"] = recipe.RandomSeed;
         if (recipe.AllowMissingFromBase) root["allow_missing"] = true;
+        if (recipe.PreserveSparsity) root["sparsity"] = "preserve";
         if (inputs is not null || extra is not null)
         {
             var prov = new Dictionary<string, object>();

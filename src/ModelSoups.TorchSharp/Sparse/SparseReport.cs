@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+
+namespace ModelSoups.TorchSharp.Sparse;
+
+/// <summary>
+/// The sparse run's tables as Markdown and HTML fragments (for the demo report to include) and as files
+/// (<c>report.md</c>, <c>report.html</c>): per phase, IMP, the best single ingredient, SMS uniform and SMS greedy on
+/// held-out, test and OOD; then every ingredient.
+/// </summary>
+public static class SparseReport
+{
+    /// <summary>File names in the output folder.</summary>
+    public const string MarkdownFileName = "report.md", HtmlFileName = "report.html";
+
+    /// <summary>The summary rows of a phase: IMP, best ingredient (by held-out), SMS uniform, SMS greedy.</summary>
+    public static IReadOnlyList<(string Label, SparseRow Row)> Summary(SparsePhaseResult phase)
+    {
+        var list = new List<(string, SparseRow)>();
+        void Add(string label, SparseRow? r) { if (r is not null) list.Add((label, r)); }
+        Add("IMP (one retrain per phase)", phase.Rows.FirstOrDefault(r => r.Method == SparseRow.Imp));
+        var best = phase.Rows.Where(r => r.Method.StartsWith(SparseRow.IngredientPrefix, StringComparison.Ordinal)).MaxBy(r => r.HeldOut);
+        Add(best is null ? "best ingredient" : $"best ingredient ({best.Method[SparseRow.IngredientPrefix.Length..]})", best);
+        Add("SMS uniform", phase.Rows.FirstOrDefault(r => r.Method == SparseRow.SmsUniform));
+        Add($"SMS greedy ({phase.GreedyMembers.Count} of {phase.Rows.Count(r => r.Method.StartsWith(SparseRow.IngredientPrefix, StringComparison.Ordinal))})",
+            phase.Rows.FirstOrDefault(r => r.Method == SparseRow.SmsGreedy));
+        return list;
+    }
+
+    /// <summary>The Markdown section; <paramref name="heading"/> is the section's heading marks (e.g. <c>##</c>).</summary>
+    public static string Markdown(SparseSoupResult r, string heading = "##")
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"{heading} Sparse Model Soups").AppendLine();
+        sb.AppendLine(Intro(r)).AppendLine();
+        sb.AppendLine("| Phase | Sparsity | Method | Held-out | Test | OOD |");
+        sb.AppendLine("| --- | --- | --- | --- | --- | --- |");
+        foreach (var p in r.Phases)
+            foreach (var (label, row) in Summary(p))
+                sb.AppendLine($"| {p.Phase} | {Pct(p.Sparsity)} | {Cell(label)} | {Pct(row.HeldOut)} | {Pct(row.Test)} | {Pct(row.Ood)} |");
+        sb.AppendLine();
+        sb.AppendLine($"{heading}# Every model").AppendLine();
+        sb.AppendLine("| Phase | Model | Held-out | Test | OOD |");
+        sb.AppendLine("| --- | --- | --- | --- | --- |");
+        foreach (var p in r.Phases)
+            foreach (var row in p.Rows)
+                sb.AppendLine($"| {p.Phase} | {Cell(row.Method)} | {Pct(row.HeldOut)} | {Pct(row.Test)} | {Pct(row.Ood)} |");
+        sb.AppendLine();
+        return sb.ToString();
+    }
+
+    /// <summary>The HTML section (a <c>&lt;section&gt;</c> element, no page around it).</summary>
+    public static string Html(SparseSoupResult r)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("<section class=\"sparse-soups\">");
+        sb.AppendLine("<h2>Sparse Model Soups</h2>");
+        sb.AppendLine($"<p>{H(Intro(r))}</p>");
+        sb.AppendLine("<table><thead><tr><th>Phase</th><th>Sparsity</th><th>Method</th><th>Held-out</th><th>Test</th><th>OOD</th></tr></thead><tbody>");
+        foreach (var p in r.Phases)
+            foreach (var (label, row) in Summary(p))
+                sb.AppendLine($"<tr><td>{p.Phase}</td><td>{Pct(p.Sparsity)}</td><td>{H(label)}</td><td>{Pct(row.HeldOut)}</td><td>{Pct(row.Test)}</td><td>{Pct(row.Ood)}</td></tr>");
+        sb.AppendLine("</tbody></table>");
+        sb.AppendLine("<h3>Every model</h3>");
+        sb.AppendLine("<table><thead><tr><th>Phase</th><th>Model</th><th>Held-out</th><th>Test</th><th>OOD</th></tr></thead><tbody>");
+        foreach (var p in r.Phases)
+            foreach (var row in p.Rows)
+                sb.AppendLine($"<tr><td>{p.Phase}</td><td>{H(row.Method)}</td><td>{Pct(row.HeldOut)}</td><td>{Pct(row.Test)}</td><td>{Pct(row.Ood)}</td></tr>");
+        sb.AppendLine("</tbody></table>");
+        sb.AppendLine("</section>");
+        return sb.ToString();
+    }
+
+    /// <summary>A standalone HTML page around <see cref="Html"/>.</summary>
+    public static string HtmlPage(SparseSoupResult r) =>
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sparse Model Soups</title>\n" +
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse;margin:1em 0}" +
+        "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}td:nth-child(3),th:nth-child(3){text-align:left}</style></head><body>\n" +
+        Html(r) + "</body></html>\n";
+
+    static string Intro(SparseSoupResult r) => string.Create(CultureInfo.InvariantCulture,
+        $"{r.Architecture}, pruned to {r.TargetSparsity:P0} in {r.Phases.Count} phase(s) ({r.Pruning} magnitude pruning of Conv/Linear weights); " +
+        $"{r.Phases.FirstOrDefault()?.Rows.Count(x => x.Method.StartsWith(SparseRow.IngredientPrefix, StringComparison.Ordinal)) ?? 0} ingredients per phase varying {r.Vary}; " +
+        $"the {r.Merge} soup starts each next phase. Each retrain (and IMP's single retrain per phase): {r.Retrain}. Scores: {r.Scorer}. Wall time {r.Seconds:0} s.");
+
+    static string Pct(double? x) => x is { } v ? v.ToString("P2", CultureInfo.InvariantCulture) : "–";
+    static string Cell(string s) => s.Replace("|", "\\|", StringComparison.Ordinal);
+    static string H(string s) => WebUtility.HtmlEncode(s);
+}

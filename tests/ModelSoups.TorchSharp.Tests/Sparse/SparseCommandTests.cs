@@ -1,0 +1,40 @@
+using ModelSoups.Cli;
+using ModelSoups.TorchSharp.Data;
+using ModelSoups.TorchSharp.Models;
+using ModelSoups.TorchSharp.Sparse;
+using ModelSoups.TorchSharp.Tests.Data;
+using ModelSoups.TorchSharp.Training;
+using static TorchSharp.torch;
+
+namespace ModelSoups.TorchSharp.Tests.Sparse;
+
+public class SparseCommandTests
+{
+    [Fact]
+    public void Soup_sparse_runs_prints_the_table_and_maps_bad_options_to_exit_2()
+    {
+        using var t = new TempFolder();
+        var data = SyntheticImages.WriteFile(t, 200);
+        var spec = ModelSpec.ForArchitecture(ModelSpec.MlpName, SyntheticImages.Classes, 1, SyntheticImages.Side);
+        manual_seed(0);
+        using (var model = spec.Create()) ModuleFolder.Save(model, spec, t["base"]);
+
+        string[] Args(params string[] extra) =>
+            ["sparse", "--base", t["base"], "--data", data, "--out", t["out"], "--sparsity", "0.5", "--phases", "1", "--ingredients", "2",
+             "--steps", "3", "--batch-size", "16", "--recalibrate-bn", "1", "--eval-limit", "30", .. extra];
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        Assert.Equal(0, SoupApp.Run(Args("--merge", "greedy"), stdout, stderr));
+        Assert.Contains("SMS uniform", stdout.ToString());
+        Assert.Contains("IMP (one retrain per phase)", stdout.ToString());
+        Assert.True(File.Exists(Path.Combine(t["out"], SparseSoupResult.FileName)));
+        Assert.Equal("phase-1/soup-greedy", SparseSoupResult.Read(Path.Combine(t["out"], SparseSoupResult.FileName)).Phases[0].SoupPath);
+
+        var err = new StringWriter();
+        Assert.Equal(2, SoupApp.Run(Args("--merge", "best"), new StringWriter(), err));
+        Assert.Contains("--merge must be uniform or greedy", err.ToString());
+        err = new StringWriter();
+        Assert.Equal(2, SoupApp.Run(Args("--vary", "label_smoothing"), new StringWriter(), err));
+        Assert.Contains("--values", err.ToString());
+    }
+}
