@@ -29,5 +29,20 @@ public static class SoupApp
             stderr.WriteLine($"soup: {e.UserMessage}");
             return 2;
         }
+        catch (OperationCanceledException)
+        {
+            // Ctrl-C: outputs are written to temporary folders and renamed only when complete,
+            // so nothing half-written is left behind.
+            stderr.WriteLine("soup: cancelled; nothing was written to the destination");
+            return 130;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The environment, not the input: a full disk, a read-only or missing folder.
+            stderr.WriteLine($"soup: {OneLine(e.Message)}");
+            return 2;
+        }
     }
+
+    static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 }

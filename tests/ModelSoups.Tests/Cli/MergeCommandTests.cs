@@ -88,4 +88,18 @@ public sealed class MergeCommandTests : IDisposable
         Assert.Equal(0, Soup("merge", "--method", "linear", "--models", a, "--out", _dir.File("out"), "--overwrite").Code);
         Assert.Equal(ModelFolders.ReadBytes(a).Keys.Order(), ModelFolders.ReadBytes(_dir.File("out")).Keys.Order());
     }
+
+    [Fact]
+    public void An_unwritable_destination_is_one_line_and_exit_code_2()
+    {
+        var a = Model("a", 1);
+        var locked = _dir.File("locked");
+        Directory.CreateDirectory(locked);
+        // A regular file where the parent folder should be: the write fails whoever runs the test (root included).
+        File.WriteAllText(Path.Combine(locked, "file"), "x");
+        var r = Soup("merge", "--method", "linear", "--models", a, "--out", Path.Combine(locked, "file", "out"));
+        Assert.Equal(2, r.Code);
+        Assert.StartsWith("soup: ", r.Err);
+        Assert.Single(r.Err.TrimEnd('\n').Split('\n'));
+    }
 }
