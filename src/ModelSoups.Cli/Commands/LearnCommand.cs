@@ -66,7 +66,7 @@ public static class LearnCommand
                     LearningRate = parse.GetValue(lr),
                     BatchSize = parse.GetValue(batch),
                 }, (epoch, step, loss) => stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch} step {step} loss {loss:0.0000}")), cancel);
-                var json = JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true });
+                var json = result.ToJson();
                 var outFolder = parse.GetValue(outDir)!;
                 ModuleFolder.Save(result.Soup, spec, outFolder, new Dictionary<string, string> { [LearnedFileName] = json });
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,

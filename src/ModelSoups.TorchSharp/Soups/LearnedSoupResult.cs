@@ -20,4 +20,20 @@ public sealed record LearnedSoupResult
     [JsonPropertyName("curve")] public required IReadOnlyList<LearnedSoupEpoch> Curve { get; init; }
     [JsonPropertyName("examples")] public required int Examples { get; init; }
     [JsonPropertyName("seconds")] public required double Seconds { get; init; }
+
+    /// <summary>
+    /// The record as JSON (everything but the soup's weights). Serialised through a plain dictionary:
+    /// System.Text.Json refuses types with a required member it is told to ignore.
+    /// </summary>
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["ingredients"] = Ingredients,
+        ["tensors"] = Tensors,
+        ["alpha"] = Alpha,
+        ["beta"] = Beta,
+        ["by_layer"] = ByLayer,
+        ["curve"] = Curve,
+        ["examples"] = Examples,
+        ["seconds"] = Seconds,
+    }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
 }

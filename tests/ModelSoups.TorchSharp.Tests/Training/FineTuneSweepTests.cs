@@ -121,4 +121,35 @@ public class FineTuneSweepTests
         Assert.Equal(2, SoupApp.Run(["finetune", "--model", "mlp", "--data", data, "--out", outDir], new StringWriter(), err));
         Assert.Contains("--sweep", err.ToString());
     }
+
+    [Fact]
+    public void Cli_learn_and_greedy_accept_finetune_ingredients()
+    {
+        using var t = new TempFolder();
+        var data = SyntheticImages.WriteFile(t);
+        var sweep = t["sweep.yaml"];
+        File.WriteAllText(sweep, TinyGrid);
+        var ft = t["ft"];
+        Assert.Equal(0, SoupApp.Run(["finetune", "--model", "mlp", "--data", data, "--sweep", sweep, "--steps", "3", "--subset", "100", "--out", ft], new StringWriter(), new StringWriter()));
+        string[] runs = [Path.Combine(ft, "run-000"), Path.Combine(ft, "run-001")];
+
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        Assert.True(SoupApp.Run(["learn", "--models", .. runs, "--data", data, "--epochs", "1", "--limit", "64", "--out", t["learned"]], stdout, stderr) == 0, stderr.ToString());
+        Assert.Contains("learned global soup of 2 ingredient(s)", stdout.ToString());
+        using (var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(t["learned"], "learned.json"))))
+        {
+            var alpha = doc.RootElement.GetProperty("alpha")[0];
+            Assert.Equal(2, alpha.GetArrayLength());
+            Assert.Equal(1.0, alpha[0].GetDouble() + alpha[1].GetDouble(), 5);   // softmax weights
+        }
+        Assert.Equal(ModelSpec.MlpName, ModelSpec.Read(t["learned"]).Architecture);
+
+        var g = new StringWriter();
+        var ge = new StringWriter();
+        Assert.True(SoupApp.Run(["greedy", "--models", .. runs, "--torch-model", runs[0], "--data", data, "--eval-limit", "64", "--also", "uniform,ensemble", "--out", t["greedy"]], g, ge) == 0, ge.ToString());
+        Assert.Contains("greedy soup:", g.ToString());
+        Assert.True(File.Exists(Path.Combine(t["greedy"], "report.html")));
+        Assert.True(File.Exists(Path.Combine(t["greedy"], "soup-model.json")));
+    }
 }
