@@ -18,6 +18,7 @@ public static class SparseCommand
     {
         var baseModel = new Option<string>("--base") { Description = "The model to sparsify: a checkpoint folder with soup-model.json (e.g. from soup finetune).", Required = true };
         var data = new Option<string>("--data") { Description = "fashion-mnist, a dataset .safetensors file, or a folder with train.safetensors (and test.safetensors).", Required = true };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace the results of an earlier run in --out (refused by default, so a rerun never silently replaces them)." };
         var outDir = new Option<string>("--out", "-o") { Description = "Output folder: phase-P/{ingredient-I,soup-uniform,soup-greedy,imp}/, results.json, report.md, report.html.", Required = true };
         var sparsity = new Option<double>("--sparsity") { Description = "Goal sparsity S of the Conv/Linear weights after the last phase.", DefaultValueFactory = _ => 0.9 };
         var phases = new Option<int>("--phases") { Description = "Prune–retrain phases T; each prunes q = 1 − (1 − S)^(1/T) of the remaining weights.", DefaultValueFactory = _ => 3 };
@@ -37,7 +38,7 @@ public static class SparseCommand
         var limit = new Option<int?>("--eval-limit") { Description = "Score on a seeded sample of at most N held-out/test images." };
         var command = new Command("sparse", "Sparse Model Soups (Zimmer et al. 2024): prune in phases, retrain m copies per phase with the mask fixed, soup them, go on from the soup; IMP as the baseline.")
         {
-            baseModel, data, outDir, sparsity, phases, ingredients, vary, values, merge, perLayer, steps, lr, weightDecay, batchSize, optimizer, seed, recalibrate, subset, limit,
+            baseModel, data, outDir, overwrite, sparsity, phases, ingredients, vary, values, merge, perLayer, steps, lr, weightDecay, batchSize, optimizer, seed, recalibrate, subset, limit,
         };
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
@@ -46,6 +47,9 @@ public static class SparseCommand
         {
             var stdout = parse.InvocationConfiguration.Output;
             var stderr = parse.InvocationConfiguration.Error;
+            var outPath = Path.GetFullPath(parse.GetValue(outDir)!);
+            if (Directory.Exists(outPath) && Directory.EnumerateFileSystemEntries(outPath).Any() && !parse.GetValue(overwrite))
+                throw new ModelSoupsException("the output folder is not empty; choose a new folder or pass --overwrite to replace its results", outPath);
             var splits = DatasetSplits.Load(parse.GetValue(data)!);
             if (parse.GetValue(subset) is { } n)
             {

@@ -31,10 +31,16 @@ public class SparseCommandTests
         Assert.Equal("phase-1/soup-greedy", SparseSoupResult.Read(Path.Combine(t["out"], SparseSoupResult.FileName)).Phases[0].SoupPath);
 
         var err = new StringWriter();
-        Assert.Equal(2, SoupApp.Run(Args("--merge", "best"), new StringWriter(), err));
+        var before = File.ReadAllText(Path.Combine(t["out"], SparseSoupResult.FileName));
+        Assert.Equal(2, SoupApp.Run(Args("--merge", "greedy"), new StringWriter(), err));
+        Assert.Contains("not empty", err.ToString());
+        Assert.Equal(before, File.ReadAllText(Path.Combine(t["out"], SparseSoupResult.FileName)));
+
+        err = new StringWriter();
+        Assert.Equal(2, SoupApp.Run(Args("--merge", "best", "--overwrite"), new StringWriter(), err));
         Assert.Contains("--merge must be uniform or greedy", err.ToString());
         err = new StringWriter();
-        Assert.Equal(2, SoupApp.Run(Args("--vary", "label_smoothing"), new StringWriter(), err));
+        Assert.Equal(2, SoupApp.Run(Args("--vary", "label_smoothing", "--overwrite"), new StringWriter(), err));
         Assert.Contains("--values", err.ToString());
     }
 }
