@@ -23,11 +23,12 @@ public static class ReportWriter
     }
 
     /// <summary>Writes the demo's <c>report.html</c> (table, test-vs-OOD scatter) and <c>report.md</c> into <paramref name="folder"/>; returns their paths.</summary>
-    public static (string Html, string Markdown) WriteDemo(string folder, DemoResults results)
+    /// <remarks><paramref name="sections"/>: further HTML sections for <c>report.html</c> (the sparse demo's, when it ran).</remarks>
+    public static (string Html, string Markdown) WriteDemo(string folder, DemoResults results, IReadOnlyList<string>? sections = null)
     {
         var html = Path.Combine(folder, DemoHtmlReport.FileName);
         var md = Path.Combine(folder, MarkdownReport.FileName);
-        File.WriteAllText(html, DemoHtmlReport.Render(results, StripXmlDeclaration(DemoPlot.Svg(results))));
+        File.WriteAllText(html, DemoHtmlReport.Render(results, StripXmlDeclaration(DemoPlot.Svg(results)), sections));
         File.WriteAllText(md, "# Model soups demo\n\n" + DemoTable.Verdict(results) + "\n\n" + DemoTable.Markdown(results));
         return (html, md);
     }

@@ -2,11 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using ModelSoups.Reports;
 using ModelSoups.TorchSharp.Demo;
+using ModelSoups.TorchSharp.Sparse;
 
 namespace ModelSoups.Cli.Commands;
 
 /// <summary>
-/// <c>soup demo [--quick | --full] [--out DIR]</c>: the model-soups experiment end to end on Fashion-MNIST with an
+/// <c>soup demo [--quick | --full] [--out DIR]</c> and <c>soup demo --sparse [--quick] [--out DIR]</c> (<see cref="SparseDemo"/>): the model-soups experiment end to end on Fashion-MNIST with an
 /// ImageNet ResNet-18 (see <see cref="SoupsDemo"/>). Parses, runs the library, prints progress and the table.
 /// </summary>
 public static class DemoCommand
@@ -20,9 +21,10 @@ public static class DemoCommand
         var quick = new Option<bool>("--quick") { Description = "Fewer, shorter runs on small samples (about 3 minutes on 2 cores)." };
         var full = new Option<bool>("--full") { Description = "The whole training set and more ingredients (hours on a CPU)." };
         var outDir = new Option<string>("--out", "-o") { Description = "Output folder: ingredients/, soups/, work/, results.json, report.html. Rerunning resumes.", DefaultValueFactory = _ => DefaultOut };
+        var sparse = new Option<bool>("--sparse") { Description = "Sparse Model Soups instead: prune a small CNN to 90 % in 3 phases and compare IMP with SMS uniform and greedy soups on the same corrupted test sets (DIR/sparse/; with --quick or alone)." };
         var command = new Command("demo", "Model soups end to end: fine-tune ImageNet ResNet-18 ingredients on Fashion-MNIST, then compare the best model, uniform, greedy and learned soups and the ensemble on held-out, test and corrupted test sets.")
         {
-            quick, full, outDir,
+            quick, full, sparse, outDir,
         };
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
@@ -33,6 +35,15 @@ public static class DemoCommand
             var stderr = parse.InvocationConfiguration.Error;
             if (parse.GetValue(quick) && parse.GetValue(full)) throw new ModelSoupsException("give at most one of --quick and --full");
             var output = Path.GetFullPath(parse.GetValue(outDir)!);
+            if (parse.GetValue(sparse))
+            {
+                if (parse.GetValue(full)) throw new ModelSoupsException("--sparse has no --full run; give --sparse alone or with --quick");
+                var sparseResult = RunSparse(new SparseDemoOptions { Out = output, Quick = parse.GetValue(quick) }, stderr, cancel);
+                SparseCommand.Print(stdout, sparseResult.Results);
+                stdout.WriteLine($"Results: {Path.Combine(sparseResult.Folder, SparseSoupResult.FileName)}  Report: {Path.Combine(sparseResult.Folder, SparseReport.HtmlFileName)}" +
+                    (File.Exists(Path.Combine(output, DemoResults.FileName)) ? $"  Main report (with the sparse section): {Path.Combine(output, DemoHtmlReport.FileName)}" : ""));
+                return 0;
+            }
             var options = parse.GetValue(quick) ? DemoOptions.Quick(output) : parse.GetValue(full) ? DemoOptions.Full(output) : DemoOptions.Default(output);
             var results = Run(options, stderr, cancel);
             Print(results, output, stdout);
@@ -50,7 +61,28 @@ public static class DemoCommand
         {
             if (p.Training is { } t) training.Report(t);
             else if (p.Message is { } m) stderr.WriteLine($"[{p.Stage}] {m}");
-        }, (folder, results) => ReportWriter.WriteDemo(folder, results), cancel);
+        }, (folder, results) => ReportWriter.WriteDemo(folder, results, SparseSections(folder)), cancel);
+    }
+
+    /// <summary>
+    /// Runs the Sparse Model Soups demo into <c>DIR/sparse/</c> with progress on <paramref name="stderr"/>; when the main
+    /// demo already wrote <c>DIR/results.json</c>, its <c>report.html</c> is regenerated to include the sparse section.
+    /// </summary>
+    public static SparseDemoResult RunSparse(SparseDemoOptions options, TextWriter stderr, CancellationToken cancel = default)
+    {
+        stderr.WriteLine($"soup demo --sparse{(options.Quick ? " --quick" : "")}: writing to {Path.Combine(options.Out, SparseDemo.FolderName)}");
+        var result = SparseDemo.Run(options, new SparseProgressPrinter(stderr).Report, cancel);
+        var main = Path.Combine(options.Out, DemoResults.FileName);
+        if (File.Exists(main))
+            ReportWriter.WriteDemo(options.Out, DemoResults.FromJson(File.ReadAllText(main), main), SparseSections(options.Out));
+        return result;
+    }
+
+    /// <summary>The sparse demo's report section when <c>DIR/sparse/results.json</c> exists.</summary>
+    static IReadOnlyList<string> SparseSections(string folder)
+    {
+        var path = Path.Combine(folder, SparseDemo.FolderName, SparseSoupResult.FileName);
+        return File.Exists(path) ? [SparseReport.Html(SparseSoupResult.Read(path))] : [];
     }
 
     /// <summary>Prints the Table-3-style summary, the verdict and the stage times.</summary>

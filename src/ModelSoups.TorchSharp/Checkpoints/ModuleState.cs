@@ -19,7 +19,9 @@ public static class ModuleState
         var result = new List<(TensorInfo, byte[])>();
         foreach (var (name, tensor) in module.state_dict())
         {
-            using var cpu = tensor.detach().cpu().contiguous();
+            // A scope per tensor: detach() and cpu() make wrappers too, which must not be left to the finalizer.
+            using var scope = NewDisposeScope();
+            var cpu = tensor.detach().cpu().contiguous();
             var info = new TensorInfo(name, cpu.dtype.ToDType(), cpu.shape.ToArray());
             byte[] data = cpu.bytes.ToArray();
             if (data.LongLength != info.ByteLength)
@@ -60,7 +62,8 @@ public static class ModuleState
                 throw new ModelSoupsException($"tensor '{name}' is {source.DType} in the checkpoint but {targetType} in the model", checkpoint.Location);
             if (!source.DType.TryToScalarType(out var sourceScalar))
                 throw new ModelSoupsException($"tensor '{name}' is {source.DType}, which TorchSharp cannot hold", checkpoint.Location);
-            using var staged = empty(source.Shape, sourceScalar);
+            using var scope = NewDisposeScope();
+            var staged = empty(source.Shape, sourceScalar);
             if (source.ByteLength > 0) staged.bytes = MutableCopy(source);
             target.copy_(staged);  // copy_ converts float dtypes and keeps the target's device
         }

@@ -41,7 +41,11 @@ public sealed record Augmentation(int Padding = 0, bool Flip = false, float Nois
         if (NoiseStd > 0)
         {
             using var g = new Generator(rng.Next());
-            x = x + randn(x.shape, dtype: x.dtype, generator: g) * NoiseStd;
+            // Explicit Scalars kept alive by `using`: `t * 0.1f` and even `a + b` (alpha = 1) make Scalars that TorchSharp
+            // 0.107 leaves to the finalizer, which can free them while libtorch still reads them (dotnet/TorchSharp#1434).
+            using var std = NoiseStd.ToScalar();
+            using var one = 1.ToScalar();
+            x = x.add(randn(x.shape, dtype: x.dtype, generator: g).mul(std), one);
         }
         return (ReferenceEquals(x, batch) ? batch.clone() : x).MoveToOuterDisposeScope();
     }

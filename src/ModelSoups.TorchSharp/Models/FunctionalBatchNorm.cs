@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ModelSoups.TorchSharp.Models;
@@ -16,10 +17,14 @@ public static class FunctionalBatchNorm
         var shape = new long[x.dim()];
         Array.Fill(shape, 1L);
         shape[1] = -1;
-        var scale = (runningVar + eps).rsqrt();
+        // Explicit Scalars kept alive by `using`: `t + eps` and `a + b` (alpha = 1) make Scalars that TorchSharp 0.107
+        // leaves to the finalizer, which can free them while libtorch still reads them (dotnet/TorchSharp#1434).
+        using var epsilon = eps.ToScalar();
+        using var one = 1.ToScalar();
+        var scale = runningVar.add(epsilon, one).rsqrt();
         if (weight is not null) scale = scale * weight;
         var shift = -runningMean * scale;
-        if (bias is not null) shift = shift + bias;
-        return (x * scale.reshape(shape) + shift.reshape(shape)).MoveToOuterDisposeScope();
+        if (bias is not null) shift = shift.add(bias, one);
+        return (x * scale.reshape(shape)).add(shift.reshape(shape), one).MoveToOuterDisposeScope();
     }
 }

@@ -57,7 +57,7 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
                 "BatchNormalization" => BatchNorm(node, moduleName, g, path),
                 "Gemm" => Gemm(node, moduleName, g, path),
                 "Relu" => Stateless(x => nn.functional.relu(x[0])),
-                "Add" => Stateless(x => x[0] + x[1]),
+                "Add" => Stateless(Add),
                 "Flatten" => Stateless(Flatten(node)),
                 "MaxPool" => Stateless(MaxPool(node, path)),
                 "AveragePool" => Stateless(AveragePool(node, globalFinalPool && node.Outputs[0] == _output, path)),
@@ -229,6 +229,14 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
         }
         register_module(name, linear);
         return (x => linear.call(x[0]), (x, p) => nn.functional.linear(x[0], p($"{name}.weight"), hasBias ? p($"{name}.bias") : null));
+    }
+
+    // `a + b` would call add(b, alpha: 1) with an implicit Scalar that TorchSharp 0.107 leaves to the finalizer, which can
+    // free it while libtorch still reads it ("Unknown scalar type"; dotnet/TorchSharp#1434): the alpha is explicit here.
+    static Tensor Add(Tensor[] x)
+    {
+        using var one = 1.ToScalar();
+        return x[0].add(x[1], one);
     }
 
     static Func<Tensor[], Tensor> Flatten(OnnxNode node)

@@ -137,8 +137,12 @@ public static class LearnedSoup
                     tensors.Add((info, bytes));
                 }
             }
-            using var weights = softmax(alphaRaw.detach(), 1);
-            var alpha = Enumerable.Range(0, rows).Select(r => weights.select(0, r).to(ScalarType.Float64).data<double>().ToArray()).ToList();
+            List<double[]> alpha;
+            using (var scope = NewDisposeScope())
+            {
+                var weights = softmax(alphaRaw.detach(), 1);
+                alpha = Enumerable.Range(0, rows).Select(r => weights.select(0, r).to(ScalarType.Float64).data<double>().ToArray()).ToList();
+            }
             return new LearnedSoupResult
             {
                 Soup = new StateDictCheckpoint(tensors, "learned soup"),

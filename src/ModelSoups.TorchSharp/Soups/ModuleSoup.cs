@@ -41,17 +41,22 @@ public static class ModuleSoup
             {
                 if (!t.is_floating_point())
                 {
-                    results.Add((t, states[0][name].detach().clone()));
+                    using (var scope = NewDisposeScope())
+                        results.Add((t, states[0][name].detach().clone().DetachFromDisposeScope()));
                     continue;
                 }
                 var accType = t.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
-                var acc = zeros(t.shape, accType, t.device);
+                // Detached from any caller's scope: the finally below owns it.
+                var acc = zeros(t.shape, accType, t.device).DetachFromDisposeScope();
                 for (int i = 0; i < states.Count; i++)
                 {
                     var x = states[i][name];
                     if (!x.shape.SequenceEqual(t.shape)) throw new ArgumentException($"tensor '{name}' differs in shape between ingredients");
-                    using var xf = x.detach().to(accType);
-                    acc.add_(xf, alpha: weights[i]);
+                    // An explicit Scalar kept alive by `using`: the implicit double → Scalar conversion is left to the finalizer,
+                    // which can free it while libtorch still reads it ("Unknown scalar type"; dotnet/TorchSharp#1434).
+                    using var scope = NewDisposeScope();
+                    using var weight = weights[i].ToScalar();
+                    acc.add_(x.detach().to(accType), weight);
                 }
                 results.Add((t, acc));
             }

@@ -14,7 +14,7 @@ public sealed record SparseDemoOptions
     public bool Quick { get; init; }
     /// <summary>The data: <c>fashion-mnist</c> (the main demo's), or a dataset file or folder.</summary>
     public string Data { get; init; } = DatasetSplits.FashionMnistName;
-    /// <summary>Replaces the default <see cref="NoiseInversionScorer"/> (e.g. with the main demo's corruption suite).</summary>
+    /// <summary>Replaces the default <see cref="ShiftSparseScorer"/> (the main demo's corruption suite).</summary>
     public ISparseScorer? Scorer { get; init; }
     /// <summary>Steps of the dense training that makes the model to sparsify.</summary>
     public int? DenseSteps { get; init; }

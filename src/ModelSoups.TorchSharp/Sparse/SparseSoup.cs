@@ -50,7 +50,7 @@ public static class SparseSoup
         Directory.CreateDirectory(o.Out);
 
         var heldOut = o.EvaluationLimit is { } limit ? o.Data.HeldOut.Sample(limit, DatasetSplits.DefaultSplitSeed) : o.Data.HeldOut;
-        using var ownScorer = o.Scorer is null ? new NoiseInversionScorer(o.Data, o.EvaluationLimit, o.BatchSize) : null;
+        using var ownScorer = o.Scorer is null ? ShiftSparseScorer.ForDemo(o.Data, o.EvaluationLimit, o.BatchSize) : null;
         var scorer = o.Scorer ?? ownScorer!;
         // The greedy soup chooses on held-out accuracy after recalibrating each candidate's BatchNorm statistics.
         using var chooser = new TorchEvaluator(spec, heldOut, "held-out", o.RecalibrationBatches > 0 ? train : null, o.RecalibrationBatches, o.BatchSize);

@@ -38,7 +38,7 @@ public sealed record SparseSoupOptions
     public int RecalibrationBatches { get; init; } = 20;
     /// <summary>Batch size of recalibration and evaluation.</summary>
     public int BatchSize { get; init; } = 256;
-    /// <summary>Scores the models for the report; null: <see cref="NoiseInversionScorer"/> over <see cref="Data"/>.</summary>
+    /// <summary>Scores the models for the report; null: <see cref="ShiftSparseScorer.ForDemo"/> over <see cref="Data"/> (the soups demo's corruption suite).</summary>
     public ISparseScorer? Scorer { get; init; }
     /// <summary>Held-out and test images scored (a seeded sample), and held-out images the greedy soup chooses on; null: all.</summary>
     public int? EvaluationLimit { get; init; }

@@ -32,7 +32,9 @@ public sealed class SparsityMask : IDisposable
         for (int i = 0; i < names.Count; i++)
         {
             _keep[names[i]] = keep[i];
-            _pruned[names[i]] = tensor(keep[i].Select(k => !k).ToArray()).reshape(shapes[i]);
+            // Owned by this object (Dispose), never by a caller's dispose scope.
+            using var scope = NewDisposeScope();
+            _pruned[names[i]] = tensor(keep[i].Select(k => !k).ToArray()).reshape(shapes[i]).DetachFromDisposeScope();
         }
         Total = keep.Sum(k => (long)k.Length);
         PrunedCount = keep.Sum(k => (long)k.Count(x => !x));
@@ -86,10 +88,14 @@ public sealed class SparsityMask : IDisposable
     {
         var state = module.state_dict();
         using var _ = no_grad();
+        // Explicit Scalar kept alive by `using`: an implicit 0.0 → Scalar is left to the finalizer, which can free it
+        // while libtorch still reads it ("Unknown scalar type"; dotnet/TorchSharp#1434).
+        using var zero = 0.0.ToScalar();
         foreach (var name in Names)
         {
+            using var scope = NewDisposeScope();
             var w = state[name];
-            w.masked_fill_(PrunedOn(name, w.device), 0.0);
+            w.masked_fill_(PrunedOn(name, w.device), zero);
         }
     }
 
@@ -97,10 +103,12 @@ public sealed class SparsityMask : IDisposable
     public void MaskGradients(nn.Module module)
     {
         using var _ = no_grad();
+        using var zero = 0.0.ToScalar();  // explicit, see Apply
         foreach (var (name, p) in module.named_parameters())
         {
             if (!_pruned.ContainsKey(name)) continue;
-            p.grad?.masked_fill_(PrunedOn(name, p.device), 0.0);
+            using var scope = NewDisposeScope();
+            p.grad?.masked_fill_(PrunedOn(name, p.device), zero);
         }
     }
 
@@ -110,11 +118,12 @@ public sealed class SparsityMask : IDisposable
         var state = module.state_dict();
         long count = 0;
         using var _ = no_grad();
+        using var zero = 0.ToScalar();  // explicit, see Apply
         foreach (var name in Names)
         {
-            using var nonZero = state[name].ne(0);
-            using var both = nonZero.logical_and(PrunedOn(name, nonZero.device));
-            count += both.sum().item<long>();
+            using var scope = NewDisposeScope();
+            var nonZero = state[name].ne(zero);
+            count += nonZero.logical_and(PrunedOn(name, nonZero.device)).sum().item<long>();
         }
         return count;
     }
@@ -125,10 +134,11 @@ public sealed class SparsityMask : IDisposable
         var state = module.state_dict();
         long zeros = 0, total = 0;
         using var _ = no_grad();
+        using var zero = 0.ToScalar();  // explicit, see Apply
         foreach (var name in PrunableNames(module))
         {
-            using var eq = state[name].eq(0);
-            zeros += eq.sum().item<long>();
+            using var scope = NewDisposeScope();
+            zeros += state[name].eq(zero).sum().item<long>();
             total += state[name].numel();
         }
         return (zeros, total);
@@ -157,8 +167,8 @@ public sealed class SparsityMask : IDisposable
 
     static float[] Floats(Tensor t)
     {
-        using var f = t.detach().cpu().to(ScalarType.Float32).contiguous();
-        return f.data<float>().ToArray();
+        using var scope = NewDisposeScope();
+        return t.detach().cpu().to(ScalarType.Float32).contiguous().data<float>().ToArray();
     }
 
     /// <summary>Releases the mask tensors.</summary>

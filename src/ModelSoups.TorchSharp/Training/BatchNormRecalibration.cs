@@ -27,12 +27,14 @@ public static class BatchNormRecalibration
         var layers = module.modules().Prepend(module).OfType<BatchNorm>().Where(b => b.track_running_stats).Distinct().ToList();
         if (layers.Count == 0) return 0;
         var saved = layers.Select(b => b.momentum).ToList();
+        // Explicit Scalar kept alive by `using` (implicit conversions are left to the finalizer; dotnet/TorchSharp#1434).
+        using var one = 1.ToScalar();
         using (no_grad())
         {
             foreach (var bn in layers)
             {
                 bn.running_mean!.zero_();
-                bn.running_var!.fill_(1);
+                bn.running_var!.fill_(one);
                 bn.num_batches_tracked!.zero_();
             }
             module.train();

@@ -11,7 +11,10 @@ public static class DemoHtmlReport
     public const string FileName = "report.html";
 
     /// <summary>Renders the page; <paramref name="svgPlot"/> is embedded as is (null: no plot).</summary>
-    public static string Render(DemoResults r, string? svgPlot)
+    /// <param name="r">The demo's results.</param>
+    /// <param name="svgPlot">The test-vs-OOD scatter as inline SVG, or null.</param>
+    /// <param name="sections">Further trusted HTML sections appended before the settings (e.g. the Sparse Model Soups section of <c>soup demo --sparse</c>).</param>
+    public static string Render(DemoResults r, string? svgPlot, IReadOnlyList<string>? sections = null)
     {
         var sb = new StringBuilder();
         sb.AppendLine("<!DOCTYPE html>");
@@ -56,7 +59,9 @@ public static class DemoHtmlReport
         sb.AppendLine("</ul><h2>Wall time per stage</h2><table><tr><th>Stage</th><th>Seconds</th></tr>");
         foreach (var (stage, s) in r.Seconds)
             sb.AppendLine($"<tr><td>{E(stage)}</td><td class=\"n\">{E(s.ToString("0.0", CultureInfo.InvariantCulture))}</td></tr>");
-        sb.AppendLine("</table><h2>Settings</h2><ul>");
+        sb.AppendLine("</table>");
+        foreach (var section in sections ?? []) sb.AppendLine(section);
+        sb.AppendLine("<h2>Settings</h2><ul>");
         foreach (var (k, v) in r.Settings.OrderBy(p => p.Key, StringComparer.Ordinal)) sb.AppendLine($"<li>{E(k)}: {E(v)}</li>");
         sb.AppendLine("</ul></body></html>");
         return sb.ToString();
