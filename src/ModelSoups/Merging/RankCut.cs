@@ -32,7 +32,9 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         if (r >= n) return new RankCut<T> { _all = true };
         for (int i = 0; i < magnitudes.Length; i++)
             if (T.IsNaN(magnitudes[i])) magnitudes[i] = T.NegativeOne;
-        T v = Select(magnitudes, (int)(r - 1));
+        T v = typeof(T) == typeof(float)
+            ? T.CreateTruncating(SelectSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(magnitudes), r - 1))
+            : Select(magnitudes, (int)(r - 1));
         long greater = 0;
         foreach (var m in magnitudes) if (m > v) greater++;
         return new RankCut<T> { _value = v, _tiesAllowed = r - greater };
@@ -48,6 +50,46 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         if (mag == _value && _tiesSeen < _tiesAllowed) { _tiesSeen++; return true; }
         return false;
     }
+
+    /// <summary>
+    /// The k-th largest value (0-based) of <paramref name="a"/> without reordering it: a two-pass
+    /// radix select on the float bits mapped to order-preserving unsigned keys (16 high bits, then
+    /// the 16 low bits within the chosen bucket). Two linear, branch-light passes instead of
+    /// quickselect's data-dependent partitioning; same result (the value is unique given k).
+    /// </summary>
+    internal static float SelectSingle(ReadOnlySpan<float> a, long k)
+    {
+        var bits = System.Runtime.InteropServices.MemoryMarshal.Cast<float, uint>(a);
+        var hist = System.Buffers.ArrayPool<long>.Shared.Rent(1 << 16);
+        try
+        {
+            var h = hist.AsSpan(0, 1 << 16);
+            h.Clear();
+            foreach (var b in bits) h[(int)(Key(b) >> 16)]++;
+            int high = (1 << 16) - 1;
+            long above = 0;
+            while (above + h[high] <= k) above += h[high--];
+            h.Clear();
+            foreach (var b in bits)
+            {
+                uint key = Key(b);
+                if ((int)(key >> 16) == high) h[(int)(key & 0xFFFF)]++;
+            }
+            int low = (1 << 16) - 1;
+            while (above + h[low] <= k) above += h[low--];
+            return FromKey(((uint)high << 16) | (uint)low);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<long>.Shared.Return(hist);
+        }
+    }
+
+    // IEEE order as unsigned order: flip all bits of negatives, set the sign bit of non-negatives.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static uint Key(uint bits) => (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
+
+    static float FromKey(uint key) => BitConverter.UInt32BitsToSingle((key & 0x8000_0000u) != 0 ? key & 0x7FFF_FFFFu : ~key);
 
     // Quickselect (Hoare, median of three) for the k-th largest, falling back to a sort when the
     // recursion degrades, so the worst case stays O(n log n).
