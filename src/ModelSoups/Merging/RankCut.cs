@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
@@ -30,15 +31,29 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         long n = magnitudes.Length;
         if (r <= 0) return new RankCut<T> { _none = true };
         if (r >= n) return new RankCut<T> { _all = true };
+        if (typeof(T) == typeof(float))
+        {
+            var f = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(magnitudes);
+            ReplaceNaNSingle(f);
+            float vf = SelectSingle(f, r - 1);
+            return new RankCut<T> { _value = T.CreateTruncating(vf), _tiesAllowed = r - CountGreaterSingle(f, vf) };
+        }
         for (int i = 0; i < magnitudes.Length; i++)
             if (T.IsNaN(magnitudes[i])) magnitudes[i] = T.NegativeOne;
-        T v = typeof(T) == typeof(float)
-            ? T.CreateTruncating(SelectSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(magnitudes), r - 1))
-            : Select(magnitudes, (int)(r - 1));
+        T v = Select(magnitudes, (int)(r - 1));
         long greater = 0;
         foreach (var m in magnitudes) if (m > v) greater++;
         return new RankCut<T> { _value = v, _tiesAllowed = r - greater };
     }
+
+    /// <summary>Keeps everything.</summary>
+    public readonly bool IsAll => _all;
+
+    /// <summary>Keeps nothing.</summary>
+    public readonly bool IsNone => _none;
+
+    /// <summary>The cut value: every magnitude above it is kept; equal ones only up to the tie budget, in index order.</summary>
+    public readonly T Value => _value;
 
     /// <summary>True when the next element (in index order) with magnitude <paramref name="mag"/> has rank &lt; r.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -83,6 +98,33 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         {
             System.Buffers.ArrayPool<long>.Shared.Return(hist);
         }
+    }
+
+    // NaN magnitudes rank last: they become −1, below every real magnitude.
+    static void ReplaceNaNSingle(Span<float> a)
+    {
+        int i = 0;
+        var minusOne = Vector256.Create(-1f);
+        for (; i <= a.Length - 8; i += 8)
+        {
+            var x = Vector256.Create(a.Slice(i, 8));
+            var nan = Vector256.IsNaN(x);
+            if (nan != Vector256<float>.Zero)
+                Vector256.ConditionalSelect(nan, minusOne, x).CopyTo(a.Slice(i, 8));
+        }
+        for (; i < a.Length; i++) if (float.IsNaN(a[i])) a[i] = -1f;
+    }
+
+    static long CountGreaterSingle(ReadOnlySpan<float> a, float v)
+    {
+        long count = 0;
+        int i = 0;
+        var vv = Vector256.Create(v);
+        for (; i <= a.Length - 8; i += 8)
+            count += BitOperations.PopCount(Vector256.ExtractMostSignificantBits(
+                Vector256.GreaterThan(Vector256.Create(a.Slice(i, 8)), vv)));
+        for (; i < a.Length; i++) if (a[i] > v) count++;
+        return count;
     }
 
     // IEEE order as unsigned order: flip all bits of negatives, set the sign bit of non-negatives.

@@ -1,6 +1,9 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace ModelSoups.Merging;
 
@@ -160,6 +163,11 @@ public abstract class TaskVectorMerge : MergeMethod
                         ref var keepCut = ref keepBelow[i];
                         ref var dropCut = ref dropBelow[i];
                         T scale = density[i] < 1 ? T.CreateChecked(density[i]) : T.One;
+                        if (typeof(T) == typeof(float) && Sparsify != Sparsification.Random && dropCut.IsNone && Vector256.IsHardwareAccelerated)
+                        {
+                            FillKeptSingle(Cast(mc), Cast(bc), Cast(row), ref Unsafe.As<RankCut<T>, RankCut<float>>(ref keepCut));
+                            continue;
+                        }
                         for (int jj = 0; jj < cl; jj++)
                         {
                             T d = mc[jj] - bc[jj];
@@ -179,6 +187,12 @@ public abstract class TaskVectorMerge : MergeMethod
                             row[jj] = kept ? d : T.Zero;
                         }
                     }
+                    if (typeof(T) == typeof(float) && UsesTies && !frequency && !mergekitTies && Vector256.IsHardwareAccelerated)
+                    {
+                        DisjointMeanSingle(MemoryMarshal.Cast<T, float>(vals.AsSpan(0, k * Chunk)), k, Chunk, Cast(w), Cast(bc),
+                            Unsafe.As<T, float>(ref lambda), MemoryMarshal.Cast<T, float>(output.Slice(c, cl)));
+                        continue;
+                    }
                     for (int jj = 0; jj < cl; jj++)
                     {
                         for (int i = 0; i < k; i++) v[i] = vals[i * Chunk + jj];
@@ -191,6 +205,79 @@ public abstract class TaskVectorMerge : MergeMethod
         {
             if (scratch is not null) ArrayPool<T>.Shared.Return(scratch);
             ArrayPool<T>.Shared.Return(vals);
+        }
+    }
+
+    static ReadOnlySpan<float> Cast<T>(ReadOnlySpan<T> x) where T : unmanaged => MemoryMarshal.Cast<T, float>(x);
+
+    static Span<float> Cast<T>(Span<T> x) where T : unmanaged => MemoryMarshal.Cast<T, float>(x);
+
+    /// <summary>
+    /// f32 fast path of the trimming loop: row = (m − b) where |m − b| is above the cut, else 0,
+    /// eight lanes at a time. A vector holding a magnitude equal to the cut value goes through
+    /// <see cref="RankCut{T}.Take"/> lane by lane, so ties are still taken in index order exactly
+    /// as the scalar loop takes them.
+    /// </summary>
+    static void FillKeptSingle(ReadOnlySpan<float> m, ReadOnlySpan<float> b, Span<float> row, ref RankCut<float> cut)
+    {
+        int n = row.Length, j = 0;
+        if (cut.IsAll) { TensorPrimitives.Subtract(m, b, row); return; }
+        if (cut.IsNone) { row.Clear(); return; }
+        var value = Vector256.Create(cut.Value);
+        for (; j <= n - Vector256<float>.Count; j += Vector256<float>.Count)
+        {
+            var d = Vector256.Create(m.Slice(j, Vector256<float>.Count)) - Vector256.Create(b.Slice(j, Vector256<float>.Count));
+            var mag = Vector256.Abs(d);
+            if (Vector256.EqualsAny(mag, value))
+            {
+                for (int l = 0; l < Vector256<float>.Count; l++)
+                {
+                    float dl = d.GetElement(l);
+                    row[j + l] = cut.Take(MathF.Abs(dl)) ? dl : 0f;
+                }
+                continue;
+            }
+            Vector256.ConditionalSelect(Vector256.GreaterThan(mag, value), d, Vector256<float>.Zero).CopyTo(row.Slice(j, Vector256<float>.Count));
+        }
+        for (; j < n; j++)
+        {
+            float d = m[j] - b[j];
+            row[j] = cut.Take(MathF.Abs(d)) ? d : 0f;
+        }
+    }
+
+    /// <summary>
+    /// f32 fast path of <see cref="Disjoint{T}"/> for PEFT's TIES with the "total" sign rule, eight
+    /// columns at a time, with the same operations in the same order per column (so the same bits):
+    /// elect = Σ τ̂_i; keep the nonzero τ̂_i whose sign matches (elect ≥ 0 counts as +); output =
+    /// b + λ · Σ w_i τ̂_i / max(1, count).
+    /// </summary>
+    static void DisjointMeanSingle(ReadOnlySpan<float> vals, int k, int stride, ReadOnlySpan<float> w, ReadOnlySpan<float> b, float lambda, Span<float> output)
+    {
+        int n = output.Length, j = 0;
+        var vl = Vector256.Create(lambda);
+        for (; j <= n - Vector256<float>.Count; j += Vector256<float>.Count)
+        {
+            var elect = Vector256<float>.Zero;
+            for (int i = 0; i < k; i++) elect += Vector256.Create(vals.Slice(i * stride + j, Vector256<float>.Count));
+            var positive = Vector256.GreaterThanOrEqual(elect, Vector256<float>.Zero);
+            var mixed = Vector256<float>.Zero;
+            var divisor = Vector256<float>.Zero;
+            for (int i = 0; i < k; i++)
+            {
+                var x = Vector256.Create(vals.Slice(i * stride + j, Vector256<float>.Count));
+                var agree = Vector256.ConditionalSelect(positive, Vector256.GreaterThan(x, Vector256<float>.Zero), Vector256.LessThan(x, Vector256<float>.Zero));
+                mixed += Vector256.ConditionalSelect(agree, Vector256.Create(w[i]) * x, Vector256<float>.Zero);
+                divisor += Vector256.ConditionalSelect(agree, Vector256<float>.One, Vector256<float>.Zero);
+            }
+            var delta = mixed / Vector256.Max(divisor, Vector256<float>.One);
+            (Vector256.Create(b.Slice(j, Vector256<float>.Count)) + vl * delta).CopyTo(output.Slice(j, Vector256<float>.Count));
+        }
+        Span<float> v = stackalloc float[k];
+        for (; j < n; j++)
+        {
+            for (int i = 0; i < k; i++) v[i] = vals[i * stride + j];
+            output[j] = b[j] + lambda * Disjoint<float>(v, w, false, false, false);
         }
     }
 
