@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp.Utils;
 using static TorchSharp.torch;
 
 namespace ModelSoups.TorchSharp.Models;
@@ -15,8 +16,13 @@ namespace ModelSoups.TorchSharp.Models;
 /// </summary>
 public sealed class ScalarSafeBatchNorm2d : nn.Module<Tensor, Tensor>
 {
-    readonly Parameter _weight, _bias;
-    readonly Tensor _runningMean, _runningVar, _numBatchesTracked;
+    // Named for RegisterComponents (a parent's RegisterComponents would otherwise register them as "_weight", …).
+    // Declaration order is state_dict order, as in PyTorch: parameters, then buffers.
+    [ComponentName(Name = "weight")] Parameter _weight;
+    [ComponentName(Name = "bias")] Parameter _bias;
+    [ComponentName(Name = "running_mean")] Tensor _runningMean;
+    [ComponentName(Name = "running_var")] Tensor _runningVar;
+    [ComponentName(Name = "num_batches_tracked")] Tensor _numBatchesTracked;
 
     /// <summary>A layer over <paramref name="features"/> channels; PyTorch's defaults ε = 1e-5, momentum 0.1, γ = 1, β = 0.</summary>
     public ScalarSafeBatchNorm2d(long features, double eps = 1e-5, double? momentum = 0.1) : base("BatchNorm2d")
@@ -29,12 +35,7 @@ public sealed class ScalarSafeBatchNorm2d : nn.Module<Tensor, Tensor>
         _runningMean = zeros(features);
         _runningVar = ones(features);
         _numBatchesTracked = zeros(1, ScalarType.Int64).reshape([]);
-        // Registration order is state_dict order, as in PyTorch: parameters, then buffers.
-        register_parameter("weight", _weight);
-        register_parameter("bias", _bias);
-        register_buffer("running_mean", _runningMean);
-        register_buffer("running_var", _runningVar);
-        register_buffer("num_batches_tracked", _numBatchesTracked);
+        RegisterComponents();
     }
 
     /// <summary>ε added to the variance.</summary>
@@ -43,20 +44,27 @@ public sealed class ScalarSafeBatchNorm2d : nn.Module<Tensor, Tensor>
     /// <summary>The running statistics' update factor; null: cumulative average (1/num_batches_tracked), as PyTorch's momentum=None.</summary>
     public double? Momentum { get; set; }
 
+    // The setters are for Module.to(dtype/device), which replaces each parameter and buffer through the property of
+    // its name (TorchSharp's _toEpilog); they re-register the new tensor under the same name.
+
     /// <summary>γ, per channel.</summary>
-    public Parameter weight => _weight;
+    public Parameter weight { get => _weight; private set { _weight = value; ConditionallyRegisterParameter(nameof(weight), value); } }
 
     /// <summary>β, per channel.</summary>
-    public Parameter bias => _bias;
+    public Parameter bias { get => _bias; private set { _bias = value; ConditionallyRegisterParameter(nameof(bias), value); } }
 
     /// <summary>Running mean, per channel.</summary>
-    public Tensor running_mean => _runningMean;
+    public Tensor running_mean { get => _runningMean; private set { _runningMean = value; ConditionallyRegisterBuffer(nameof(running_mean), value); } }
 
     /// <summary>Running (unbiased) variance, per channel.</summary>
-    public Tensor running_var => _runningVar;
+    public Tensor running_var { get => _runningVar; private set { _runningVar = value; ConditionallyRegisterBuffer(nameof(running_var), value); } }
 
     /// <summary>Number of train-mode batches seen (a 0-d int64 tensor).</summary>
-    public Tensor num_batches_tracked => _numBatchesTracked;
+    public Tensor num_batches_tracked
+    {
+        get => _numBatchesTracked;
+        private set { _numBatchesTracked = value; ConditionallyRegisterBuffer(nameof(num_batches_tracked), value); }
+    }
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor input)
@@ -66,7 +74,8 @@ public sealed class ScalarSafeBatchNorm2d : nn.Module<Tensor, Tensor>
         if (training)
         {
             using var one = 1L.ToScalar();
-            using (no_grad()) _numBatchesTracked.add_(one);
+            // add_(s) alone would make an implicit alpha = 1 Scalar.
+            using (no_grad()) _numBatchesTracked.add_(one, one);
             factor = Momentum ?? 1.0 / _numBatchesTracked.item<long>();
         }
         return nn.functional.batch_norm(input, _runningMean, _runningVar, _weight, _bias, training, factor, Eps);

@@ -65,6 +65,7 @@ public sealed class AdamW : IOptimizer
         using var oneMinusBeta1 = (1 - _beta1).ToScalar();
         using var oneMinusBeta2 = (1 - _beta2).ToScalar();
         using var eps = _eps.ToScalar();
+        using var one = 1.ToScalar();  // add_(s) alone would make an implicit alpha = 1 Scalar
         for (int i = 0; i < _parameters.Length; i++)
         {
             var p = _parameters[i];
@@ -80,7 +81,7 @@ public sealed class AdamW : IOptimizer
             _expAvg[i].mul_(beta1).add_(grad, oneMinusBeta1);
             _expAvgSq[i].mul_(beta2).addcmul_(grad, grad, oneMinusBeta2);
             using var denom = _expAvgSq[i].sqrt();
-            denom.div_(sqrtBiasCorrection2).add_(eps);
+            denom.div_(sqrtBiasCorrection2).add_(eps, one);
             p.addcdiv_(_expAvg[i], denom, stepSize);
         }
     }

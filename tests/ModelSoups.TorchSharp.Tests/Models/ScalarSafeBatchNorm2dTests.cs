@@ -1,4 +1,5 @@
 using ModelSoups.TorchSharp.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ModelSoups.TorchSharp.Tests.Models;
@@ -109,6 +110,24 @@ public class ScalarSafeBatchNorm2dTests
         ours.load_state_dict(reference.state_dict());
         Assert.Equal(3f, ours.running_var[0].item<float>());
         Assert.Equal(["weight", "bias"], ours.named_parameters().Select(p => p.name));
+    }
+
+    [Fact]
+    public void Moving_to_another_dtype_keeps_names_and_the_layer_s_own_tensors()
+    {
+        // Module.to replaces every tensor through the property of its name; inside a parent (SmallCnn) the names must not change.
+        using var cnn = new SmallCnn(1, 3, width: 2);
+        var names = cnn.state_dict().Keys.ToList();
+        cnn.to(ScalarType.Float64);
+        Assert.Equal(names, cnn.state_dict().Keys.ToList());
+        var bn = cnn.modules().OfType<ScalarSafeBatchNorm2d>().First();
+        Assert.Equal(ScalarType.Float64, bn.weight.dtype);
+        Assert.Equal(ScalarType.Float64, bn.running_var.dtype);
+        Assert.Equal(ScalarType.Int64, bn.num_batches_tracked.dtype);
+        Assert.Same(bn.weight, bn.named_parameters().First().parameter);
+        bn.train();
+        using var y = bn.call(ones(2, 2, 3, 3, dtype: ScalarType.Float64));
+        Assert.Equal(1L, bn.state_dict()["num_batches_tracked"].item<long>());
     }
 
     static void AssertClose(Tensor want, Tensor got, string what)
