@@ -188,17 +188,17 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
         var scale = Floats(g, node, 1, path);
         // Momentum is PyTorch's default 0.1 for fine-tuning: ONNX/CNTK momentum uses the opposite convention
         // and describes the original training, not ours.
-        var bn = nn.BatchNorm2d(scale.Length, eps: node.GetFloat("epsilon", 1e-5f), momentum: 0.1);
-        Set(bn.weight!, scale);
-        Set(bn.bias!, Floats(g, node, 2, path));
-        Set(bn.running_mean!, Floats(g, node, 3, path));
-        Set(bn.running_var!, Floats(g, node, 4, path));
+        var bn = new ScalarSafeBatchNorm2d(scale.Length, eps: node.GetFloat("epsilon", 1e-5f), momentum: 0.1);
+        Set(bn.weight, scale);
+        Set(bn.bias, Floats(g, node, 2, path));
+        Set(bn.running_mean, Floats(g, node, 3, path));
+        Set(bn.running_var, Floats(g, node, 4, path));
         Remember($"{name}.weight", node, 1);
         Remember($"{name}.bias", node, 2);
         Remember($"{name}.running_mean", node, 3);
         Remember($"{name}.running_var", node, 4);
         register_module(name, bn);
-        double eps = bn.eps;
+        double eps = bn.Eps;
         return (x => bn.call(x[0]), (x, p) => FunctionalBatchNorm.Inference(x[0],
             p($"{name}.running_mean"), p($"{name}.running_var"), p($"{name}.weight"), p($"{name}.bias"), eps));
     }

@@ -12,17 +12,17 @@ public sealed class SmallCnn : nn.Module<Tensor, Tensor>, IFunctionalModel, IFea
 {
     // Declaration order is state_dict order (RegisterComponents walks the fields), as in PyTorch.
     readonly Conv2d conv1;
-    readonly BatchNorm2d bn1;
+    readonly ScalarSafeBatchNorm2d bn1;
     readonly Conv2d conv2;
-    readonly BatchNorm2d bn2;
+    readonly ScalarSafeBatchNorm2d bn2;
     readonly Linear fc;
 
     public SmallCnn(int inChannels, int classes, int width = 16) : base(nameof(SmallCnn))
     {
         conv1 = nn.Conv2d(inChannels, width, 3, padding: 1, bias: false);
-        bn1 = nn.BatchNorm2d(width);
+        bn1 = new ScalarSafeBatchNorm2d(width);
         conv2 = nn.Conv2d(width, 2 * width, 3, padding: 1, bias: false);
-        bn2 = nn.BatchNorm2d(2 * width);
+        bn2 = new ScalarSafeBatchNorm2d(2 * width);
         fc = nn.Linear(2 * width, classes);
         RegisterComponents();
     }
@@ -49,11 +49,11 @@ public sealed class SmallCnn : nn.Module<Tensor, Tensor>, IFunctionalModel, IFea
     public Tensor Forward(Tensor input, IReadOnlyDictionary<string, Tensor> state)
     {
         using var scope = NewDisposeScope();
-        Tensor Block(Tensor x, string conv, string bn, BatchNorm2d module)
+        Tensor Block(Tensor x, string conv, string bn, ScalarSafeBatchNorm2d module)
         {
             var y = nn.functional.conv2d(x, state[$"{conv}.weight"], padding: [1, 1]);
             y = FunctionalBatchNorm.Inference(y, state[$"{bn}.running_mean"], state[$"{bn}.running_var"],
-                state[$"{bn}.weight"], state[$"{bn}.bias"], module.eps);
+                state[$"{bn}.weight"], state[$"{bn}.bias"], module.Eps);
             return nn.functional.max_pool2d(nn.functional.relu(y), 2);
         }
         var h = Block(Block(input, "conv1", "bn1", bn1), "conv2", "bn2", bn2).mean([2, 3]);

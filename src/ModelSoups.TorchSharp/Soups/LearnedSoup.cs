@@ -93,7 +93,7 @@ public static class LearnedSoup
                 foreach (var p in parts) p.Dispose();
             }
 
-            using var optimizer = optim.AdamW([alphaRaw, beta], lr: o.LearningRate, weight_decay: 0);
+            using var optimizer = new AdamW([alphaRaw, beta], lr: o.LearningRate);
             int stepsPerEpoch = DataOrder.StepsPerEpoch(data.Count, Math.Min(o.BatchSize, data.Count));
             using var batches = DataOrder.Batches(data.Count, Math.Min(o.BatchSize, data.Count), o.Seed).GetEnumerator();
             for (int epoch = 0; epoch < o.Epochs; epoch++)
@@ -107,9 +107,9 @@ public static class LearnedSoup
                     var (x, y) = data.Batch(batches.Current);
                     var logits = functional.Forward(spec.Prepare(x), Mix(alphaRaw, floatNames, stacks, k)) * beta;
                     var loss = nn.functional.cross_entropy(logits, y);
-                    optimizer.zero_grad();
+                    optimizer.ZeroGrad();
                     loss.backward();
-                    optimizer.step();
+                    optimizer.Step();
                     lossSum += loss.item<float>() * batches.Current.Length;
                     correct += logits.argmax(1).eq(y).sum().item<long>();
                     seen += batches.Current.Length;

@@ -1,6 +1,6 @@
 using ModelSoups.TorchSharp.Data;
 using TorchSharp;
-using TorchSharp.Modules;
+using ModelSoups.TorchSharp.Models;
 using static TorchSharp.torch;
 
 namespace ModelSoups.TorchSharp.Training;
@@ -15,7 +15,7 @@ namespace ModelSoups.TorchSharp.Training;
 public static class BatchNormRecalibration
 {
     /// <summary>
-    /// Recalibrates every BatchNorm layer of <paramref name="module"/> on <paramref name="batches"/> batches of
+    /// Recalibrates every BatchNorm layer (<see cref="ScalarSafeBatchNorm2d"/>) of <paramref name="module"/> on <paramref name="batches"/> batches of
     /// <paramref name="batchSize"/> images drawn (seeded) from <paramref name="dataset"/>; <paramref name="prepare"/>
     /// turns a data batch into model input (e.g. <see cref="Models.ModelSpec.Prepare"/>). Returns the number of layers.
     /// </summary>
@@ -24,18 +24,18 @@ public static class BatchNormRecalibration
     {
         if (batches < 1) throw new ArgumentOutOfRangeException(nameof(batches), "at least one batch");
         // TorchSharp's modules() lists the descendants only (PyTorch includes the module itself).
-        var layers = module.modules().Prepend(module).OfType<BatchNorm>().Where(b => b.track_running_stats).Distinct().ToList();
+        var layers = module.modules().Prepend(module).OfType<ScalarSafeBatchNorm2d>().Distinct().ToList();
         if (layers.Count == 0) return 0;
-        var saved = layers.Select(b => b.momentum).ToList();
+        var saved = layers.Select(b => b.Momentum).ToList();
         // Explicit Scalar kept alive by `using` (implicit conversions are left to the finalizer; dotnet/TorchSharp#1434).
         using var one = 1.ToScalar();
         using (no_grad())
         {
             foreach (var bn in layers)
             {
-                bn.running_mean!.zero_();
-                bn.running_var!.fill_(one);
-                bn.num_batches_tracked!.zero_();
+                bn.running_mean.zero_();
+                bn.running_var.fill_(one);
+                bn.num_batches_tracked.zero_();
             }
             module.train();
             try
@@ -44,7 +44,7 @@ public static class BatchNormRecalibration
                 for (int k = 1; k <= batches; k++)
                 {
                     // Cumulative moving average: after batch k the statistic is the mean of the k batch statistics.
-                    foreach (var bn in layers) bn.momentum = 1.0 / k;
+                    foreach (var bn in layers) bn.Momentum = 1.0 / k;
                     order.MoveNext();
                     using var scope = NewDisposeScope();
                     var (x, _) = dataset.Batch(order.Current);
@@ -53,7 +53,7 @@ public static class BatchNormRecalibration
             }
             finally
             {
-                for (int i = 0; i < layers.Count; i++) layers[i].momentum = saved[i];
+                for (int i = 0; i < layers.Count; i++) layers[i].Momentum = saved[i];
                 module.eval();
             }
         }

@@ -37,10 +37,10 @@ public static class FineTune
 
         // ---- optimizer: decoupled weight decay (AdamW) or SGD with momentum ----------------------
         var parameters = model.parameters().ToList();
-        using optim.Optimizer optimizer = hp.Optimizer switch
+        using IOptimizer optimizer = hp.Optimizer switch
         {
-            "adamw" => optim.AdamW(parameters, lr: hp.LearningRate, weight_decay: hp.WeightDecay),
-            "sgd" => optim.SGD(parameters, hp.LearningRate, momentum: hp.Momentum, weight_decay: hp.WeightDecay),
+            "adamw" => new AdamW(parameters, lr: hp.LearningRate, weightDecay: hp.WeightDecay),
+            "sgd" => new SgdMomentum(parameters, hp.LearningRate, momentum: hp.Momentum, weightDecay: hp.WeightDecay),
             _ => throw new ModelSoupsException($"unknown optimizer '{hp.Optimizer}'; use adamw or sgd"),
         };
 
@@ -55,7 +55,7 @@ public static class FineTune
         {
             cancel.ThrowIfCancellationRequested();
             double lr = LearningRateSchedule.At(step, totalSteps, hp.LearningRate, hp.Warmup, hp.Schedule);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            optimizer.LearningRate = lr;
 
             batches.MoveNext();
             using var scope = NewDisposeScope();
@@ -64,10 +64,10 @@ public static class FineTune
             var logits = model.call(spec.Prepare(images));
             var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: hp.LabelSmoothing);
 
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             loss.backward();
             afterBackward?.Invoke();
-            optimizer.step();
+            optimizer.Step();
             afterStep?.Invoke();
 
             double value = loss.item<float>();

@@ -52,7 +52,7 @@ public static class LinearProbe
         {
             manual_seed(unchecked((long)seed));
             var head = classifier.Head;
-            using var optimizer = optim.AdamW(head.parameters(), lr: learningRate, weight_decay: 0);
+            using var optimizer = new AdamW(head.parameters(), lr: learningRate);
             double tail = 0;
             int tailCount = 0, tailStart = steps - Math.Max(1, steps / 10);
             using var batches = DataOrder.Batches(data.Count, Math.Min(batchSize, data.Count), seed).GetEnumerator();
@@ -60,14 +60,14 @@ public static class LinearProbe
             {
                 cancel.ThrowIfCancellationRequested();
                 double lr = LearningRateSchedule.At(step, steps, learningRate, 0, "cosine");
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+                optimizer.LearningRate = lr;
                 batches.MoveNext();
                 using var scope = NewDisposeScope();
                 using var index = tensor(batches.Current.Select(i => (long)i).ToArray());
                 var loss = nn.functional.cross_entropy(head.call(features.index_select(0, index)), labels.index_select(0, index));
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 loss.backward();
-                optimizer.step();
+                optimizer.Step();
                 double value = loss.item<float>();
                 if (step >= tailStart) { tail += value; tailCount++; }
                 if ((step + 1) % 10 == 0 || step + 1 == steps)

@@ -72,4 +72,46 @@ public class FinalizerStressTests
             foreach (var m in ingredients) m.Dispose();
         }
     }
+
+    /// <summary>
+    /// Fine-tuning (our AdamW and SgdMomentum, ScalarSafeBatchNorm2d in train mode, augmentation, label smoothing)
+    /// repeated while the finalizer thread is kept busy: every repetition must give the same bits.
+    /// </summary>
+    [Theory]
+    [InlineData("adamw")]
+    [InlineData("sgd")]
+    public void Fine_tuning_survives_a_busy_finalizer_and_repeats_exactly(string optimizer)
+    {
+        var data = SyntheticImages.Create(64, 3);
+        var spec = new ModelSpec { Architecture = ModelSpec.Cnn, Classes = SyntheticImages.Classes, ImageSize = SyntheticImages.Side, Width = 4 };
+        var hp = new TrainingHyperparameters
+        {
+            Optimizer = optimizer, LearningRate = 0.01, WeightDecay = 0.05, Steps = 8, BatchSize = 16,
+            Augmentation = 0.5, LabelSmoothing = 0.1, DataSeed = 5,
+        };
+        using var stop = new CancellationTokenSource();
+        var collector = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested) { GC.Collect(); GC.WaitForPendingFinalizers(); }
+        }) { IsBackground = true };
+        collector.Start();
+        try
+        {
+            byte[][]? first = null;
+            for (int repetition = 0; repetition < 6; repetition++)
+            {
+                manual_seed(21);
+                using var model = (SmallCnn)spec.Create();
+                FineTune.Run(model, spec, data, data, hp);
+                var state = ModuleState.Export(model).Select(e => e.Data).ToArray();
+                first ??= state;
+                Assert.Equal(first, state);
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            collector.Join();
+        }
+    }
 }

@@ -55,6 +55,51 @@ public class ImplicitScalarAuditTests
 
     static Tensor ImplicitSample(Tensor t) => t.mul(2.0);
 
+    /// <summary>
+    /// TorchSharp's own optimizers (step() leaks Scalars per parameter) and BatchNorm modules (train-mode forward
+    /// increments num_batches_tracked with a leaked Scalar) are not to be built by the library: it has AdamW,
+    /// SgdMomentum and ScalarSafeBatchNorm2d instead. Their leaks sit behind virtual calls the scan above cannot follow.
+    /// </summary>
+    [Fact]
+    public void The_library_builds_no_torch_optim_optimizer_and_no_nn_BatchNorm()
+    {
+        var library = typeof(ModelSoups.TorchSharp.Training.FineTune).Assembly;
+        var offences = new List<string>();
+        foreach (var type in library.GetTypes())
+            foreach (var method in type.GetMethods(All).Cast<MethodBase>().Concat(type.GetConstructors(All)))
+                foreach (var callee in Callees(method).Where(BuildsLeakyModule))
+                    offences.Add($"{type.FullName}.{method.Name}: {callee.DeclaringType?.Name}.{callee.Name}");
+        Assert.True(offences.Count == 0, string.Join("\n", offences.Distinct()));
+    }
+
+    [Fact]
+    public void The_construction_audit_sees_what_it_is_meant_to_find()
+    {
+        Assert.Contains(Callees(typeof(ImplicitScalarAuditTests).GetMethod(nameof(OptimizerSample), All)!), BuildsLeakyModule);
+        Assert.Contains(Callees(typeof(ImplicitScalarAuditTests).GetMethod(nameof(OptimizerConstructorSample), All)!), BuildsLeakyModule);
+        Assert.Contains(Callees(typeof(ImplicitScalarAuditTests).GetMethod(nameof(BatchNormSample), All)!), BuildsLeakyModule);
+        Assert.DoesNotContain(Callees(typeof(ImplicitScalarAuditTests).GetMethod(nameof(SafeSample), All)!), BuildsLeakyModule);
+    }
+
+    static object OptimizerSample(IEnumerable<global::TorchSharp.Modules.Parameter> p) => optim.AdamW(p);
+    static object OptimizerConstructorSample(IEnumerable<global::TorchSharp.Modules.Parameter> p) => new global::TorchSharp.Modules.SGD(p, 0.1);
+    static object BatchNormSample() => nn.BatchNorm2d(3);
+    static object SafeSample(IEnumerable<global::TorchSharp.Modules.Parameter> p) =>
+        (new ModelSoups.TorchSharp.Models.ScalarSafeBatchNorm2d(3), new ModelSoups.TorchSharp.Training.AdamW(p));
+
+    /// <summary>A torch.optim factory or optimizer constructor, or an nn.BatchNorm* factory or BatchNorm constructor.</summary>
+    static bool BuildsLeakyModule(MethodBase m)
+    {
+        var type = m.DeclaringType;
+        if (type is null || type.Assembly != Torch) return false;
+        bool isOptimizer(Type t) => typeof(optim.Optimizer).IsAssignableFrom(t);
+        bool isBatchNorm(Type t) => typeof(global::TorchSharp.Modules.BatchNorm).IsAssignableFrom(t);
+        if (m is ConstructorInfo) return isOptimizer(type) || isBatchNorm(type);
+        if (m is not MethodInfo { ReturnType: var returns }) return false;
+        return type == typeof(optim) && isOptimizer(returns) || type == typeof(nn) && isBatchNorm(returns);
+    }
+
+
     static bool Leaks(MethodBase method, int depth, Dictionary<MethodBase, bool> cache)
     {
         if (cache.TryGetValue(method, out var known)) return known;
