@@ -117,16 +117,14 @@ public sealed class MergePlan : IDisposable
         bool hasBase, ICheckpoint? extraBase, List<string> notes, MergeOptions options)
     {
         var inputs = opened.Take(inputModels.Count).ToList();
-        int modelCount = inputs.Count - (hasBase ? 1 : 0);
         var schedules = RecipeParameters.FromRecipe(recipe, inputModels.Skip(hasBase ? 1 : 0).ToList());
-        // Validate the method once with the global shape of the recipe before looking at tensors.
         var names = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var c in inputs) names.UnionWith(c.Tensors.Keys);
         int layerCount = names.Select(LayerIndex.Parse).Where(i => i is not null).Select(i => i!.Value + 1).DefaultIfEmpty(0).Max();
 
         var problems = new List<string>();
         var tasks = new List<TensorTask>();
-        var reference = hasBase ? inputs[0] : inputs[modelCount > 0 ? (hasBase ? 1 : 0) : 0];
+        var reference = inputs[0];   // the base when there is one, else the first model: it sets output dtypes
         var copyDiffers = new List<string>();
         foreach (var name in names)
         {
