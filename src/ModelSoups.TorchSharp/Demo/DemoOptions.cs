@@ -27,13 +27,19 @@ public sealed record DemoOptions
     /// <summary>Number of fine-tuned ingredients.</summary>
     public int Ingredients { get; init; } = 8;
     /// <summary>Training images (seeded sample of the training part; null: all of it).</summary>
-    public int? TrainImages { get; init; } = 1600;
+    public int? TrainImages { get; init; } = 3200;
     /// <summary>Epoch counts the sweep cycles through (run i trains <c>Epochs[i % n]</c> epochs), so the total cost is fixed.</summary>
     public IReadOnlyList<int> Epochs { get; init; } = [1];
     /// <summary>Fine-tuning batch size.</summary>
     public int BatchSize { get; init; } = 32;
     /// <summary>Learning rates are drawn log-uniformly from this range.</summary>
-    public (double Min, double Max) LearningRate { get; init; } = (1e-4, 1e-3);
+    public (double Min, double Max) LearningRate { get; init; } = (1e-4, 4e-4);
+    /// <summary>
+    /// Augmentation strengths the sweep chooses from (see <c>AugmentationStrength</c>). Default none: in the held-out
+    /// probes the 1-epoch runs with augmentation 0.5–1 were the weakest and left the basin the others share
+    /// (docs/demo.md, probe F); <see cref="Full"/>, with longer runs, keeps {0, 0.5, 1}.
+    /// </summary>
+    public IReadOnlyList<double> Augmentations { get; init; } = [0];
     /// <summary>Linear-probe steps that fit the new head before fine-tuning (the common start).</summary>
     public int LinearProbeSteps { get; init; } = 200;
     /// <summary>Held-out images the soups choose on (null: all).</summary>
@@ -72,6 +78,6 @@ public sealed record DemoOptions
     {
         Out = output, Preset = "full", Ingredients = 12, TrainImages = null, Epochs = [1, 2, 3], BatchSize = 64,
         HeldOutImages = null, TestImages = null, ShiftImages = null, RecalibrateBatches = 20, RecalibrateBatchSize = 128,
-        LearnedSoupEpochs = 3, LearnedSoupImages = null, LearnedSoupBatchSize = 128,
+        LearnedSoupEpochs = 3, LearnedSoupImages = null, LearnedSoupBatchSize = 128, Augmentations = [0, 0.5, 1],
     };
 }

@@ -233,7 +233,7 @@ public static class SoupsDemo
         }
     }
 
-    /// <summary>The sweep: seeded random lr (log-uniform), weight decay, label smoothing, augmentation and data order; epochs cycle through <see cref="DemoOptions.Epochs"/>.</summary>
+    /// <summary>The sweep: seeded random lr (log-uniform), weight decay, label smoothing, augmentation (from <see cref="DemoOptions.Augmentations"/>) and data order; epochs cycle through <see cref="DemoOptions.Epochs"/>.</summary>
     public static IReadOnlyList<SweepRun> Sweep(DemoOptions o)
     {
         var yaml = string.Create(CultureInfo.InvariantCulture, $$"""
@@ -244,7 +244,7 @@ public static class SoupsDemo
               lr: {log_uniform: [{{o.LearningRate.Min:R}}, {{o.LearningRate.Max:R}}]}
               weight_decay: {choice: [0, 0.0001, 0.01, 0.1]}
               label_smoothing: {choice: [0, 0.1]}
-              augmentation: {choice: [0, 0.5, 1]}
+              augmentation: {choice: [{{string.Join(", ", o.Augmentations.Select(a => a.ToString("R", CultureInfo.InvariantCulture)))}}]}
             """);
         return Training.Sweep.Parse(yaml, "(demo sweep)")
             .Select((r, i) => r with { Hyperparameters = r.Hyperparameters with { Epochs = o.Epochs[i % o.Epochs.Count] } })
