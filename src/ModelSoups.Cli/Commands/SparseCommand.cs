@@ -25,6 +25,7 @@ public static class SparseCommand
         var ingredients = new Option<int>("--ingredients") { Description = "Retrained copies m per phase.", DefaultValueFactory = _ => 4 };
         var vary = new Option<string>("--vary") { Description = "The hyperparameter the copies differ in: data_seed, weight_decay, steps, lr (or any sweep key with --values).", DefaultValueFactory = _ => "data_seed" };
         var values = new Option<string[]>("--values") { Description = "One value of --vary per ingredient (default: a spread around the base value).", AllowMultipleArgumentsPerToken = true };
+        var impBudget = new Option<string>("--imp-budget") { Description = "IMP baseline's retrain per phase: compute (as long as all ingredients together: the same total budget, default) or length (as one ingredient).", DefaultValueFactory = _ => "compute" };
         var merge = new Option<string>("--merge") { Description = "Soup that starts the next phase: uniform or greedy (both are measured).", DefaultValueFactory = _ => "uniform" };
         var perLayer = new Option<bool>("--per-layer") { Description = "Prune every tensor to the phase's sparsity instead of one global ranking." };
         var steps = new Option<int>("--steps") { Description = "Optimizer steps of one retrain (each ingredient, and IMP's one retrain per phase).", DefaultValueFactory = _ => 200 };
@@ -38,7 +39,7 @@ public static class SparseCommand
         var limit = new Option<int?>("--eval-limit") { Description = "Score on a seeded sample of at most N held-out/test images." };
         var command = new Command("sparse", "Sparse Model Soups (Zimmer et al. 2024): prune in phases, retrain m copies per phase with the mask fixed, soup them, go on from the soup; IMP as the baseline.")
         {
-            baseModel, data, outDir, overwrite, sparsity, phases, ingredients, vary, values, merge, perLayer, steps, lr, weightDecay, batchSize, optimizer, seed, recalibrate, subset, limit,
+            baseModel, data, outDir, overwrite, impBudget, sparsity, phases, ingredients, vary, values, merge, perLayer, steps, lr, weightDecay, batchSize, optimizer, seed, recalibrate, subset, limit,
         };
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
@@ -56,6 +57,12 @@ public static class SparseCommand
                 if (n < 1) throw new ModelSoupsException("--subset must be at least 1");
                 splits = splits with { Train = splits.Train.Sample(n, DatasetSplits.DefaultSplitSeed) };
             }
+            var imp = parse.GetValue(impBudget) switch
+            {
+                "compute" => ImpBudget.TotalCompute,
+                "length" => ImpBudget.RetrainLength,
+                var other => throw new ModelSoupsException($"--imp-budget must be compute or length, not '{other}'"),
+            };
             var mergeKind = parse.GetValue(merge) switch
             {
                 "uniform" => SparseSoupMerge.Uniform,
@@ -76,6 +83,7 @@ public static class SparseCommand
                 Data = splits,
                 Out = parse.GetValue(outDir)!,
                 Sparsity = parse.GetValue(sparsity),
+                ImpBudget = imp,
                 Phases = parse.GetValue(phases),
                 Ingredients = parse.GetValue(ingredients),
                 Vary = parse.GetValue(vary)!,

@@ -82,7 +82,7 @@ public static class SparseReport
     static string Intro(SparseSoupResult r) => string.Create(CultureInfo.InvariantCulture,
         $"{r.Architecture}, pruned to {r.TargetSparsity:P0} in {r.Phases.Count} phase(s) ({r.Pruning} magnitude pruning of Conv/Linear weights); " +
         $"{r.Phases.FirstOrDefault()?.Rows.Count(x => x.Method.StartsWith(SparseRow.IngredientPrefix, StringComparison.Ordinal)) ?? 0} ingredients per phase varying {r.Vary}; " +
-        $"the {r.Merge} soup starts each next phase. Each retrain (and IMP's single retrain per phase): {r.Retrain}. Scores: {r.Scorer}. Wall time {r.Seconds:0} s.");
+        $"the {r.Merge} soup starts each next phase. Each ingredient's retrain: {r.Retrain}; IMP's single retrain per phase is {(r.ImpBudget == "total_compute" ? "as long as all the ingredients' retrains together (the same total compute)" : "as long as one ingredient's")}. Scores: {r.Scorer}. Wall time {r.Seconds:0} s.");
 
     static string Pct(double? x) => x is { } v ? v.ToString("P2", CultureInfo.InvariantCulture) : "–";
     static string Cell(string s) => s.Replace("|", "\\|", StringComparison.Ordinal);

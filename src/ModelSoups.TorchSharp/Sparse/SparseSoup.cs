@@ -22,7 +22,8 @@ namespace ModelSoups.TorchSharp.Sparse;
 /// one hyperparameter changed (<see cref="SparseVariation"/>), with the mask fixed; average them (uniform soup) and
 /// build a greedy soup; recalibrate the soups' BatchNorm statistics; go on from the chosen soup. All ingredients
 /// share the mask by construction, so the soup is exactly as sparse (checked after every phase). Beside it runs the
-/// baseline, iterative magnitude pruning (IMP): the same phases, one retrain per phase of one ingredient's length.
+/// baseline, iterative magnitude pruning (IMP): the same phases, one retrain per phase, by default as long as all m
+/// ingredients' retrains together (the same total compute; <see cref="ImpBudget"/>).
 /// Writes <c>OUT/phase-P/{ingredient-I, soup-uniform, soup-greedy, imp}/</c> (weights with the mask implicit in the
 /// zeros, <c>mask.safetensors</c>, <c>soup-model.json</c>, <c>sparse.json</c>), <c>results.json</c> and the report.
 /// </summary>
@@ -126,12 +127,14 @@ public static class SparseSoup
                     Save(greedySoup, spec, mask, Path.Combine(phaseDir, GreedyFolder), Info(p, target, SparseRow.SmsGreedy, null, null, members));
                     Scored(SparseRow.SmsGreedy, greedySoup);
 
-                    // ---- IMP: its own chain, one retrain per phase of one ingredient's length ---------------
+                    // ---- IMP: its own chain, one retrain per phase ------------------------------------------
+                    // With the total-compute budget its retrain is as long as all m ingredients' together.
                     var impNext = SparsityMask.Prune(imp, target, o.Scope, impMask);
                     impMask?.Dispose();
                     impMask = impNext;
                     CheckCount(impMask, target, o.Scope);
-                    int same = p == 1 ? runs.ToList().FindIndex(r => r.Hyperparameters == retrain) : -1;
+                    var impRetrain = ImpRetrain(retrain, o.ImpBudget, runs.Count);
+                    int same = p == 1 ? runs.ToList().FindIndex(r => r.Hyperparameters == impRetrain) : -1;
                     TrainingResult impTrained;
                     if (same >= 0)
                     {
@@ -142,9 +145,9 @@ public static class SparseSoup
                     else
                     {
                         Report("retrain", SparseRow.Imp);
-                        impTrained = Retrain(imp, spec, impMask, train, heldOut, retrain, o.LogEvery, s => Report("retrain", SparseRow.Imp, s), cancel);
+                        impTrained = Retrain(imp, spec, impMask, train, heldOut, impRetrain, o.LogEvery, s => Report("retrain", SparseRow.Imp, s), cancel);
                     }
-                    Save(imp, spec, impMask, Path.Combine(phaseDir, ImpFolder), Info(p, target, SparseRow.Imp, retrain, impTrained));
+                    Save(imp, spec, impMask, Path.Combine(phaseDir, ImpFolder), Info(p, target, SparseRow.Imp, impRetrain, impTrained));
                     Scored(SparseRow.Imp, imp);
 
                     // ---- the chosen soup starts the next phase -------------------------------------------
@@ -182,6 +185,7 @@ public static class SparseSoup
             Architecture = spec.Describe(),
             Vary = o.Vary,
             Merge = o.Merge == SparseSoupMerge.Uniform ? "uniform" : "greedy",
+            ImpBudget = o.ImpBudget == ImpBudget.TotalCompute ? "total_compute" : "retrain_length",
             Pruning = o.Scope == PruningScope.Global ? "global" : "per-layer",
             Retrain = retrain.Describe() + $" schedule {retrain.Schedule} warmup {retrain.Warmup.ToString(CultureInfo.InvariantCulture)}",
             Scorer = scorer.Description,
@@ -237,6 +241,14 @@ public static class SparseSoup
             ["training"] = trained,
             ["members"] = members?.ToList(),
         }, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull });
+
+    /// <summary>IMP's retrain: one ingredient's, or (total-compute budget) m times as many steps or epochs.</summary>
+    internal static TrainingHyperparameters ImpRetrain(TrainingHyperparameters ingredient, ImpBudget budget, int ingredients) =>
+        budget == ImpBudget.RetrainLength || ingredients <= 1
+            ? ingredient
+            : ingredient.Steps is { } steps
+                ? ingredient with { Steps = checked(steps * ingredients) }
+                : ingredient with { Epochs = checked(ingredient.Epochs * ingredients) };
 
     /// <summary>Writes weights (mask implicit in the zeros), <c>mask.safetensors</c>, <c>soup-model.json</c> and <c>sparse.json</c> atomically.</summary>
     static void Save(nn.Module module, ModelSpec spec, SparsityMask mask, string folder, string info)

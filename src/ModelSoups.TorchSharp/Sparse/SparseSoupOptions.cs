@@ -24,10 +24,11 @@ public sealed record SparseSoupOptions
     /// <summary>One value of <see cref="Vary"/> per ingredient; null for the defaults.</summary>
     public IReadOnlyList<string>? Values { get; init; }
     /// <summary>
-    /// Retraining of one ingredient, and of IMP's single retrain per phase (the same length: IMP's budget per phase is one
-    /// ingredient's). The SMS schedule: linear warm-up over the first 10 % of the steps to the peak rate, then linear decay to 0.
+    /// Retraining of one ingredient (IMP's single retrain per phase is scaled by <see cref="ImpBudget"/>). The SMS schedule: linear warm-up over the first 10 % of the steps to the peak rate, then linear decay to 0.
     /// </summary>
     public TrainingHyperparameters Retrain { get; init; } = new() { Schedule = "linear", Warmup = 0.1, Steps = 200, WeightDecay = 1e-4, LearningRate = 1e-3 };
+    /// <summary>IMP's retrain length per phase: the soup's total compute (default) or one ingredient's.</summary>
+    public ImpBudget ImpBudget { get; init; } = ImpBudget.TotalCompute;
     /// <summary>Global magnitude pruning (default) or per-layer uniform.</summary>
     public PruningScope Scope { get; init; } = PruningScope.Global;
     /// <summary>Which soup starts the next phase; both soups are measured every phase.</summary>

@@ -22,7 +22,9 @@ public sealed record SparseSoupResult
     [JsonPropertyName("merge")] public required string Merge { get; init; }
     /// <summary><c>global</c> or <c>per-layer</c>.</summary>
     [JsonPropertyName("pruning")] public required string Pruning { get; init; }
-    /// <summary>The retraining of one ingredient (and of IMP per phase), described.</summary>
+    /// <summary>IMP's retrain per phase: <c>total_compute</c> (m × one ingredient's) or <c>retrain_length</c> (one ingredient's).</summary>
+    [JsonPropertyName("imp_budget")] public string ImpBudget { get; init; } = "total_compute";
+    /// <summary>The retraining of one ingredient, described.</summary>
     [JsonPropertyName("retrain")] public required string Retrain { get; init; }
     /// <summary>What the scores measure.</summary>
     [JsonPropertyName("scorer")] public required string Scorer { get; init; }

@@ -42,6 +42,7 @@ public class SparseSoupTests
             Sparsity = 0.75, Phases = 2, Ingredients = 2, Merge = SparseSoupMerge.Greedy,
             Retrain = new TrainingHyperparameters { Steps = 5, BatchSize = 16, LearningRate = 0.01, Schedule = "linear", Warmup = 0.1 },
             RecalibrationBatches = 2, BatchSize = 32, LogEvery = 5,
+            ImpBudget = ImpBudget.RetrainLength,
         }, events.Add);
 
         long total = 16 * 9 + 32 * 16 * 9 + 4 * 32;
@@ -120,5 +121,30 @@ public class SparseSoupTests
         // Mlp 64 → 128 → 4: 8192 and 512 weights, each half pruned.
         Assert.Equal(4096 + 256, result.Phases[0].Pruned);
         Assert.Equal(["ingredient:weight_decay=0.05", "ingredient:weight_decay=0.1", "sms_uniform", "sms_greedy", "imp"], result.Phases[0].Rows.Select(r => r.Method));
+    }
+
+    [Fact]
+    public void Imp_with_the_total_compute_budget_retrains_m_times_as_long()
+    {
+        var one = new TrainingHyperparameters { Steps = 5, Epochs = 2 };
+        Assert.Equal(15, SparseSoup.ImpRetrain(one, ImpBudget.TotalCompute, 3).Steps);
+        Assert.Equal(5, SparseSoup.ImpRetrain(one, ImpBudget.RetrainLength, 3).Steps);
+        Assert.Equal(6, SparseSoup.ImpRetrain(new TrainingHyperparameters { Epochs = 2 }, ImpBudget.TotalCompute, 3).Epochs);
+
+        using var t = new TempFolder();
+        var (data, baseFolder) = Setup(t, ModelSpec.Cnn);
+        var events = new List<SparseProgress>();
+        SparseSoup.Run(new SparseSoupOptions
+        {
+            Base = baseFolder, Data = data, Out = t["sparse"],
+            Sparsity = 0.5, Phases = 1, Ingredients = 2,
+            Retrain = new TrainingHyperparameters { Steps = 4, BatchSize = 16, LearningRate = 0.01, Schedule = "linear", Warmup = 0.1 },
+            RecalibrationBatches = 1, BatchSize = 32, LogEvery = 1,
+        }, events.Add);
+        // The default budget: IMP's phase-1 retrain is its own run of 2 × 4 steps, not ingredient 0's.
+        var impSteps = events.Where(e => e.Stage == "retrain" && e.Name == "imp" && e.Step is not null).Select(e => e.Step!.TotalSteps).Distinct().ToList();
+        Assert.Equal([8], impSteps);
+        var ingredientSteps = events.Where(e => e.Stage == "retrain" && e.Name != "imp" && e.Step is not null).Select(e => e.Step!.TotalSteps).Distinct().ToList();
+        Assert.Equal([4], ingredientSteps);
     }
 }
