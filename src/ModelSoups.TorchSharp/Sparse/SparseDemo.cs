@@ -17,9 +17,10 @@ namespace ModelSoups.TorchSharp.Sparse;
 /// ≈ 0.2 s per 64-image step, while the ImageNet ResNet-18 at 32 px needs ≈ 48 s per 1 000 images, so the 15 retrains
 /// of the default run would take hours; it has Conv and Linear weights to prune and BatchNorm to recalibrate, the parts
 /// of SMS a plain MLP would skip. Default: dense 800 steps, 150 steps per retrain (batch 64, AdamW, peak lr 3e-3, linear
-/// warm-up 10 % then linear decay), 2 000 scored images per split, 20 recalibration batches: measured 6 min (362 s).
-/// Quick: dense 200 steps, 3 phases of 2 ingredients, 40 steps per retrain, 1 000 images, 5 batches: measured 130 s
-/// (both on the shared 2-core machine under load; the budget leaves room for a slower day).
+/// warm-up 10 % then linear decay; IMP's retrain as long as all ingredients' together), 2 000 scored images per split,
+/// 20 recalibration batches, OOD from the soups demo's five corruptions: measured 150 s on the idle 2-core machine
+/// (386 s under load, with the shorter IMP). Quick: dense 200 steps, 3 phases of 2 ingredients, 40 steps per retrain,
+/// 1 000 images, 5 batches (130 s measured under load before the OOD suite grew to five sets; see docs/sparse.md).
 /// </summary>
 public static class SparseDemo
 {
