@@ -20,7 +20,7 @@ namespace ModelSoups.TorchSharp.Sparse;
 /// warm-up 10 % then linear decay; IMP's retrain as long as all ingredients' together), 2 000 scored images per split,
 /// 20 recalibration batches, OOD from the soups demo's five corruptions: measured 150 s on the idle 2-core machine
 /// (386 s under load, with the shorter IMP). Quick: dense 200 steps, 3 phases of 2 ingredients, 40 steps per retrain,
-/// 1 000 images, 5 batches (130 s measured under load before the OOD suite grew to five sets; see docs/sparse.md).
+/// 1 000 images, 5 batches: measured 22 s on the idle machine (see docs/sparse.md).
 /// </summary>
 public static class SparseDemo
 {
