@@ -44,14 +44,7 @@ public sealed class AdamW : IOptimizer
     public double LearningRate { get; set; }
 
     /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var p in _parameters)
-        {
-            using var grad = p.grad;
-            grad?.zero_();
-        }
-    }
+    public void ZeroGrad() => IOptimizer.ZeroGradients(_parameters);
 
     /// <inheritdoc/>
     public void Step()

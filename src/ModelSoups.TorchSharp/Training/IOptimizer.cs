@@ -1,3 +1,4 @@
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace ModelSoups.TorchSharp.Training;
@@ -18,4 +19,14 @@ public interface IOptimizer : IDisposable
 
     /// <summary>One update of every parameter that has a gradient, without recording autograd history.</summary>
     void Step();
+
+    /// <summary>The shared <see cref="ZeroGrad"/>: zeroes each existing gradient in place, disposing the handle.</summary>
+    protected static void ZeroGradients(IEnumerable<Parameter> parameters)
+    {
+        foreach (var p in parameters)
+        {
+            using var grad = p.grad;
+            grad?.zero_();
+        }
+    }
 }
