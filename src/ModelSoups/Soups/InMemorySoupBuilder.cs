@@ -100,7 +100,7 @@ public sealed class InMemorySoupBuilder : ISoupBuilder
 
     public void Accept(int index)
     {
-        var sum = _sum ?? throw new InvalidOperationException("Accept before Start.");
+        if (_sum is null) throw new InvalidOperationException("Accept before Start.");
         AddToSum(index);
         _count++;
     }
