@@ -82,7 +82,8 @@ public class ValidationTests
     [Fact]
     public void Registry_lists_every_method_once_with_declared_parameters()
     {
-        Assert.Equal(["linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs", "breadcrumbs_ties", "slerp", "model_stock", "layer_swap", "passthrough"],
+        Assert.Equal(["linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs", "breadcrumbs_ties", "della", "della_linear", "sce",
+                "slerp", "nuslerp", "multislerp", "karcher", "model_stock", "nearswap", "arcee_fusion", "layer_swap", "passthrough"],
             MergeMethods.All.Select(m => m.Name));
         foreach (var m in MergeMethods.All)
             Assert.All(m.Parameters, d => Assert.False(string.IsNullOrWhiteSpace(d.Description)));
