@@ -260,7 +260,7 @@ public static class MergeEngine
                 TensorName = name,
                 Shape = task.Output.Shape,
                 LayerIndex = task.LayerIndex,
-                LayerCount = plan.LayerCount,
+                LayerCount = task.LayerCount,
                 Seed = MergeSeed.ForTensor(plan.Recipe.RandomSeed, name),
                 Offset = item.Start,
             };
