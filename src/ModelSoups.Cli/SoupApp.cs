@@ -24,6 +24,12 @@ public static class SoupApp
             var parse = root.Parse(args);
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
+        catch (EnvironmentFaultException e)
+        {
+            // The machine, not the input (a full disk, an input rewritten while read): exit code 1.
+            stderr.WriteLine($"soup: {OneLine(e.UserMessage)}");
+            return 1;
+        }
         catch (ModelSoupsException e)
         {
             stderr.WriteLine($"soup: {e.UserMessage}");
