@@ -5,7 +5,6 @@ using ModelSoups.Durability;
 using ModelSoups.Engine;
 using ModelSoups.Evaluation;
 using ModelSoups.Recipes;
-using ModelSoups.Reports;
 using ModelSoups.Tensors;
 
 namespace ModelSoups.Soups;
