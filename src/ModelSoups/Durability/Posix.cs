@@ -49,6 +49,19 @@ internal static unsafe partial class Posix
     [LibraryImport("libc", EntryPoint = "free")]
     private static partial void FreeNative(IntPtr p);
 
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int KillNative(int pid, int signal);
+
+    /// <summary>SIGKILL.</summary>
+    public const int SigKill = 9;
+
+    /// <summary>Sends <paramref name="signal"/> to every process of group <paramref name="processGroup"/>; false when none is left.</summary>
+    public static bool KillGroup(int processGroup, int signal = SigKill)
+    {
+        if (!OperatingSystem.IsLinux() || processGroup <= 1) return false;
+        return KillNative(-processGroup, signal) == 0;
+    }
+
     static bool _noStatx, _noRenameAt2;
 
     /// <summary>The canonical path (every symlink resolved), or null when it does not exist or realpath is unavailable.</summary>
