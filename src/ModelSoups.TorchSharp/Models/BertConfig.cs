@@ -1,4 +1,4 @@
-using ModelSoups.Formats.Onnx;
+using ModelSoups.Onnx.Format;
 
 namespace ModelSoups.TorchSharp.Models;
 
