@@ -2,6 +2,7 @@ using System.Text;
 using ModelSoups.Checkpoints;
 using ModelSoups.Merging;
 using ModelSoups.Recipes;
+using ModelSoups.Soups;
 using ModelSoups.Tensors;
 
 namespace ModelSoups.Engine;
@@ -153,9 +154,7 @@ public sealed class MergePlan : IDisposable
             {
                 // Integer and bool tensors (num_batches_tracked, position ids) are never averaged: copy
                 // from the base, else the first model (model-soups reference code, METHODS.md pitfalls).
-                var source = refs[0]!;
-                if (!hasBase && extraBase?.Tensors.GetValueOrDefault(name) is { } eb && eb.Info.SameShape(first.Info) && eb.DType == first.DType)
-                    source = eb;
+                var source = SoupAccumulator.CopySource(hasBase ? null : extraBase?.Tensors.GetValueOrDefault(name), refs[0]!);
                 if (refs.Any(r => r!.DType != source.DType)) { problems.Add($"{name} (dtypes {string.Join(" vs ", refs.Select(r => r!.DType.SafetensorsName()).Distinct())})"); continue; }
                 if (refs.Any(r => !SameBytes(r!, source))) copyDiffers.Add(name);
                 tasks.Add(new TensorTask { Output = source.Info, Action = TensorAction.Copy, CopySource = source, Note = "not a float tensor: copied" });
