@@ -132,12 +132,21 @@ public static class MergeEngine
                     ". Nothing was written; merge models pruned with the same mask, or drop sparsity: preserve.", plan.Recipe.SourcePath);
             }
 
+            string? baseCard = null;
             if (plan.ConfigSource is { } folder)
+            {
                 foreach (var name in SideFiles)
                 {
                     var path = Path.Combine(folder, name);
-                    if (File.Exists(path)) writer.CopyFile(path, name);
+                    if (!File.Exists(path)) continue;
+                    // config.json gets what the merge changed (layer count, dtype); the rest is copied as is.
+                    if (name == "config.json" && (plan.OutputLayerCount is not null || plan.Recipe.OutDType is not null)) writer.WriteText(name, OutputConfig.Rewrite(File.ReadAllText(path), plan.OutputLayerCount, plan.Recipe.OutDType, path));
+                    else writer.CopyFile(path, name);
                 }
+                var card = Path.Combine(folder, ModelCard.FileName);
+                if (File.Exists(card)) baseCard = File.ReadAllText(card);
+            }
+            writer.WriteText(ModelCard.FileName, ModelCard.Build(CardContent(plan, output, hashes, (string)provenance["tool"]), baseCard));
             writer.WriteText(RecipeFileName, recipeYaml);
             writer.Commit();
             return new MergeSummary
@@ -160,6 +169,22 @@ public static class MergeEngine
             progressStop.Cancel();
             progressThread.Join();
         }
+    }
+
+    static ModelCard.Content CardContent(MergePlan plan, string output, IReadOnlyList<RecipeWriter.InputFile>? hashes, string tool)
+    {
+        var basePath = plan.HasBase ? plan.InputModels[0].Path : plan.LayerMap is not null ? plan.Recipe.BaseModel?.Path : null;
+        var inputs = plan.Inputs.Zip(plan.InputModels).Select(p =>
+        {
+            var files = p.First.Files.Select(f =>
+            {
+                var h = hashes?.FirstOrDefault(x => x.Path == f);
+                return (Path.GetFileName(f), h?.Bytes ?? new FileInfo(f).Length, h?.Sha256);
+            }).ToList();
+            return new ModelCard.Input(p.Second.Spelled, p.Second.Path == basePath ? "base" : "model", files);
+        }).ToList();
+        var recipe = plan.Recipe.SourceText ?? RecipeWriter.ToYaml(plan.Recipe);
+        return new ModelCard.Content(Path.GetFileName(output), plan.Method.Name, plan.Method.Description, inputs, recipe, tool);
     }
 
     static Exception Rethrow(Exception e) =>
@@ -230,7 +255,9 @@ public static class MergeEngine
         var task = item.Task;
         var name = task.Output.Name;
         int count = checked((int)item.Count);
-        int inputs = plan.Inputs.Count;
+        var sources = plan.SourcesOf(task);
+        bool hasBase = plan.HasBaseFor(task);
+        int inputs = sources.Count;
         long computeBytes = (long)count * sizeof(T);
         var buffer = budget.Rent(plan.WorkingBytes(task, count), cancel);
         try
@@ -239,7 +266,7 @@ public static class MergeEngine
             var memories = new ReadOnlyMemory<T>[inputs];
             for (int i = 0; i < inputs; i++)
             {
-                var source = plan.Inputs[i].Tensors[name];
+                var source = sources[i];
                 var target = buffer.AsSpan<T>(i * computeBytes, count);
                 int size = source.DType.Size();
                 for (int s = 0; s < count; s += ConvertSlice)
@@ -250,12 +277,12 @@ public static class MergeEngine
                 read += (long)count * size;
                 memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
             }
-            int first = plan.HasBase ? 1 : 0;
+            int first = hasBase ? 1 : 0;
             var input = new MergeInput<T>
             {
                 Models = memories[first..],
-                Base = plan.HasBase ? memories[0] : ReadOnlyMemory<T>.Empty,
-                HasBase = plan.HasBase,
+                Base = hasBase ? memories[0] : ReadOnlyMemory<T>.Empty,
+                HasBase = hasBase,
                 Parameters = task.Parameters!,
                 TensorName = name,
                 Shape = task.Output.Shape,

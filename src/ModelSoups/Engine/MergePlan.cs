@@ -39,6 +39,12 @@ public sealed class MergePlan : IDisposable
     /// <summary>Number of transformer layers seen in the tensor names (0 when none).</summary>
     public required int LayerCount { get; init; }
 
+    /// <summary>With slices: one line per slice, output layers and the (model, input layers) they come from; null otherwise.</summary>
+    public IReadOnlyList<string>? LayerMap { get; init; }
+
+    /// <summary>The layer count written into the output's config.json: set when slices change it, else null (left as the source's).</summary>
+    public int? OutputLayerCount => LayerMap is null ? null : LayerCount;
+
     /// <summary>Things the user should know (copied tensors that differ between inputs, dropped duplicates).</summary>
     public required IReadOnlyList<string> Notes { get; init; }
 
@@ -54,7 +60,15 @@ public sealed class MergePlan : IDisposable
     /// <summary>Bytes the merge reads from the inputs.</summary>
     public long InputBytes => Tasks.Sum(t => t.Action == TensorAction.Copy
         ? t.Output.ByteLength
-        : Inputs.Sum(c => c.Tensors[t.Output.Name].ByteLength));
+        : SourcesOf(t).Sum(r => r.ByteLength));
+
+    /// <summary>The tensors a merge task reads, the base first when <see cref="HasBaseFor"/>.</summary>
+    public IReadOnlyList<TensorRef> SourcesOf(TensorTask task) => task.Sources ?? [.. Inputs.Select(c => c.Tensors[task.Output.Name])];
+
+    /// <summary>Whether the first of <see cref="SourcesOf"/> is the base.</summary>
+    public bool HasBaseFor(TensorTask task) => task.HasBase ?? HasBase;
+
+    int SourceCount(TensorTask task) => task.Sources?.Count ?? Inputs.Count;
 
     /// <summary>Size of one compute element (4 for f32, 8 for f64).</summary>
     public int ComputeSize => Recipe.ComputeDType.Size();
@@ -63,8 +77,9 @@ public sealed class MergePlan : IDisposable
     public long WorkingBytes(TensorTask task, long elements)
     {
         if (task.Action == TensorAction.Copy) return 0;
-        long scratch = task.Elementwise ? 0 : Method.ScratchElements(elements, ModelCount);
-        return ((Inputs.Count + 1) * elements + scratch) * ComputeSize + Math.Min(elements, ConvertSlice) * task.Output.DType.Size();
+        int sources = SourceCount(task);
+        long scratch = task.Elementwise ? 0 : Method.ScratchElements(elements, sources - (HasBaseFor(task) ? 1 : 0));
+        return ((sources + 1) * elements + scratch) * ComputeSize + Math.Min(elements, ConvertSlice) * task.Output.DType.Size();
     }
 
     /// <summary>Builds and validates the plan for <paramref name="recipe"/>; throws <see cref="ModelSoupsException"/> on the first problem.</summary>
@@ -81,9 +96,10 @@ public sealed class MergePlan : IDisposable
         }
         if (baseModel is null && method.BaseModel == BaseModelUse.Required)
             throw new RecipeException($"{method.Name} needs a base_model (the pre-trained model the task vectors are taken from)", recipe.SourcePath);
-        var models = recipe.Models.ToList();
         if (recipe.PreserveSparsity)
             notes.Add("sparsity: preserve: the models' zero patterns are compared while merging (a difference stops the merge before anything is written) and shared zeros stay exactly 0.");
+        if (recipe.Slices is not null) return FromSlices(recipe, method, notes, options);
+        var models = recipe.Models.ToList();
         bool baseIsInput = baseModel is not null && method.BaseModel != BaseModelUse.None;
         if (baseIsInput)
         {
@@ -111,6 +127,33 @@ public sealed class MergePlan : IDisposable
             foreach (var c in opened) c.Dispose();
             throw;
         }
+    }
+
+    static MergePlan FromSlices(Recipe recipe, IMergeMethod method, List<string> notes, MergeOptions options)
+    {
+        var s = SlicePlanner.Plan(recipe, method, notes);
+        var plan = new MergePlan
+        {
+            Recipe = recipe,
+            Method = method,
+            Inputs = s.Inputs,
+            InputModels = s.InputModels,
+            HasBase = false,
+            Tasks = s.Tasks,
+            LayerCount = s.LayerCount,
+            LayerMap = s.LayerMap,
+            Notes = notes,
+            ConfigSource = s.ConfigSource,
+        };
+        try
+        {
+            plan.CheckMemory(options);
+            // The output config must be writable with the new layer count: checked now, not after the merge.
+            if (plan.ConfigSource is { } folder && File.Exists(Path.Combine(folder, "config.json")))
+                OutputConfig.Rewrite(File.ReadAllText(Path.Combine(folder, "config.json")), plan.LayerCount, recipe.OutDType, Path.Combine(folder, "config.json"));
+        }
+        catch { plan.Dispose(); throw; }
+        return plan;
     }
 
     static MergePlan Build(Recipe recipe, IMergeMethod method, List<RecipeModel> inputModels, List<ICheckpoint> opened,
@@ -245,8 +288,11 @@ public sealed class MergePlan : IDisposable
         var sb = new StringBuilder();
         sb.AppendLine($"method      {Method.Name}: {Method.Description}");
         if (HasBase) sb.AppendLine($"base        {InputModels[0].Spelled}");
+        if (LayerMap is not null && Recipe.BaseModel is { } sliceBase) sb.AppendLine($"base        {sliceBase.Spelled}");
+        foreach (var line in LayerMap ?? []) sb.AppendLine($"slice       {line}");
         foreach (var (im, i) in InputModels.Skip(HasBase ? 1 : 0).Select((x, i) => (x, i)))
         {
+            if (LayerMap is not null) break;
             var ps = im.Parameters.Count == 0 ? "" : "  " + string.Join(", ", im.Parameters.Select(p => $"{p.Key}={p.Value.Describe()}"));
             sb.AppendLine($"model {i + 1,-5} {im.Spelled}{ps}");
         }

@@ -20,15 +20,24 @@ public static class RecipeWriter
             ["merge_method"] = recipe.MergeMethod,
         };
         if (recipe.BaseModel is { } b) root["base_model"] = b.Path;
-        root["models"] = recipe.Models.Select(m =>
-        {
-            var entry = new Dictionary<string, object> { ["model"] = m.Path };
-            if (m.Parameters.Count > 0) entry["parameters"] = Values(m.Parameters);
-            return entry;
-        }).ToList();
+        if (recipe.Slices is { } slices)
+            root["slices"] = slices.Select(Slice).ToList();
+        else
+            root["models"] = recipe.Models.Select(m =>
+            {
+                var entry = new Dictionary<string, object> { ["model"] = m.Path };
+                if (m.Parameters.Count > 0) entry["parameters"] = Values(m.Parameters);
+                return entry;
+            }).ToList();
         if (recipe.Parameters.Count > 0) root["parameters"] = Values(recipe.Parameters);
-        root["dtype"] = Name(recipe.ComputeDType);
-        if (recipe.OutDType is { } o) root["out_dtype"] = Name(o);
+        // Spelled so that RecipeParser reads back the same compute and output dtypes, and mergekit
+        // (which computes and writes in `dtype` unless `out_dtype` is given) writes the same dtype.
+        if (recipe.OutDType is { } o)
+        {
+            root["dtype"] = recipe.ComputeDType == DType.F64 ? "float64" : o == DType.F64 ? "float32" : Name(o);
+            root["out_dtype"] = Name(o);
+        }
+        else if (recipe.ComputeDType != DType.F32) root["compute_dtype"] = Name(recipe.ComputeDType);
         if (recipe.RandomSeed != 0) root["random_seed"] = recipe.RandomSeed;
         if (recipe.AllowMissingFromBase) root["allow_missing"] = true;
         if (recipe.PreserveSparsity) root["sparsity"] = "preserve";
@@ -41,6 +50,22 @@ public static class RecipeWriter
             root["provenance"] = prov;
         }
         return new SerializerBuilder().DisableAliases().Build().Serialize(root);
+    }
+
+    static Dictionary<string, object> Slice(RecipeSlice slice)
+    {
+        var entry = new Dictionary<string, object>
+        {
+            ["sources"] = slice.Sources.Select(s =>
+            {
+                var source = new Dictionary<string, object> { ["model"] = s.Model.Path, ["layer_range"] = new List<int> { s.Start, s.End } };
+                if (s.Model.Parameters.Count > 0) source["parameters"] = Values(s.Model.Parameters);
+                return source;
+            }).ToList(),
+        };
+        if (slice.BaseModel is { } b) entry["base_model"] = b.Path;
+        if (slice.Parameters.Count > 0) entry["parameters"] = Values(slice.Parameters);
+        return entry;
     }
 
     static Dictionary<string, object> Values(IReadOnlyDictionary<string, RecipeValue> values) =>

@@ -49,9 +49,16 @@ public sealed class RecipeParserTests : IDisposable
         var r = Parse("merge_method: linear\nmodels: [{model: ft-a}, {model: ft-b}]\ndtype: bfloat16\n");
         Assert.Equal(DType.F32, r.ComputeDType);
         Assert.Equal(DType.BF16, r.OutDType);
+        // mergekit writes in `dtype` when there is no `out_dtype` (so float64 and float32 are output dtypes too).
         var d = Parse("merge_method: linear\nmodels: [{model: ft-a}]\ndtype: float64\n");
         Assert.Equal(DType.F64, d.ComputeDType);
-        Assert.Null(d.OutDType);
+        Assert.Equal(DType.F64, d.OutDType);
+        var f = Parse("merge_method: linear\nmodels: [{model: ft-a}]\ndtype: float32\n");
+        Assert.Equal(DType.F32, f.ComputeDType);
+        Assert.Equal(DType.F32, f.OutDType);
+        var c = Parse("merge_method: linear\nmodels: [{model: ft-a}]\ncompute_dtype: float64\n");
+        Assert.Equal(DType.F64, c.ComputeDType);
+        Assert.Null(c.OutDType);
     }
 
     [Fact]
