@@ -132,4 +132,60 @@ public sealed class RecipeParserTests : IDisposable
         Assert.Equal(new RecipeValue.Text("frequency"), RecipeParser.ParseValueText("frequency", "--set"));
         Assert.Equal([0.0, 1.0], Assert.IsType<RecipeValue.Gradient>(RecipeParser.ParseValueText("[0, 1]", "--set")).Anchors);
     }
+
+    [Fact]
+    public void Slices_parse_with_sources_ranges_and_parameters_at_every_level_and_round_trip()
+    {
+        var r = Parse("""
+            slices:
+              - sources:
+                  - model: ./ft-a
+                    layer_range: [0, 24]
+                    parameters: {weight: 0.3}
+                  - model: ./ft-b
+                    layer_range: [8, 32]
+                base_model: ./ft-a
+                parameters: {t: [0, 1]}
+              - sources:
+                  - {model: ./ft-b, layer_range: [24, 32]}
+            merge_method: slerp
+            base_model: ./base
+            parameters: {t: 0.5}
+            dtype: bfloat16
+            """);
+        Assert.NotNull(r.Slices);
+        Assert.Equal(2, r.Slices!.Count);
+        var s0 = r.Slices[0];
+        Assert.Equal((0, 24, 24), (s0.Sources[0].Start, s0.Sources[0].End, s0.Sources[0].Length));
+        Assert.Equal(Path.Combine(_dir, "ft-b"), s0.Sources[1].Model.Path);
+        Assert.Equal(new RecipeValue.Number(0.3), s0.Sources[0].Model.Parameters["weight"]);
+        Assert.Equal(Path.Combine(_dir, "ft-a"), s0.BaseModel!.Path);
+        Assert.Equal([0.0, 1.0], Assert.IsType<RecipeValue.Gradient>(s0.Parameters["t"]).Anchors);
+        Assert.Equal([Path.Combine(_dir, "ft-a"), Path.Combine(_dir, "ft-b")], r.Models.Select(m => m.Path));
+        Assert.All(r.Models, m => Assert.Empty(m.Parameters));
+
+        var again = Parse(RecipeWriter.ToYaml(r));
+        Assert.Equal(RecipeWriter.ToYaml(r), RecipeWriter.ToYaml(again));
+        Assert.Equal(r.Slices.Select(x => x.Sources.Count), again.Slices!.Select(x => x.Sources.Count));
+        Assert.Equal((8, 32), (again.Slices![0].Sources[1].Start, again.Slices[0].Sources[1].End));
+        Assert.Equal((DType.F32, DType.BF16), (again.ComputeDType, again.OutDType));
+    }
+
+    [Theory]
+    [InlineData("merge_method: passthrough\nmodels: [{model: ft-a}]\nslices: [{sources: [{model: ft-a, layer_range: [0, 1]}]}]\n", "give either 'models' or 'slices', not both")]
+    [InlineData("merge_method: passthrough\nslices: []\n", "'slices' must be a non-empty list")]
+    [InlineData("merge_method: passthrough\nslices: [{sources: [{model: ft-a}]}]\n", "has no 'layer_range")]
+    [InlineData("merge_method: passthrough\nslices: [{sources: [{model: ft-a, layer_range: [4, 2]}]}]\n", "first < end")]
+    [InlineData("merge_method: passthrough\nslices: [{sources: [{model: ft-a, layer_range: [0, 1, 2]}]}]\n", "'layer_range' must be [first, end]")]
+    [InlineData("merge_method: passthrough\nslices: [{sources: [{model: ft-a, layer_range: [0, 1], range: 2}]}]\n", "unknown key 'range' in the slice source")]
+    [InlineData("merge_method: passthrough\nslices: [{residual_weight: 0.5, sources: [{model: ft-a, layer_range: [0, 1]}]}]\n", "'residual_weight' in a slice is not supported")]
+    [InlineData("merge_method: passthrough\nslices: [{sources: [{model: ft-a, layer_range: [0, 1]}]}]\nallow_missing: true\n", "'allow_missing' applies to 'models' recipes")]
+    [InlineData("merge_method: linear\nmodules: {text: {models: [{model: ft-a}]}}\n", "'modules'")]
+    [InlineData("merge_method: linear\nmodels: [{model: ft-a}]\ncompute_dtype: bfloat16\n", "'compute_dtype' must be float32 or float64")]
+    public void Bad_slices_are_one_clear_sentence(string yaml, string expected)
+    {
+        var e = Fails(yaml);
+        Assert.Contains(expected, e.Message);
+        Assert.DoesNotContain('\n', e.UserMessage);
+    }
 }
