@@ -7,7 +7,7 @@ namespace ModelSoups.Checkpoints;
 /// <summary>
 /// The output's <c>config.json</c>: the source model's, with what the merge changed written into it,
 /// as mergekit does (<c>merge.py</c>, <c>_model_out_config</c>): the layer count when slices change it,
-/// and the dtype the weights are written in (<c>torch_dtype</c>, and <c>dtype</c>, the name newer
+/// the vocabulary size when a tokenizer merge changes it, and the dtype the weights are written in (<c>torch_dtype</c>, and <c>dtype</c>, the name newer
 /// transformers versions write). Everything else is kept as it was, in its order.
 /// </summary>
 public static class OutputConfig
@@ -23,8 +23,9 @@ public static class OutputConfig
     /// <param name="layerCount">the output's layer count, or null to leave it.</param>
     /// <param name="dtype">the output's float dtype, or null to leave it.</param>
     /// <param name="where">the source file, for messages.</param>
+    /// <param name="vocabSize">the output's vocabulary size (embedding rows) when a tokenizer merge changed it, or null.</param>
     /// <exception cref="ModelSoupsException">not a JSON object, or no layer-count key to update.</exception>
-    public static string Rewrite(string json, int? layerCount, DType? dtype, string where)
+    public static string Rewrite(string json, int? layerCount, DType? dtype, string where, int? vocabSize = null)
     {
         JsonObject config;
         try
@@ -43,6 +44,7 @@ public static class OutputConfig
                     $"config.json has no layer count to update to {layers} (looked for {string.Join(", ", LayerCountKeys)}); the output's config would describe the wrong model", where);
             foreach (var k in keys) config[k] = layers;
         }
+        if (vocabSize is int v) config["vocab_size"] = v;
         if (dtype is DType d)
         {
             var name = TorchName(d);

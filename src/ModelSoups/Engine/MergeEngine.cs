@@ -139,12 +139,20 @@ public static class MergeEngine
                 {
                     var path = Path.Combine(folder, name);
                     if (!File.Exists(path)) continue;
-                    // config.json gets what the merge changed (layer count, dtype); the rest is copied as is.
-                    if (name == "config.json" && (plan.OutputLayerCount is not null || plan.Recipe.OutDType is not null)) writer.WriteText(name, OutputConfig.Rewrite(File.ReadAllText(path), plan.OutputLayerCount, plan.Recipe.OutDType, path));
+                    if (plan.Tokenizer is not null && OutputTokenizer.FileNames.Contains(name)) continue;   // written below
+                    // config.json gets what the merge changed (layer count, dtype, vocabulary size); the rest is copied as is.
+                    int? vocab = plan.OutputVocabSize;
+                    if (name == "config.json" && (plan.OutputLayerCount is not null || plan.Recipe.OutDType is not null || vocab is not null))
+                        writer.WriteText(name, OutputConfig.Rewrite(File.ReadAllText(path), plan.OutputLayerCount, plan.Recipe.OutDType, path, vocab));
                     else writer.CopyFile(path, name);
                 }
                 var card = Path.Combine(folder, ModelCard.FileName);
                 if (File.Exists(card)) baseCard = File.ReadAllText(card);
+            }
+            foreach (var (name, copyFrom, text) in plan.Tokenizer?.Files ?? [])
+            {
+                if (copyFrom is not null) writer.CopyFile(copyFrom, name);
+                else writer.WriteText(name, text!);
             }
             writer.WriteText(ModelCard.FileName, ModelCard.Build(CardContent(plan, output, hashes, (string)provenance["tool"]), baseCard));
             writer.WriteText(RecipeFileName, recipeYaml);
@@ -268,6 +276,13 @@ public static class MergeEngine
             {
                 var source = sources[i];
                 var target = buffer.AsSpan<T>(i * computeBytes, count);
+                if (task.Rows is { } rows)
+                {
+                    // An embedding whose vocabulary changed: rows gathered per token (tokenizer merge).
+                    read += EmbeddingGather.Fill(rows, i, sources, task.Output.Shape[1], item.Start, target);
+                    memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
+                    continue;
+                }
                 int size = source.DType.Size();
                 for (int s = 0; s < count; s += ConvertSlice)
                 {

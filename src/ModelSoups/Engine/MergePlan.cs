@@ -42,6 +42,12 @@ public sealed class MergePlan : IDisposable
     /// <summary>With slices: one line per slice, output layers and the (model, input layers) they come from; null otherwise.</summary>
     public IReadOnlyList<string>? LayerMap { get; init; }
 
+    /// <summary>The output tokenizer (tokenizer_source, tokenizer block, chat_template), or null: tokenizer files copied from <see cref="ConfigSource"/>.</summary>
+    public OutputTokenizer? Tokenizer { get; init; }
+
+    /// <summary>The vocabulary size written into the output's config.json: the embedding rows when a tokenizer merge rebuilt them, else null.</summary>
+    public int? OutputVocabSize => Tasks.Any(t => t.Rows is not null) ? Tokenizer?.RowCount : null;
+
     /// <summary>The layer count written into the output's config.json: set when slices change it, else null (left as the source's).</summary>
     public int? OutputLayerCount => LayerMap is null ? null : LayerCount;
 
@@ -131,7 +137,7 @@ public sealed class MergePlan : IDisposable
 
     static MergePlan FromSlices(Recipe recipe, IMergeMethod method, List<string> notes, MergeOptions options)
     {
-        var s = SlicePlanner.Plan(recipe, method, notes);
+        var s = SlicePlanner.Plan(recipe, method, notes, options);
         var plan = new MergePlan
         {
             Recipe = recipe,
@@ -144,13 +150,14 @@ public sealed class MergePlan : IDisposable
             LayerMap = s.LayerMap,
             Notes = notes,
             ConfigSource = s.ConfigSource,
+            Tokenizer = s.Tokenizer,
         };
         try
         {
             plan.CheckMemory(options);
             // The output config must be writable with the new layer count: checked now, not after the merge.
             if (plan.ConfigSource is { } folder && File.Exists(Path.Combine(folder, "config.json")))
-                OutputConfig.Rewrite(File.ReadAllText(Path.Combine(folder, "config.json")), plan.LayerCount, recipe.OutDType, Path.Combine(folder, "config.json"));
+                OutputConfig.Rewrite(File.ReadAllText(Path.Combine(folder, "config.json")), plan.LayerCount, recipe.OutDType, Path.Combine(folder, "config.json"), plan.OutputVocabSize);
         }
         catch { plan.Dispose(); throw; }
         return plan;
@@ -167,11 +174,26 @@ public sealed class MergePlan : IDisposable
 
         var problems = new List<string>();
         var tasks = new List<TensorTask>();
+        string? configSource = null;
+        var sourceModel = recipe.BaseModel ?? recipe.Models[0];
+        if (Directory.Exists(sourceModel.Path)) configSource = sourceModel.Path;
+        var tokenizer = OutputTokenizer.Plan(recipe, inputModels, configSource);
+        // mergekit permutes the embeddings whenever a tokenizer is built (PermutedEmbeddings), which also
+        // drops padding rows past the vocabulary; the gather is the identity when nothing else changes.
+        bool permuteEmbeddings = tokenizer?.Vocabulary is not null;
         var reference = inputs[0];   // the base when there is one, else the first model: it sets output dtypes
         var copyDiffers = new List<string>();
         foreach (var name in names)
         {
             var refs = inputs.Select(c => c.Tensors.GetValueOrDefault(name)).ToList();
+            if (permuteEmbeddings && OutputTokenizer.IsEmbedding(name) && LayerIndex.Parse(name) is null)
+            {
+                // The vocabulary changes (tokenizer_source): the rows are gathered per token first.
+                if (tokenizer!.EmbeddingTask(name, refs, inputModels, hasBase, () => RecipeParameters.ForTensor(method, schedules, name, null, layerCount),
+                        method, recipe.OutDType, problems) is { } embedding)
+                    tasks.Add(embedding);
+                continue;
+            }
             var missing = refs.Select((r, i) => (r, i)).Where(p => p.r is null).Select(p => Short(inputModels[p.i])).ToList();
             var first = refs.First(r => r is not null)!;
             var shapeMismatch = refs.Where(r => r is not null && !r.Info.SameShape(first.Info)).ToList();
@@ -227,10 +249,6 @@ public sealed class MergePlan : IDisposable
         if (copyDiffers.Count > 0)
             notes.Add($"{copyDiffers.Count} non-float tensor(s) differ between the inputs and were copied from {(hasBase ? "the base" : "the first model")}: {string.Join(", ", copyDiffers.Take(5))}{(copyDiffers.Count > 5 ? ", …" : "")}.");
 
-        string? configSource = null;
-        var sourceModel = recipe.BaseModel ?? recipe.Models[0];
-        if (Directory.Exists(sourceModel.Path)) configSource = sourceModel.Path;
-
         var plan = new MergePlan
         {
             Recipe = recipe,
@@ -242,6 +260,7 @@ public sealed class MergePlan : IDisposable
             LayerCount = layerCount,
             Notes = notes,
             ConfigSource = configSource,
+            Tokenizer = tokenizer,
             ExtraOpened = extraBase,
         };
         plan.CheckMemory(options);
@@ -305,6 +324,7 @@ public sealed class MergePlan : IDisposable
         int shards = (int)Math.Max(1, (OutputBytes + options.MaxShardBytes - 1) / options.MaxShardBytes);
         sb.AppendLine($"writes      {ByteSize.Format(OutputBytes)} in about {shards} shard(s) to {outputFolder}");
         sb.AppendLine($"memory      peak working memory {ByteSize.Format(ExpectedPeakBytes(options))} (budget {ByteSize.Format(options.MemoryBudgetBytes)}, {options.Threads} thread(s))");
+        if (Tokenizer is not null) sb.AppendLine(Tokenizer.Summary);
         foreach (var n in Notes) sb.AppendLine($"note        {n}");
         return sb.ToString();
     }

@@ -25,10 +25,11 @@ static class SlicePlanner
         IReadOnlyList<TensorTask> Tasks,
         int LayerCount,
         IReadOnlyList<string> LayerMap,
-        string? ConfigSource);
+        string? ConfigSource,
+        OutputTokenizer? Tokenizer);
 
     /// <summary>Opens every model the slices name and plans every output tensor; disposes what it opened when it throws.</summary>
-    public static Result Plan(Recipe recipe, IMergeMethod method, List<string> notes)
+    public static Result Plan(Recipe recipe, IMergeMethod method, List<string> notes, MergeOptions options)
     {
         var slices = recipe.Slices!;
         var where = recipe.SourcePath;
@@ -54,10 +55,13 @@ static class SlicePlanner
                         $"{source.Model.Spelled} names its layers '{Layout(source.Model).StackPrefix}N.' but {slices[0].Sources[0].Model.Spelled} '{prefix}N.'; slices stack layers of one architecture", where);
 
             int layerCount = planned.Sum(p => p.Length);
+            var configModel = recipe.BaseModel ?? slices[0].Sources[0].Model;
+            var configSource = Directory.Exists(configModel.Path) ? configModel.Path : null;
+            var tokenizer = OutputTokenizer.Plan(recipe, models, configSource);
             var tasks = new List<TensorTask>();
             var problems = new List<string>();
             AddOutside(planned[0], pre: true, Layout(planned[0].Ordered[0].Model).PreLayer, planned[0].Ordered.Select(o => Layout(o.Model)).SelectMany(l => l.PreLayer),
-                recipe, method, layerCount, tasks, problems);
+                recipe, method, layerCount, tasks, problems, tokenizer);
             int outLayer = 0;
             var map = new List<string>();
             foreach (var p in planned)
@@ -87,14 +91,13 @@ static class SlicePlanner
             }
             var last = planned[^1];
             AddOutside(last, pre: false, Layout(last.Ordered[0].Model).PostLayer, last.Ordered.Select(o => Layout(o.Model)).SelectMany(l => l.PostLayer),
-                recipe, method, layerCount, tasks, problems);
+                recipe, method, layerCount, tasks, problems, tokenizer);
             if (problems.Count > 0)
             {
                 var shown = string.Join("; ", problems.Take(10)) + (problems.Count > 10 ? $"; and {problems.Count - 10} more" : "");
                 throw new ModelSoupsException($"the slices' sources do not line up: {shown}. Nothing was written.", where);
             }
 
-            var configModel = recipe.BaseModel ?? slices[0].Sources[0].Model;
             var inputModels = models;
             return new Result(
                 [.. inputModels.Select(m => opened[m.Path])],
@@ -102,7 +105,8 @@ static class SlicePlanner
                 [.. tasks.OrderBy(t => t.Output.Name, StringComparer.Ordinal)],
                 layerCount,
                 map,
-                Directory.Exists(configModel.Path) ? configModel.Path : null);
+                configSource,
+                tokenizer);
         }
         catch
         {
@@ -160,14 +164,26 @@ static class SlicePlanner
 
     /// <summary>Tensors before or after the stack: named as in the inputs, merged from one slice's sources.</summary>
     static void AddOutside(PlannedSlice p, bool pre, IReadOnlyList<string> names, IEnumerable<string> allNames, Recipe recipe, IMergeMethod method, int layerCount,
-        List<TensorTask> tasks, List<string> problems)
+        List<TensorTask> tasks, List<string> problems, OutputTokenizer? tokenizer)
     {
+        var ordered = p.Ordered.Select(o => o.Model).ToList();
+        bool permute = tokenizer?.Vocabulary is not null;
         foreach (var missing in allNames.Distinct().Except(names))
             problems.Add($"{missing} (in some sources of slice {p.Number} but not in {p.Ordered[0].Model.Spelled})");
         // Gradient position: 0 before the stack; after it, whatever the models form uses for
         // post-layer tensors (one rule for both forms: ParameterSchedule.Position).
         foreach (var name in names)
-            AddTask(p, name, [.. p.Ordered.Select(_ => name)], pre ? 0 : ParameterSchedule.Position(name, null, layerCount), null, layerCount, recipe, method, tasks, problems);
+            if (permute && OutputTokenizer.IsEmbedding(name))
+            {
+                // The vocabulary changes (tokenizer_source): rows gathered per token from this slice's sources.
+                double t = pre ? 0 : ParameterSchedule.Position(name, null, layerCount);
+                var refs = p.Checkpoints.Select(c => c.Tensors.GetValueOrDefault(name)).ToList();
+                if (tokenizer!.EmbeddingTask(name, refs, ordered, p.HasBase,
+                        () => SliceParameters.ForTensor(method, recipe, p.Slice, p.Ordered, p.HasBase, name, [.. p.Ordered.Select(_ => name)], t),
+                        method, recipe.OutDType, problems) is { } embedding)
+                    tasks.Add(embedding);
+            }
+            else AddTask(p, name, [.. p.Ordered.Select(_ => name)], pre ? 0 : ParameterSchedule.Position(name, null, layerCount), null, layerCount, recipe, method, tasks, problems);
     }
 
     static void AddTask(PlannedSlice p, string outputName, IReadOnlyList<string> inputNames, double t, int? outLayer, int layerCount,

@@ -48,6 +48,13 @@ public sealed class TensorTask
     /// <summary>With <see cref="Sources"/>: whether <see cref="Sources"/>[0] is the base. Null: the plan's <see cref="MergePlan.HasBase"/>.</summary>
     public bool? HasBase { get; init; }
 
+    /// <summary>
+    /// For embeddings whose vocabulary changes (tokenizer union, another model's tokenizer): which
+    /// rows of which <see cref="Sources"/> make each output row of each input. Null: the inputs'
+    /// elements are taken as they are.
+    /// </summary>
+    public ModelSoups.Tokenizers.EmbeddingRows? Rows { get; init; }
+
     /// <summary>Why a tensor is copied rather than merged, for the summary (null for merges).</summary>
     public string? Note { get; init; }
 }

@@ -47,6 +47,9 @@ public sealed record Recipe
     /// <summary>mergekit's <c>slices:</c> (layer ranges stacked into the output), or null for a merge of whole models.</summary>
     public IReadOnlyList<RecipeSlice>? Slices { get; init; }
 
+    /// <summary>Tokenizer and chat-template settings, or null: the tokenizer files of the base (else the first model) are copied.</summary>
+    public RecipeTokenizer? Tokenizer { get; init; }
+
     /// <summary>The document's <c>name:</c> in a recipe with several documents (mergekit-multi), or null.</summary>
     public string? Name { get; init; }
 

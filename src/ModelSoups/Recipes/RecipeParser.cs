@@ -17,11 +17,14 @@ public static class RecipeParser
 {
     static readonly string[] TopLevelKeys =
         ["merge_method", "base_model", "models", "slices", "parameters", "dtype", "out_dtype", "compute_dtype", "random_seed", "allow_missing", "sparsity",
-         "tokenizer_source", "name", "provenance"];
+         "tokenizer_source", "tokenizer", "chat_template", "name", "provenance"];
 
     static readonly string[] ModelKeys = ["model", "parameters"];
     static readonly string[] SliceKeys = ["sources", "base_model", "parameters", "residual_weight"];
     static readonly string[] SourceKeys = ["model", "layer_range", "parameters"];
+    static readonly string[] TokenizerKeys = ["source", "tokens", "pad_to_multiple_of"];
+    static readonly string[] TokenKeys = ["source", "force"];
+    static readonly string[] TokenSourceKeys = ["kind", "model", "token", "token_id"];
 
     static readonly IReadOnlyDictionary<string, string> NoReferences = new Dictionary<string, string>(StringComparer.Ordinal);
 
@@ -178,8 +181,7 @@ public static class RecipeParser
             preserveSparsity = ReadSparsity(gsp is RecipeValue.Text t ? t.Value : null) ?? throw new RecipeException("parameters." + SparsityMessage, where);
             global = global.Where(p => p.Key != "sparsity").ToDictionary(p => p.Key, p => p.Value);
         }
-        if (keys.TryGetValue("tokenizer_source", out var ts) && !(ts is YamlScalarNode { Value: "base" }))
-            throw At(ts, where, "only 'tokenizer_source: base' is supported (tokenizer files are copied from the base model, else the first model)");
+        var tokenizer = ReadTokenizer(keys, folder, where, references);
         if (slices is not null && allowMissing) throw At(keys["allow_missing"], where, "'allow_missing' applies to 'models' recipes, not to 'slices'");
 
         return new Recipe
@@ -188,6 +190,7 @@ public static class RecipeParser
             BaseModel = baseModel,
             Models = models,
             Slices = slices,
+            Tokenizer = tokenizer,
             Name = name,
             Parameters = global,
             ComputeDType = compute,
@@ -253,6 +256,81 @@ public static class RecipeParser
             slices.Add(new RecipeSlice(list, sliceBase, sliceParameters));
         }
         return slices;
+    }
+
+    /// <summary><c>tokenizer_source</c>, the <c>tokenizer:</c> block (mergekit <c>TokenizerConfig</c>) and <c>chat_template</c>.</summary>
+    static RecipeTokenizer? ReadTokenizer(Dictionary<string, YamlNode> keys, string folder, string where, IReadOnlyDictionary<string, string> references)
+    {
+        keys.TryGetValue("tokenizer_source", out var ts);
+        keys.TryGetValue("tokenizer", out var tb);
+        string? chat = null;
+        if (keys.TryGetValue("chat_template", out var ct))
+            chat = ct is YamlScalarNode { Value: { Length: > 0 } c } ? c : throw At(ct, where, "'chat_template' must be auto, a template name or a Jinja template text");
+        if (ts is null && tb is null) return chat is null ? null : new RecipeTokenizer(null, null, new Dictionary<string, RecipeTokenEmbedding>(), null, chat);
+        // mergekit MergeConfiguration.validate_tokenizer.
+        if (ts is not null && tb is not null) throw At(tb, where, "give either 'tokenizer_source' or 'tokenizer', not both");
+        YamlNode? sourceNode = ts;
+        var tokens = new Dictionary<string, RecipeTokenEmbedding>(StringComparer.Ordinal);
+        int? pad = null;
+        if (tb is not null)
+        {
+            if (tb is not YamlMappingNode tm) throw At(tb, where, "'tokenizer' must be a mapping with 'source', 'tokens', 'pad_to_multiple_of'");
+            var tk = ReadMapping(tm, TokenizerKeys, where, "tokenizer block");
+            sourceNode = tk.GetValueOrDefault("source");
+            if (tk.TryGetValue("pad_to_multiple_of", out var pn))
+                pad = pn is YamlScalarNode { Value: { } pv } && int.TryParse(pv, NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p >= 1
+                    ? p : throw At(pn, where, "'pad_to_multiple_of' must be a whole number of at least 1");
+            if (tk.TryGetValue("tokens", out var tn) && tn is not YamlScalarNode { Value: null or "" or "~" or "null" })
+            {
+                if (tn is not YamlMappingNode tokensMap) throw At(tn, where, "'tokens' must be a mapping TOKEN: {source: ..., force: ...}");
+                foreach (var (k, v) in tokensMap.Children)
+                {
+                    if (k is not YamlScalarNode { Value: { Length: > 0 } token }) throw At(k, where, "a 'tokens' key must be the token text");
+                    if (!tokens.TryAdd(token, ReadTokenEmbedding(v, folder, where, references))) throw At(k, where, $"the token {token} appears twice under 'tokens'");
+                }
+            }
+        }
+        TokenizerSourceKind kind = TokenizerSourceKind.Union;   // mergekit TokenizerConfig.source defaults to union
+        RecipeModel? model = null;
+        if (sourceNode is not null)
+        {
+            if (sourceNode is not YamlScalarNode { Value: { Length: > 0 } sv }) throw At(sourceNode, where, "the tokenizer source must be union, base or a model path");
+            if (sv == "union") kind = TokenizerSourceKind.Union;
+            else if (sv == "base") kind = TokenizerSourceKind.Base;
+            else
+            {
+                kind = TokenizerSourceKind.Model;
+                model = ReadModelPath(sourceNode, folder, where, new Dictionary<string, RecipeValue>(), references);
+            }
+        }
+        return new RecipeTokenizer(kind, model, tokens, pad, chat);
+    }
+
+    static RecipeTokenEmbedding ReadTokenEmbedding(YamlNode node, string folder, string where, IReadOnlyDictionary<string, string> references)
+    {
+        if (node is not YamlMappingNode m) throw At(node, where, "a 'tokens' entry must be {source: MODEL | {kind: zero} | {kind: model_token, model, token | token_id}, force: BOOL}");
+        var k = ReadMapping(m, TokenKeys, where, "tokens entry");
+        bool force = k.TryGetValue("force", out var f) && ReadBool(f, where, "force");
+        if (!k.TryGetValue("source", out var s)) throw At(m, where, "a 'tokens' entry needs 'source'");
+        if (s is YamlScalarNode) return new RecipeTokenEmbedding(ReadModelPath(s, folder, where, new Dictionary<string, RecipeValue>(), references), false, null, null, force);
+        if (s is not YamlMappingNode sm) throw At(s, where, "a token 'source' is a model path or {kind: zero} or {kind: model_token, ...}");
+        var sk = ReadMapping(sm, TokenSourceKeys, where, "token source");
+        var kindText = sk.TryGetValue("kind", out var kn) && kn is YamlScalarNode { Value: { } kv } ? kv : throw At(sm, where, "a token source mapping needs 'kind: zero' or 'kind: model_token'");
+        if (kindText == "zero")
+        {
+            if (sk.Count > 1) throw At(sm, where, "'kind: zero' takes no other keys");
+            return new RecipeTokenEmbedding(null, true, null, null, force);
+        }
+        if (kindText != "model_token") throw At(kn, where, $"unknown token source kind '{kindText}' (known: zero, model_token)");
+        if (!sk.TryGetValue("model", out var mn)) throw At(sm, where, "'kind: model_token' needs 'model'");
+        string? token = sk.TryGetValue("token", out var tn) ? (tn as YamlScalarNode)?.Value : null;
+        int? tokenId = null;
+        if (sk.TryGetValue("token_id", out var idn))
+            tokenId = idn is YamlScalarNode { Value: { } iv } && int.TryParse(iv, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+                ? id : throw At(idn, where, "'token_id' must be a non-negative whole number");
+        // mergekit ModelTokenEmbedding.validate_token: exactly one of token, token_id.
+        if ((token is null) == (tokenId is null)) throw At(sm, where, "'kind: model_token' needs exactly one of 'token' and 'token_id'");
+        return new RecipeTokenEmbedding(ReadModelPath(mn, folder, where, new Dictionary<string, RecipeValue>(), references), false, token, tokenId, force);
     }
 
     static (int Start, int End) ReadLayerRange(YamlNode node, string where)

@@ -41,6 +41,22 @@ public static class RecipeWriter
         if (recipe.RandomSeed != 0) root["random_seed"] = recipe.RandomSeed;
         if (recipe.AllowMissingFromBase) root["allow_missing"] = true;
         if (recipe.PreserveSparsity) root["sparsity"] = "preserve";
+        if (recipe.Tokenizer is { } tok)
+        {
+            if (tok.Kind is { } kind)
+            {
+                var source = kind switch { TokenizerSourceKind.Union => "union", TokenizerSourceKind.Base => "base", _ => tok.Model!.Path };
+                if (tok.Tokens.Count == 0 && tok.PadToMultipleOf is null) root["tokenizer_source"] = source;
+                else
+                {
+                    var block = new Dictionary<string, object> { ["source"] = source };
+                    if (tok.Tokens.Count > 0) block["tokens"] = tok.Tokens.ToDictionary(p => p.Key, p => (object)Token(p.Value));
+                    if (tok.PadToMultipleOf is { } pad) block["pad_to_multiple_of"] = pad;
+                    root["tokenizer"] = block;
+                }
+            }
+            if (tok.ChatTemplate is { } chat) root["chat_template"] = chat;
+        }
         if (inputs is not null || extra is not null)
         {
             var prov = new Dictionary<string, object>();
@@ -50,6 +66,20 @@ public static class RecipeWriter
             root["provenance"] = prov;
         }
         return new SerializerBuilder().DisableAliases().Build().Serialize(root);
+    }
+
+    static Dictionary<string, object> Token(RecipeTokenEmbedding t)
+    {
+        object source = t.Zero
+            ? new Dictionary<string, object> { ["kind"] = "zero" }
+            : t.SourceToken is null && t.SourceTokenId is null
+                ? t.Model!.Path
+                : t.SourceToken is { } st
+                    ? new Dictionary<string, object> { ["kind"] = "model_token", ["model"] = t.Model!.Path, ["token"] = st }
+                    : new Dictionary<string, object> { ["kind"] = "model_token", ["model"] = t.Model!.Path, ["token_id"] = t.SourceTokenId!.Value };
+        var entry = new Dictionary<string, object> { ["source"] = source };
+        if (t.Force) entry["force"] = true;
+        return entry;
     }
 
     static Dictionary<string, object> Slice(RecipeSlice slice)
