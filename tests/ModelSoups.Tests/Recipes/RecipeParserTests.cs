@@ -188,4 +188,47 @@ public sealed class RecipeParserTests : IDisposable
         Assert.Contains(expected, e.Message);
         Assert.DoesNotContain('\n', e.UserMessage);
     }
+
+    [Fact]
+    public void Tokenizer_settings_parse_in_both_forms_and_round_trip()
+    {
+        var simple = Parse("merge_method: linear\nmodels: [{model: ft-a}]\ntokenizer_source: ./ft-b\nchat_template: auto\n");
+        Assert.Equal(TokenizerSourceKind.Model, simple.Tokenizer!.Kind);
+        Assert.Equal(Path.Combine(_dir, "ft-b"), simple.Tokenizer.Model!.Path);
+        Assert.Equal("auto", simple.Tokenizer.ChatTemplate);
+        Assert.Equal(TokenizerSourceKind.Union, Parse("merge_method: linear\nmodels: [{model: ft-a}]\ntokenizer: {}\n").Tokenizer!.Kind);   // mergekit's default source
+        var block = Parse("""
+            merge_method: linear
+            models: [{model: ft-a}]
+            tokenizer:
+              source: base
+              pad_to_multiple_of: 64
+              tokens:
+                <|im_start|>: {source: ./ft-a, force: true}
+                <|im_end|>: {source: {kind: zero}}
+                <tool>: {source: {kind: model_token, model: ./ft-b, token_id: 7}}
+            """);
+        var t = block.Tokenizer!;
+        Assert.Equal((TokenizerSourceKind.Base, 64), (t.Kind!.Value, t.PadToMultipleOf!.Value));
+        Assert.True(t.Tokens["<|im_start|>"].Force);
+        Assert.True(t.Tokens["<|im_end|>"].Zero);
+        Assert.Equal(7, t.Tokens["<tool>"].SourceTokenId);
+        var again = Parse(RecipeWriter.ToYaml(block));
+        Assert.Equal(RecipeWriter.ToYaml(block), RecipeWriter.ToYaml(again));
+        Assert.Equal(3, again.Tokenizer!.Tokens.Count);
+    }
+
+    [Theory]
+    [InlineData("tokenizer_source: union\ntokenizer: {source: base}\n", "give either 'tokenizer_source' or 'tokenizer', not both")]
+    [InlineData("tokenizer: {source: union, pad_to_multiple_of: 0}\n", "'pad_to_multiple_of' must be a whole number of at least 1")]
+    [InlineData("tokenizer: {tokens: {x: {source: {kind: model_token, model: ./ft-a}}}}\n", "exactly one of 'token' and 'token_id'")]
+    [InlineData("tokenizer: {tokens: {x: {source: {kind: mean}}}}\n", "unknown token source kind 'mean'")]
+    [InlineData("tokenizer: {tokens: {x: {force: true}}}\n", "a 'tokens' entry needs 'source'")]
+    [InlineData("tokenizer_source: ./nowhere\n", "model path './nowhere' does not exist")]
+    public void Bad_tokenizer_settings_are_one_clear_sentence(string tail, string expected)
+    {
+        var e = Fails("merge_method: linear\nmodels: [{model: ft-a}]\n" + tail);
+        Assert.Contains(expected, e.Message);
+        Assert.DoesNotContain('\n', e.UserMessage);
+    }
 }
