@@ -139,9 +139,10 @@ public static class MergeEngine
             }
 
             var hashingTime = TimeSpan.Zero;
+            IReadOnlyList<RecipeWriter.InputFile>? hashes = null;
             if (hashing is not null)
             {
-                var (hashes, took) = hashing.GetAwaiter().GetResult();
+                (hashes, var took) = hashing.GetAwaiter().GetResult();
                 hashingTime = took;
                 recipeYaml = RecipeWriter.ToYaml(plan.Recipe, hashes, provenance);
                 metadata["soup_recipe"] = recipeYaml;
@@ -163,12 +164,29 @@ public static class MergeEngine
                 notes.Add($"the output has {nonFinite.NewInOutput.Values.Sum():N0} non-finite value(s) not in the inputs (--allow-nonfinite), in: " +
                     string.Join(", ", nonFinite.NewInOutput.Keys.Order(StringComparer.Ordinal).Take(10).Select(PrintableName.Of)) + ".");
 
+            string? baseCard = null;
             if (plan.ConfigSource is { } folder)
+            {
                 foreach (var name in SideFiles)
                 {
                     var path = Path.Combine(folder, name);
-                    if (File.Exists(path)) writer.CopyFile(path, name);
+                    if (!File.Exists(path)) continue;
+                    if (plan.Tokenizer is not null && OutputTokenizer.FileNames.Contains(name)) continue;   // written below
+                    // config.json gets what the merge changed (layer count, dtype, vocabulary size); the rest is copied as is.
+                    int? vocab = plan.OutputVocabSize;
+                    if (name == "config.json" && (plan.OutputLayerCount is not null || plan.Recipe.OutDType is not null || vocab is not null))
+                        writer.WriteText(name, OutputConfig.Rewrite(File.ReadAllText(path), plan.OutputLayerCount, plan.Recipe.OutDType, path, vocab));
+                    else writer.CopyFile(path, name);
                 }
+                var card = Path.Combine(folder, ModelCard.FileName);
+                if (File.Exists(card)) baseCard = File.ReadAllText(card);
+            }
+            foreach (var (name, copyFrom, text) in plan.Tokenizer?.Files ?? [])
+            {
+                if (copyFrom is not null) writer.CopyFile(copyFrom, name);
+                else writer.WriteText(name, text!);
+            }
+            writer.WriteText(ModelCard.FileName, ModelCard.Build(CardContent(plan, output, hashes, (string)provenance["tool"]), baseCard));
             writer.WriteText(RecipeFileName, recipeYaml);
             writer.Commit();
             return new MergeSummary
@@ -218,6 +236,22 @@ public static class MergeEngine
             var hashes = InputHashes.Compute(files, threads, onBytes, cancel);
             return (hashes, clock.Elapsed);
         }, cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    static ModelCard.Content CardContent(MergePlan plan, string output, IReadOnlyList<RecipeWriter.InputFile>? hashes, string tool)
+    {
+        var basePath = plan.HasBase ? plan.InputModels[0].Path : plan.LayerMap is not null ? plan.Recipe.BaseModel?.Path : null;
+        var inputs = plan.Inputs.Zip(plan.InputModels).Select(p =>
+        {
+            var files = p.First.Files.Select(f =>
+            {
+                var h = hashes?.FirstOrDefault(x => x.Path == f);
+                return (Path.GetFileName(f), h?.Bytes ?? new FileInfo(f).Length, h?.Sha256);
+            }).ToList();
+            return new ModelCard.Input(p.Second.Spelled, p.Second.Path == basePath ? "base" : "model", files);
+        }).ToList();
+        var recipe = plan.Recipe.SourceText ?? RecipeWriter.ToYaml(plan.Recipe);
+        return new ModelCard.Content(Path.GetFileName(output), plan.Method.Name, plan.Method.Description, inputs, recipe, tool);
+    }
 
     static Exception Rethrow(Exception e) =>
         e is ModelSoupsException or OperationCanceledException ? e : new InvalidOperationException($"merge failed: {e.Message}", e);
@@ -295,7 +329,9 @@ public static class MergeEngine
         var task = item.Task;
         var name = task.Output.Name;
         int count = checked((int)item.Count);
-        int inputs = plan.Inputs.Count;
+        var sources = plan.SourcesOf(task);
+        bool hasBase = plan.HasBaseFor(task);
+        int inputs = sources.Count;
         long computeBytes = (long)count * sizeof(T);
         var buffer = budget.Rent(plan.WorkingBytes(task, count), cancel);
         try
@@ -304,8 +340,15 @@ public static class MergeEngine
             var memories = new ReadOnlyMemory<T>[inputs];
             for (int i = 0; i < inputs; i++)
             {
-                var source = plan.Inputs[i].Tensors[name];
+                var source = sources[i];
                 var target = buffer.AsSpan<T>(i * computeBytes, count);
+                if (task.Rows is { } rows)
+                {
+                    // An embedding whose vocabulary changed: rows gathered per token (tokenizer merge).
+                    read += EmbeddingGather.Fill(rows, i, sources, task.Output.Shape[1], item.Start, target);
+                    memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
+                    continue;
+                }
                 int size = source.DType.Size();
                 for (int s = 0; s < count; s += ConvertSlice)
                 {
@@ -316,12 +359,12 @@ public static class MergeEngine
                 if (NonFiniteCount.Count<T>(target) is var bad and > 0) nonFinite.AddInput(i, name, bad);
                 memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
             }
-            int first = plan.HasBase ? 1 : 0;
+            int first = hasBase ? 1 : 0;
             var input = new MergeInput<T>
             {
                 Models = memories[first..],
-                Base = plan.HasBase ? memories[0] : ReadOnlyMemory<T>.Empty,
-                HasBase = plan.HasBase,
+                Base = hasBase ? memories[0] : ReadOnlyMemory<T>.Empty,
+                HasBase = hasBase,
                 Parameters = task.Parameters!,
                 TensorName = name,
                 Shape = task.Output.Shape,
