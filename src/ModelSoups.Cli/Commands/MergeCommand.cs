@@ -36,6 +36,8 @@ public static class MergeCommand
         {
             recipe, outDir, method, models, baseModel, weights, density, set, dtype, outDtype, allowMissing, threads, budget, shard, plan, overwrite, noHash,
         };
+        var open = new CheckpointOpenCliOptions();
+        open.AddTo(command);
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
 
@@ -70,6 +72,7 @@ public static class MergeCommand
                 Overwrite = parse.GetValue(overwrite),
                 HashInputs = !parse.GetValue(noHash),
                 Progress = ProgressPrinter.For(stderr, interactive),
+                Open = open.Read(parse),
             };
             var output = parse.GetValue(outDir)!;
             using var mergePlan = MergePlan.Create(r, options);
