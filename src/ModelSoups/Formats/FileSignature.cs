@@ -56,7 +56,6 @@ public static class FileSignature
         if (start.Length >= 4 && start[0] == 'P' && start[1] == 'K' && ((start[2] == 3 && start[3] == 4) || (start[2] == 5 && start[3] == 6)))
             return FileKind.Zip;
         if (start.Length >= 4 && start[..4].SequenceEqual("GGUF"u8)) return FileKind.Gguf;
-        if (start.Length >= 2 && start[0] == 0x80 && start[1] is >= 2 and <= 5) return FileKind.Pickle;
         if (start.Length >= 262 && start.Slice(257, 5).SequenceEqual("ustar"u8)) return FileKind.Tar;
         if (start.Length >= 9)
         {
@@ -66,6 +65,8 @@ public static class FileSignature
             while (i < start.Length && start[i] == ' ') i++;
             if (n >= 2 && n <= (ulong)Math.Max(0, fileLength - 8) && i < start.Length && start[i] == '{') return FileKind.Safetensors;
         }
+        // After safetensors: a header length of 0x0280..0x05FF bytes starts like a protocol 2-5 pickle.
+        if (start.Length >= 2 && start[0] == 0x80 && start[1] is >= 2 and <= 5) return FileKind.Pickle;
         // ONNX ModelProto: field 1 (ir_version, varint, 3..12 in practice) first, then a string/bytes field.
         if (start.Length >= 3 && start[0] == 0x08 && start[1] is >= 1 and <= 20 && (start[2] & 0x07) == 2) return FileKind.Onnx;
         return FileKind.Unknown;

@@ -15,10 +15,10 @@ public static class PickleLimits
     public const long MaxOperations = 100_000_000;
 
     /// <summary>Most memo entries (BINPUT / MEMOIZE).</summary>
-    public const int MaxMemoEntries = 10_000_000;
+    public const int MaxMemoEntries = 2_000_000;
 
     /// <summary>Most values on the stack at once.</summary>
-    public const int MaxStackItems = 10_000_000;
+    public const int MaxStackItems = 4_000_000;
 
     /// <summary>Most open MARKs at once (each is one level of nesting being built).</summary>
     public const int MaxMarkDepth = 1_000;
@@ -34,6 +34,15 @@ public static class PickleLimits
 
     /// <summary>Longest integer (LONG1/LONG4) in bytes: 256 bits.</summary>
     public const int MaxLongBytes = 32;
+
+    /// <summary>Most entries (tensors and skipped values) in the flattened state dict.</summary>
+    public const int MaxStateDictEntries = 4_000_000;
+
+    /// <summary>
+    /// Largest view that reads more bytes than its storage holds (a stride-0 broadcast, overlapping
+    /// strides): without a cap a few bytes of file could claim terabytes of tensor.
+    /// </summary>
+    public const long MaxExpandedViewBytes = 64L << 20;
 
     /// <summary>Highest tensor rank accepted.</summary>
     public const int MaxRank = 64;

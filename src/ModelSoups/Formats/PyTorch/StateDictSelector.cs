@@ -87,18 +87,28 @@ public static class StateDictSelector
         return (dict, keyPrefix.Length == 0 ? null : keyPrefix.TrimEnd('/'));
     }
 
-    static bool ContainsTensor(object v, int depth, string path)
+    /// <summary>
+    /// Whether any tensor is reachable from <paramref name="v"/>. Each container is visited once (the memo
+    /// lets a pickle share one list many times over, which a naive walk would explore exponentially) and
+    /// the walk stops at <see cref="PickleLimits.MaxNestingDepth"/>.
+    /// </summary>
+    static bool ContainsTensor(object v, int depth, string path, HashSet<object>? seen = null)
     {
         if (depth > PickleLimits.MaxNestingDepth)
             throw new PyTorchFormatException(PyTorchErrorKind.LimitExceeded, $"the checkpoint nests dicts and lists more than {PickleLimits.MaxNestingDepth} deep.", path);
-        return v switch
+        if (v is TorchTensor) return true;
+        if (v is not (PyDict or List<object> or PyTuple)) return false;
+        seen ??= new HashSet<object>(ReferenceEqualityComparer.Instance);
+        if (!seen.Add(v)) return false;
+        IEnumerable<object> children = v switch
         {
-            TorchTensor => true,
-            PyDict d => d.Items.Any(kv => ContainsTensor(kv.Value, depth + 1, path)),
-            List<object> l => l.Any(x => ContainsTensor(x, depth + 1, path)),
-            PyTuple t => t.Items.Any(x => ContainsTensor(x, depth + 1, path)),
-            _ => false,
+            PyDict d => d.Items.Select(kv => kv.Value),
+            List<object> l => l,
+            _ => ((PyTuple)v).Items,
         };
+        foreach (var c in children)
+            if (ContainsTensor(c, depth + 1, path, seen)) return true;
+        return false;
     }
 
     static void Flatten(PyDict dict, string prefix, int depth, List<(string, TorchTensor)> tensors, List<string> skipped, string path)
@@ -107,6 +117,9 @@ public static class StateDictSelector
             throw new PyTorchFormatException(PyTorchErrorKind.LimitExceeded, $"the state dict nests dicts more than {PickleLimits.MaxNestingDepth} deep.", path);
         foreach (var (k, v) in dict.Items)
         {
+            // One dict shared under many keys (through the memo) would multiply the names without bound.
+            if (tensors.Count + skipped.Count >= PickleLimits.MaxStateDictEntries)
+                throw new PyTorchFormatException(PyTorchErrorKind.LimitExceeded, $"the state dict has more than {PickleLimits.MaxStateDictEntries} entries.", path);
             string name = prefix + (k is string s ? s : RestrictedUnpickler.Describe(k));
             if (k is string && v is TorchTensor t) tensors.Add((name, t));
             else if (k is string && v is PyDict inner) Flatten(inner, name + ".", depth + 1, tensors, skipped, path);

@@ -62,6 +62,10 @@ internal sealed class TorchTensor(TorchStorage storage, DType? dtype, string dty
             if (last >= storageElements)
                 throw new PyTorchFormatException(PyTorchErrorKind.ViewOutOfRange,
                     $"tensor '{name}' (offset {Offset}, shape [{string.Join(", ", Shape)}], strides [{string.Join(", ", Stride)}]) reaches element {last} of storage '{Storage.Key}', which has {storageElements}.", path);
+            long bytes = checked(count * dt.Size());
+            if (bytes > Storage.ByteLength && bytes > PickleLimits.MaxExpandedViewBytes)
+                throw new PyTorchFormatException(PyTorchErrorKind.ViewOutOfRange,
+                    $"tensor '{name}' expands {Storage.ByteLength} bytes of storage into {bytes} bytes (strides [{string.Join(", ", Stride)}]), more than the limit of {PickleLimits.MaxExpandedViewBytes} for overlapping views.", path);
         }
         catch (OverflowException e)
         {

@@ -17,6 +17,7 @@ import os
 import pickle
 import struct
 import sys
+import zipfile
 
 import numpy as np
 import torch
@@ -113,6 +114,26 @@ def tiny_state(seed, dtype=torch.float32):
     return m.state_dict()
 
 
+def rezip(src, dst, compression, swap=None, byteorder=None):
+    """Copies a torch.save archive record by record: recompressed, optionally with data records byte-swapped."""
+    with zipfile.ZipFile(os.path.join(HERE, src)) as zin, zipfile.ZipFile(os.path.join(HERE, dst), "w", compression) as zout:
+        prefix = None
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            top, rest = info.filename.split("/", 1)
+            prefix = top
+            if swap and rest.startswith("data/"):
+                data = np.frombuffer(data, dtype="<u%d" % swap).byteswap().tobytes()
+            zout.writestr(dst.rsplit(".", 1)[0] + "/" + rest, data)
+        if byteorder:
+            zout.writestr(dst.rsplit(".", 1)[0] + "/byteorder", byteorder)
+    stem_src, stem_dst = src.rsplit(".", 1)[0], dst.rsplit(".", 1)[0]
+    exp = os.path.join(HERE, stem_src + ".expected.safetensors")
+    if not swap and os.path.exists(exp):
+        with open(exp, "rb") as f, open(os.path.join(HERE, stem_dst + ".expected.safetensors"), "wb") as g:
+            g.write(f.read())
+
+
 def main():
     d = every_dtype()
     save("dtypes.pt", d, d)
@@ -176,6 +197,18 @@ def main():
     with open(os.path.join(HERE, "hf-sharded", "config.json"), "w") as f:
         json.dump({"model_type": "tiny", "hidden_size": 4}, f)
     write_safetensors(os.path.join(HERE, "hf-sharded.expected.safetensors"), b)
+
+    # The same archive with every record deflated (torch.save stores them; other zip tools may not).
+    rezip("views.pt", "views_deflated.pt", zipfile.ZIP_DEFLATED)
+
+    # A big-endian archive as PyTorch >= 2.1 writes on big-endian machines: a byteorder record
+    # saying "big" and every element byte-swapped. One dtype (f32) so every record swaps in 4s.
+    w = torch.arange(6, dtype=torch.float32).reshape(2, 3) - 2.5
+    be = collections.OrderedDict([("w", w), ("wt", w.t()), ("row", w[1])])
+    save("be_source.pt", be, be)
+    rezip("be_source.pt", "bigendian.pt", zipfile.ZIP_STORED, swap=4, byteorder="big")
+    os.remove(os.path.join(HERE, "be_source.pt"))
+    os.rename(os.path.join(HERE, "be_source.expected.safetensors"), os.path.join(HERE, "bigendian.expected.safetensors"))
 
     # A hostile file in torch.save's own zip layout: unpickling it with pickle/torch.load (without
     # weights_only) would run `touch` on the marker path. The reader must refuse it unrun.
