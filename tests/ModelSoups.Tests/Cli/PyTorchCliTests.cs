@@ -84,6 +84,26 @@ public sealed class PyTorchCliTests : IDisposable
     }
 
     [Fact]
+    public void Greedy_soup_of_bin_ingredients_equals_the_uniform_soup_of_their_safetensors_twins()
+    {
+        // Every candidate scores 1, so with the paper's >= rule both ingredients join: the soup is their uniform average.
+        string script = _dir.File("eval.sh");
+        File.WriteAllText(script, "echo 1\n");
+        var g = Soup("greedy", "--models", PyTorchFixtures.Fixture("hf-single"), PyTorchFixtures.Fixture("hf-sharded"),
+            "--eval-cmd", $"sh {script} {{model}}", "--out", _dir.File("greedy"), "--threads", "1", "--no-report");
+        Assert.True(g.Code == 0, g.Err);
+        Assert.Contains("greedy soup: 2 of 2 ingredients", g.Out);
+        string a = SafetensorsTwin("a-st", PyTorchFixtures.Expected("tiny_a.bin"));
+        string b = SafetensorsTwin("b-st", PyTorchFixtures.Expected("hf-sharded"));
+        var m = Soup("merge", "--method", "linear", "--models", a, b, "--out", _dir.File("uniform"), "--threads", "1");
+        Assert.True(m.Code == 0, m.Err);
+        var x = ModelFolders.ReadBytes(_dir.File("greedy"));
+        var y = ModelFolders.ReadBytes(_dir.File("uniform"));
+        Assert.Equal(y.Keys.Order(), x.Keys.Order());
+        foreach (var (name, bytes) in y) Assert.True(bytes.AsSpan().SequenceEqual(x[name]), $"tensor '{name}' differs");
+    }
+
+    [Fact]
     public void Convert_writes_sharded_safetensors_that_read_back_identical()
     {
         var (code, o, e) = Soup("convert", PyTorchFixtures.Fixture("hf-sharded"), "--out", _dir.File("st"), "--max-shard-size", "40B");
