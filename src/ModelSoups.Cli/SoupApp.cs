@@ -19,6 +19,7 @@ public static class SoupApp
         root.Subcommands.Add(Commands.LearnCommand.Create());
         root.Subcommands.Add(Commands.DemoCommand.Create());
         root.Subcommands.Add(Commands.SparseCommand.Create());
+        root.Subcommands.Add(Commands.AlignCommand.Create());
         try
         {
             var parse = root.Parse(args);
