@@ -4,7 +4,7 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using ModelSoups.Checkpoints;
 using ModelSoups.Evaluation;
-using ModelSoups.Formats.Onnx;
+using ModelSoups.Onnx.Format;
 using ModelSoups.Tensors;
 
 namespace ModelSoups.Onnx;

@@ -1,3 +1,5 @@
+using ModelSoups.Soups;
+
 namespace ModelSoups.Reports;
 
 /// <summary>Writes <c>report.html</c> (plot as inline SVG) and <c>report.md</c> into a soup's output folder from its results.</summary>

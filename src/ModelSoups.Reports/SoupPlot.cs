@@ -1,5 +1,7 @@
 using ScottPlot;
 
+using ModelSoups.Soups;
+
 namespace ModelSoups.Reports;
 
 /// <summary>

@@ -1,6 +1,5 @@
 using ModelSoups.Evaluation;
 using ModelSoups.Soups;
-using ModelSoups.Tests.Evaluation;
 
 namespace ModelSoups.Onnx.Tests;
 

@@ -1,6 +1,5 @@
 using ModelSoups.Evaluation;
-using ModelSoups.Formats.Onnx;
-using ModelSoups.Tests.Evaluation;
+using ModelSoups.Onnx.Format;
 
 namespace ModelSoups.Onnx.Tests;
 

@@ -1,5 +1,4 @@
-using ModelSoups.Formats.Onnx;
-using ModelSoups.Tests.Evaluation;
+using ModelSoups.Onnx.Format;
 
 namespace ModelSoups.Onnx.Tests;
 

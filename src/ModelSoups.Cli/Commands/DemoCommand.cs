@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using ModelSoups.Experiments.Sparse;
 using ModelSoups.Reports;
-using ModelSoups.TorchSharp.Demo;
+using ModelSoups.Experiments.Vision;
 using ModelSoups.TorchSharp.Sparse;
 
 namespace ModelSoups.Cli.Commands;

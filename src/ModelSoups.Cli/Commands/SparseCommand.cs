@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ModelSoups.Experiments.Sparse;
 using ModelSoups.Soups;
 using ModelSoups.TorchSharp.Data;
 using ModelSoups.TorchSharp.Sparse;

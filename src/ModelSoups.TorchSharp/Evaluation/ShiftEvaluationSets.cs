@@ -15,6 +15,9 @@ namespace ModelSoups.TorchSharp.Evaluation;
 public sealed record ShiftEvaluationSets(ImageDataset HeldOut, ImageDataset Test, IReadOnlyList<(string Name, ImageDataset Data)> Shifts,
     int Severity, string Description)
 {
+    /// <summary>The corruption severity of the soups demo's shift suite (1..5), also used to score sparse soups.</summary>
+    public const int DefaultSeverity = 3;
+
     /// <summary>
     /// Samples <paramref name="heldOut"/> held-out and <paramref name="test"/> test images (seeded; null: all) from
     /// <paramref name="splits"/>, and corrupts the first <paramref name="perShift"/> test images with every kind in

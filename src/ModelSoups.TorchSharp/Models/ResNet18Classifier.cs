@@ -1,4 +1,4 @@
-using ModelSoups.Formats.Onnx;
+using ModelSoups.Onnx.Format;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,6 +1,5 @@
 using ModelSoups.Checkpoints;
 using ModelSoups.TorchSharp.Data;
-using ModelSoups.TorchSharp.Demo;
 using ModelSoups.TorchSharp.Evaluation;
 using ModelSoups.TorchSharp.Models;
 
@@ -30,14 +29,13 @@ public sealed class ShiftSparseScorer : ISparseScorer, IDisposable
 
     /// <summary>
     /// The main demo's suite over <paramref name="data"/>: at most <paramref name="limit"/> held-out and test images and
-    /// corrupted test images (null: all), at the severity and seed of <see cref="DemoOptions"/>.
+    /// corrupted test images (null: all), at the soups demo's severity (<see cref="ShiftEvaluationSets.DefaultSeverity"/>) and seed 0.
     /// </summary>
     public static ShiftSparseScorer ForDemo(DatasetSplits data, int? limit, int batchSize = 256)
     {
-        var demo = DemoOptions.Default(".");
         bool hasTest = data.Test is not null;
         var splits = hasTest ? data : data with { Test = data.HeldOut };
-        return new ShiftSparseScorer(ShiftEvaluationSets.Create(splits, limit, limit, limit, demo.Severity, demo.Seed), hasTest, batchSize);
+        return new ShiftSparseScorer(ShiftEvaluationSets.Create(splits, limit, limit, limit, ShiftEvaluationSets.DefaultSeverity, seed: 0), hasTest, batchSize);
     }
 
     /// <summary>The sets scored.</summary>

@@ -1,5 +1,4 @@
 using ModelSoups.Engine;
-using ModelSoups.Reports;
 using ModelSoups.Tensors;
 
 namespace ModelSoups.Soups;

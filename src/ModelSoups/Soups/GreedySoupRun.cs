@@ -4,7 +4,6 @@ using ModelSoups.Checkpoints;
 using ModelSoups.Engine;
 using ModelSoups.Evaluation;
 using ModelSoups.Recipes;
-using ModelSoups.Reports;
 using ModelSoups.Tensors;
 
 namespace ModelSoups.Soups;

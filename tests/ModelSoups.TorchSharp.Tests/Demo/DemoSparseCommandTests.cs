@@ -1,3 +1,4 @@
+using ModelSoups.Experiments.Sparse;
 using ModelSoups.Cli;
 using ModelSoups.Cli.Commands;
 using ModelSoups.Reports;

@@ -2,7 +2,7 @@ using ModelSoups.Cli;
 using ModelSoups.Cli.Commands;
 using ModelSoups.Reports;
 using ModelSoups.TorchSharp.Data;
-using ModelSoups.TorchSharp.Demo;
+using ModelSoups.Experiments.Vision;
 using ModelSoups.TorchSharp.Models;
 using ModelSoups.TorchSharp.Tests.Data;
 

@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using ModelSoups.Formats.Onnx;
+using ModelSoups.Onnx.Format;
 using ModelSoups.TorchSharp.Checkpoints;
 using ModelSoups.TorchSharp.Models;
 using static TorchSharp.torch;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ModelSoups.Experiments.Sparse;
 using ModelSoups.TorchSharp.Data;
 using ModelSoups.TorchSharp.Sparse;
 using ModelSoups.TorchSharp.Tests.Data;

@@ -1,6 +1,0 @@
-using ModelSoups.TorchSharp.Training;
-
-namespace ModelSoups.TorchSharp.Demo;
-
-/// <summary>What the demo is doing: a stage (data, ingredients, evaluate, uniform_soup, …) and either a message or, while training, the sweep's progress.</summary>
-public sealed record DemoProgress(string Stage, string? Message, SweepProgress? Training = null);

@@ -1,4 +1,0 @@
-namespace ModelSoups.Formats.Onnx;
-
-/// <summary>An ONNX file that cannot be read: truncated, not protobuf, or not an ONNX model.</summary>
-public sealed class OnnxFormatException(string message, string? path = null) : ModelSoupsException(message, path);
