@@ -20,6 +20,7 @@ public static class SoupApp
         root.Subcommands.Add(Commands.DemoCommand.Create());
         root.Subcommands.Add(Commands.SparseCommand.Create());
         root.Subcommands.Add(Commands.AlignCommand.Create());
+        root.Subcommands.Add(Commands.PleasCommand.Create());
         try
         {
             var parse = root.Parse(args);
