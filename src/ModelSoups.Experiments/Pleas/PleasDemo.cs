@@ -17,8 +17,9 @@ namespace ModelSoups.Experiments.Pleas;
 /// model trained from its own random initialisation (and data order): (1) both on all 10 classes — shared label
 /// space; (2) A on classes 0–4, B on 5–9 — different label spaces. For each pair <see cref="PleasMerge"/> measures the
 /// originals, their ensemble, naive averaging, permute-then-average (weight and activation matching) and PLeaS at
-/// budgets 1.0, 1.25, 1.5, 2.0 on the test split, and the report shows accuracy against merged size.
-/// Trained models are kept under <c>DIR/pleas/models/</c> and reused when their settings are unchanged.
+/// budgets 1.0, 1.25, 1.5, 2.0 on the test split, and the report shows accuracy against merged size. Both pairs are
+/// run for each architecture (default: the MLP, and the small CNN whose BatchNorm statistics are recomputed after merging).
+/// Trained models are kept under <c>DIR/pleas/ARCH/models/</c> and reused when their settings are unchanged.
 /// </summary>
 public static class PleasDemo
 {
@@ -36,32 +37,33 @@ public static class PleasDemo
         if (o.EvaluationLimit is { } limit) test = test.Sample(limit, DatasetSplits.DefaultSplitSeed);
         string testName = $"{data.Description} {(data.Test is null ? "held-out" : "test")} ({test.Count} images)";
         var folder = Path.Combine(o.Out, FolderName);
-        var models = Path.Combine(folder, "models");
-        Directory.CreateDirectory(models);
-
         var lowTrain = Relabel(data.Train, 0, o.SplitClass);
         var highTrain = Relabel(data.Train, o.SplitClass, data.Train.Classes - o.SplitClass);
         var lowHeld = Relabel(data.HeldOut, 0, o.SplitClass);
         var highHeld = Relabel(data.HeldOut, o.SplitClass, data.Train.Classes - o.SplitClass);
-        string a = Train(o, "a", data.Train, data.HeldOut, initSeed: 1, models, progress, cancel);
-        string b = Train(o, "b", data.Train, data.HeldOut, initSeed: 2, models, progress, cancel);
-        string low = Train(o, "classes-low", lowTrain, lowHeld, initSeed: 3, models, progress, cancel);
-        string high = Train(o, "classes-high", highTrain, highHeld, initSeed: 4, models, progress, cancel);
-
         var runs = new List<PleasResults>();
-        foreach (var (title, ma, mb, space, sub) in new[]
-                 {
-                     ("Shared label space: two models from different random initialisations", a, b, LabelSpace.Shared, "shared"),
-                     ($"Different label spaces: classes 0–{o.SplitClass - 1} vs {o.SplitClass}–{data.Train.Classes - 1}", low, high, LabelSpace.Separate, "separate"),
-                 })
+        foreach (var architecture in o.Architectures)
         {
-            progress?.Invoke($"{sub}: PLeaS and baselines");
-            runs.Add(PleasMerge.Run(new PleasOptions
+            var models = Path.Combine(folder, architecture, "models");
+            Directory.CreateDirectory(models);
+            string a = Train(o, architecture, "a", data.Train, data.HeldOut, initSeed: 1, models, progress, cancel);
+            string b = Train(o, architecture, "b", data.Train, data.HeldOut, initSeed: 2, models, progress, cancel);
+            string low = Train(o, architecture, "classes-low", lowTrain, lowHeld, initSeed: 3, models, progress, cancel);
+            string high = Train(o, architecture, "classes-high", highTrain, highHeld, initSeed: 4, models, progress, cancel);
+            foreach (var (title, ma, mb, space, sub) in new[]
+                     {
+                         ($"{architecture}, shared label space: two models from different random initialisations", a, b, LabelSpace.Shared, "shared"),
+                         ($"{architecture}, different label spaces: classes 0–{o.SplitClass - 1} vs {o.SplitClass}–{data.Train.Classes - 1}", low, high, LabelSpace.Separate, "separate"),
+                     })
             {
-                ModelA = ma, ModelB = mb, Train = data.Train, Evaluation = test, EvaluationDescription = testName,
-                Out = Path.Combine(folder, sub), Budgets = o.Budgets, Samples = o.Samples, LabelSpace = space,
-                Title = title, Overwrite = true,
-            }, line => progress?.Invoke($"{sub}: {line}"), cancel));
+                progress?.Invoke($"{architecture} {sub}: PLeaS and baselines");
+                runs.Add(PleasMerge.Run(new PleasOptions
+                {
+                    ModelA = ma, ModelB = mb, Train = data.Train, Evaluation = test, EvaluationDescription = testName,
+                    Out = Path.Combine(folder, architecture, sub), Budgets = o.Budgets, Samples = o.Samples, LabelSpace = space,
+                    Title = title, Overwrite = true,
+                }, line => progress?.Invoke($"{architecture} {sub}: {line}"), cancel));
+            }
         }
         PleasReport.Write(folder, runs);
         progress?.Invoke(string.Create(CultureInfo.InvariantCulture, $"done in {clock.Elapsed.TotalSeconds:0} s"));
@@ -80,10 +82,10 @@ public static class PleasDemo
     }
 
     /// <summary>Trains (or reuses) one model from its own initialisation seed; returns its folder.</summary>
-    static string Train(PleasDemoOptions o, string name, ImageDataset train, ImageDataset heldOut, long initSeed, string models,
+    static string Train(PleasDemoOptions o, string architecture, string name, ImageDataset train, ImageDataset heldOut, long initSeed, string models,
         Action<string>? progress, CancellationToken cancel)
     {
-        var spec = ModelSpec.ForArchitecture(o.Architecture, train.Classes, train.Channels, Math.Max(train.Height, train.Width));
+        var spec = ModelSpec.ForArchitecture(architecture, train.Classes, train.Channels, Math.Max(train.Height, train.Width));
         if (spec.Architecture == ModelSpec.MlpName) spec = spec with { Hidden = o.Hidden };
         var hp = new TrainingHyperparameters
         {

@@ -10,8 +10,8 @@ public sealed record PleasDemoOptions
     public required string Out { get; init; }
     /// <summary>The data: <c>fashion-mnist</c>, or a dataset file or folder with 10 classes.</summary>
     public string Data { get; init; } = DatasetSplits.FashionMnistName;
-    /// <summary>Architecture of the four models (<c>mlp</c> or <c>cnn</c>).</summary>
-    public string Architecture { get; init; } = ModelSpec.MlpName;
+    /// <summary>Architectures measured, each with its own two pairs (<c>mlp</c>, <c>cnn</c>).</summary>
+    public IReadOnlyList<string> Architectures { get; init; } = [ModelSpec.MlpName, ModelSpec.Cnn];
     /// <summary>MLP hidden sizes.</summary>
     public int[] Hidden { get; init; } = [256, 256];
     /// <summary>Training steps of each model.</summary>
