@@ -291,3 +291,21 @@ out = {
 }
 for k, v in out.items():
     print(k, "[" + ", ".join(repr(float(x)) + "f" for x in v.tolist()) + "]")
+
+# --- whole recipes on bf16 folders (MergekitRecipeTests): inputs rounded to bf16, mergekit's
+# formula in f32, output rounded to bf16 once (mergekit with dtype float32, out_dtype bfloat16).
+bf = lambda t: t.bfloat16().float()
+B16 = [bf(x) for x in (base, a, b, c)]
+rb, ra, rbb, rc = B16
+recipes = {
+    "recipe_ties": gta(rb, [ra, rbb, rc], W, lambda t, i: magnitude(t, 0.5, False), "sum", True),
+    "recipe_ties_nonorm": gta(rb, [ra, rbb, rc], W, lambda t, i: magnitude(t, 0.5, False), "sum", False),
+    "recipe_breadcrumbs": gta(rb, [ra, rbb, rc], W, lambda t, i: magnitude_outliers(t, 0.5, 0.2, False), None, False),
+    "recipe_task_arithmetic": gta(rb, [ra, rbb, rc], W, lambda t, i: t, None, False, 0.5),
+    "recipe_sce": sce(rb, [ra, rbb, rc], 0.5),
+    "recipe_slerp": slerp(0.3, rb, ra),
+    "recipe_karcher": karcher([ra, rbb, rc]),
+    "recipe_multislerp": multislerp([ra, rbb, rc], W, base=rb),
+}
+for k, v in recipes.items():
+    print(k, "[" + ", ".join(repr(float(x)) + "f" for x in bf(v.float()).tolist()) + "]")
