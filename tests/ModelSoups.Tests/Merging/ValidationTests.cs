@@ -83,7 +83,7 @@ public class ValidationTests
     public void Registry_lists_every_method_once_with_declared_parameters()
     {
         Assert.Equal(["linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs", "breadcrumbs_ties", "della", "della_linear", "sce",
-                "slerp", "nuslerp", "multislerp", "karcher", "model_stock", "nearswap", "arcee_fusion", "layer_swap", "passthrough"],
+                "slerp", "nuslerp", "multislerp", "karcher", "model_stock", "nearswap", "arcee_fusion", "ram", "ramplus_tl", "layer_swap", "passthrough"],
             MergeMethods.All.Select(m => m.Name));
         foreach (var m in MergeMethods.All)
             Assert.All(m.Parameters, d => Assert.False(string.IsNullOrWhiteSpace(d.Description)));
