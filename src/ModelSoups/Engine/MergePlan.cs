@@ -71,6 +71,9 @@ public sealed class MergePlan : IDisposable
     /// <summary>The tensors a merge task reads, the base first when <see cref="HasBaseFor"/>.</summary>
     public IReadOnlyList<TensorRef> SourcesOf(TensorTask task) => task.Sources ?? [.. Inputs.Select(c => c.Tensors[task.Output.Name])];
 
+    /// <summary>The index in <see cref="Inputs"/> of source <paramref name="source"/> of <paramref name="task"/>.</summary>
+    public int InputIndexOf(TensorTask task, int source) => task.SourceInputs?[source] ?? source;
+
     /// <summary>Whether the first of <see cref="SourcesOf"/> is the base.</summary>
     public bool HasBaseFor(TensorTask task) => task.HasBase ?? HasBase;
 
@@ -170,7 +173,10 @@ public sealed class MergePlan : IDisposable
         var schedules = RecipeParameters.FromRecipe(recipe, inputModels.Skip(hasBase ? 1 : 0).ToList());
         var names = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var c in inputs) names.UnionWith(c.Tensors.Keys);
-        int layerCount = names.Select(LayerIndex.Parse).Where(i => i is not null).Select(i => i!.Value + 1).DefaultIfEmpty(0).Max();
+        // Layer counts per stack (mergekit: t = i/(L − 1) within each stack, so a vision tower and a text stack each use their own L).
+        var stackLayers = names.Where(x => LayerIndex.Parse(x) is not null).GroupBy(x => LayerIndex.Stack(x)!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Max(x => LayerIndex.Parse(x)!.Value) + 1, StringComparer.Ordinal);
+        int layerCount = stackLayers.Values.DefaultIfEmpty(0).Max();
 
         var problems = new List<string>();
         var tasks = new List<TensorTask>();
@@ -224,7 +230,8 @@ public sealed class MergePlan : IDisposable
                 continue;
             }
             int? layer = LayerIndex.Parse(name);
-            var parameters = RecipeParameters.ForTensor(method, schedules, name, layer, layerCount);
+            int stackCount = layer is null ? layerCount : stackLayers[LayerIndex.Stack(name)!];
+            var parameters = RecipeParameters.ForTensor(method, schedules, name, layer, stackCount);
             method.Validate(parameters, hasBase, name);
             var outType = recipe.OutDType ?? (reference.Tensors.GetValueOrDefault(name) ?? first).DType;
             if (!outType.IsWritable()) outType = DType.F32;
@@ -234,6 +241,7 @@ public sealed class MergePlan : IDisposable
                 Action = TensorAction.Merge,
                 Parameters = parameters,
                 LayerIndex = layer,
+                LayerCount = stackCount,
                 Elementwise = method.IsElementwise(parameters),
             });
         }
@@ -306,6 +314,8 @@ public sealed class MergePlan : IDisposable
     {
         var sb = new StringBuilder();
         sb.AppendLine($"method      {Method.Name}: {Method.Description}");
+        if (Tasks.FirstOrDefault(t => t.Action == TensorAction.Merge)?.Parameters is { } first)
+            sb.AppendLine($"definition  {Method.Definition(first)}");
         if (HasBase) sb.AppendLine($"base        {InputModels[0].Spelled}");
         if (LayerMap is not null && Recipe.BaseModel is { } sliceBase) sb.AppendLine($"base        {sliceBase.Spelled}");
         foreach (var line in LayerMap ?? []) sb.AppendLine($"slice       {line}");

@@ -34,6 +34,9 @@ public sealed class TensorTask
     /// <summary>Layer index parsed from the name, if any.</summary>
     public int? LayerIndex { get; init; }
 
+    /// <summary>Layers in this tensor's layer stack (for layer-dependent methods and gradients); the plan's count for non-layer tensors.</summary>
+    public int LayerCount { get; init; }
+
     /// <summary>True when the method may process this tensor in blocks.</summary>
     public bool Elementwise { get; init; }
 
@@ -44,6 +47,9 @@ public sealed class TensorTask
     /// one of the plan's inputs.
     /// </summary>
     public IReadOnlyList<ModelSoups.Checkpoints.TensorRef>? Sources { get; init; }
+
+    /// <summary>With <see cref="Sources"/>: the index in the plan's inputs of each source (null: source i is input i).</summary>
+    public IReadOnlyList<int>? SourceInputs { get; init; }
 
     /// <summary>With <see cref="Sources"/>: whether <see cref="Sources"/>[0] is the base. Null: the plan's <see cref="MergePlan.HasBase"/>.</summary>
     public bool? HasBase { get; init; }
