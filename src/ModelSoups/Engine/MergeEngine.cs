@@ -173,7 +173,7 @@ public static class MergeEngine
                 if (copyFrom is not null) writer.CopyFile(copyFrom, name);
                 else writer.WriteText(name, text!);
             }
-            writer.WriteText(ModelCard.FileName, ModelCard.Build(CardContent(plan, output, hashes, (string)provenance["tool"]), baseCard));
+            writer.WriteText(ModelCard.FileName, ModelCard.Build(CardContent(plan, hashes, (string)provenance["tool"]), baseCard));
             writer.WriteText(RecipeFileName, recipeYaml);
             writer.Commit();
             return new MergeSummary
@@ -198,7 +198,7 @@ public static class MergeEngine
         }
     }
 
-    static ModelCard.Content CardContent(MergePlan plan, string output, IReadOnlyList<RecipeWriter.InputFile>? hashes, string tool)
+    static ModelCard.Content CardContent(MergePlan plan, IReadOnlyList<RecipeWriter.InputFile>? hashes, string tool)
     {
         var basePath = plan.HasBase ? plan.InputModels[0].Path : plan.LayerMap is not null ? plan.Recipe.BaseModel?.Path : null;
         var inputs = plan.Inputs.Zip(plan.InputModels).Select(p =>
@@ -211,7 +211,8 @@ public static class MergeEngine
             return new ModelCard.Input(p.Second.Spelled, p.Second.Path == basePath ? "base" : "model", files);
         }).ToList();
         var recipe = plan.Recipe.SourceText ?? RecipeWriter.ToYaml(plan.Recipe);
-        return new ModelCard.Content(Path.GetFileName(output), plan.Method.Name, plan.Method.Description, inputs, recipe, tool);
+        // The title does not name the output folder (mergekit does): the same merge gives the same bytes wherever it is written.
+        return new ModelCard.Content(plan.Recipe.Name ?? $"{plan.Method.Name} merge", plan.Method.Name, plan.Method.Description, inputs, recipe, tool);
     }
 
     /// <summary>Output elements in a slice that are non-finite where every input is finite (the merge made them).</summary>
