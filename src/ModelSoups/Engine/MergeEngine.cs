@@ -51,7 +51,8 @@ public static class MergeEngine
         if (string.IsNullOrWhiteSpace(outputFolder)) throw new ModelSoupsException("the output path is empty; give a folder with --out.");
         var output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputFolder));
         RefuseInputFolder(plan, output);
-        int threads = Math.Max(1, options.Threads);
+        options = options with { Threads = plan.ThreadsFor(options) };
+        int threads = options.Threads;
 
         long bytesDone = 0;
         int tensorsDone = 0;

@@ -22,6 +22,7 @@ public static class RecipeParser
     public static Recipe ParseFile(string path)
     {
         var full = System.IO.Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new RecipeException("this is a folder, not a recipe file; give the recipe's .yaml file", path);
         if (!File.Exists(full)) throw new RecipeException("recipe file not found", path);
         string text;
         try { text = File.ReadAllText(full); }
@@ -35,6 +36,7 @@ public static class RecipeParser
         var where = sourcePath ?? "recipe";
         var folder = sourcePath is null ? Directory.GetCurrentDirectory() : System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(sourcePath))!;
         YamlMappingNode root;
+        YamlDepthLimit.Check(text, where);
         try
         {
             var stream = new YamlStream();
@@ -127,6 +129,7 @@ public static class RecipeParser
     /// <summary>Parses one command-line <c>key=value</c> into a recipe value (number, bool, list or word).</summary>
     public static RecipeValue ParseValueText(string text, string where)
     {
+        YamlDepthLimit.Check(text, where);
         try
         {
             var stream = new YamlStream();
