@@ -252,7 +252,13 @@ public static class MergeEngine
         var task = item.Task;
         if (task.Action == TensorAction.Copy)
         {
-            if (item.Count > 0) writer.Write(task.Output.Name, item.Start, task.CopySource!.GetBytes(item.Start, (int)item.Count));
+            if (item.Count > 0)
+            {
+                task.CopySource!.CheckUnchanged();
+                var bytes = task.CopySource.GetBytes(item.Start, (int)item.Count);
+                writer.Write(task.Output.Name, item.Start, bytes);
+                task.CopySource.CheckUnchanged();
+            }
             return item.Count;
         }
         return plan.Recipe.ComputeDType == DType.F64
@@ -279,11 +285,14 @@ public static class MergeEngine
                 var source = plan.Inputs[i].Tensors[name];
                 var target = buffer.AsSpan<T>(i * computeBytes, count);
                 int size = source.DType.Size();
+                // Before touching the mapping (a truncated file faults) and after (a rewrite in place): see CheckUnchanged.
+                source.CheckUnchanged();
                 for (int s = 0; s < count; s += ConvertSlice)
                 {
                     int n = Math.Min(ConvertSlice, count - s);
                     DTypeConversion.ToCompute(source.DType, source.GetBytes((item.Start + s) * size, n * size), target.Slice(s, n));
                 }
+                source.CheckUnchanged();
                 read += (long)count * size;
                 if (NonFiniteCount.Count<T>(target) is var bad and > 0) nonFinite.AddInput(i, name, bad);
                 memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
