@@ -64,7 +64,7 @@ public static class GreedyCommand
             }
             int threadCount = parse.GetValue(threads);
             if (threadCount < 1) throw new ModelSoupsException("--threads must be at least 1.");
-            long budgetBytes = ByteSize.Parse(parse.GetValue(budget)!, "--memory-budget");
+            long budgetBytes = ByteSize.Parse(parse.GetValue(budget)!, "--memory-budget", requireUnit: true);
 
             bool skip = evaluatorOptions.SkipErrors(parse);
             var (evaluator, data) = evaluatorOptions.Create(parse);

@@ -91,7 +91,7 @@ public static class MergeCommand
             return new MergeOptions
             {
                 Threads = threadCount,
-                MemoryBudgetBytes = ByteSize.Parse(parse.GetValue(budget)!, "--memory-budget"),
+                MemoryBudgetBytes = ByteSize.Parse(parse.GetValue(budget)!, "--memory-budget", requireUnit: true),
                 MaxShardBytes = ByteSize.Parse(parse.GetValue(shard)!, "--max-shard-size"),
                 Overwrite = parse.GetValue(overwrite),
                 HashInputs = !parse.GetValue(noHash),

@@ -83,6 +83,7 @@ public static class RecipeParser
     static string ReadText(string path)
     {
         var full = System.IO.Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new RecipeException("this is a folder, not a recipe file; give the recipe's .yaml file", path);
         if (!File.Exists(full)) throw new RecipeException("recipe file not found", path);
         try { return File.ReadAllText(full); }
         catch (IOException e) { throw new RecipeException($"cannot read the recipe: {e.Message}", path, e); }
@@ -90,6 +91,7 @@ public static class RecipeParser
 
     static List<YamlMappingNode> LoadDocuments(string text, string where)
     {
+        YamlDepthLimit.Check(text, where);
         try
         {
             var stream = new YamlStream();
@@ -345,6 +347,7 @@ public static class RecipeParser
     /// <summary>Parses one command-line <c>key=value</c> into a recipe value (number, bool, list or word).</summary>
     public static RecipeValue ParseValueText(string text, string where)
     {
+        YamlDepthLimit.Check(text, where);
         try
         {
             var stream = new YamlStream();
