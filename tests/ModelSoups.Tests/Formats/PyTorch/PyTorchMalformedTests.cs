@@ -72,6 +72,15 @@ public sealed class PyTorchMalformedTests : IDisposable
     }
 
     [Fact]
+    public void Bytes_appended_after_a_zip_are_tolerated()
+    {
+        string p = _dir.File("appended.pt");
+        File.WriteAllBytes(p, [.. File.ReadAllBytes(PyTorchFixtures.Fixture("views.pt")), .. new byte[100]]);
+        using var c = Checkpoint.Open(p);
+        PyTorchFixtures.AssertSameTensors(PyTorchFixtures.Expected("views.pt"), c);
+    }
+
+    [Fact]
     public void Zip_entry_running_past_the_central_directory()
     {
         // Grow the first entry's compressed size in its central header so it overlaps the directory.
