@@ -23,6 +23,8 @@ public static class SoupApp
         root.Subcommands.Add(Commands.LearnCommand.Create());
         root.Subcommands.Add(Commands.DemoCommand.Create());
         root.Subcommands.Add(Commands.SparseCommand.Create());
+        root.Subcommands.Add(Commands.AlignCommand.Create());
+        root.Subcommands.Add(Commands.PleasCommand.Create());
         using var interrupt = new CancellationTokenSource();
         var signals = ownsSignals ? SignalHandlers(interrupt) : null;
         try
