@@ -32,9 +32,12 @@ public static class MergeCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output folder (only once the new one is complete)." };
         var allowMissing = new Option<bool>("--allow-missing") { Description = "Quick form: take tensors that are missing from some inputs, or differ in shape, from the base instead of failing." };
         var noHash = new Option<bool>("--no-hash") { Description = "Do not record the SHA-256 of the input files (saves one read of the inputs)." };
+        var allowNonFinite = new Option<bool>("--allow-nonfinite") { Description = "Keep NaN/Inf values the merge produces (by default a merge that makes them fails, naming the tensors)." };
+        var noTimestamp = new Option<bool>("--no-timestamp") { Description = "Leave the creation time out of the output, so reruns give byte-identical files (SOURCE_DATE_EPOCH is honoured too)." };
         var command = new Command("merge", "Merge checkpoints with a recipe: model soups (linear), task arithmetic, TIES, DARE, Breadcrumbs, SLERP, Model Stock, layer swapping.")
         {
             recipe, outDir, method, models, baseModel, weights, density, set, dtype, outDtype, allowMissing, threads, budget, shard, plan, overwrite, noHash,
+            allowNonFinite, noTimestamp,
         };
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
@@ -69,9 +72,12 @@ public static class MergeCommand
                 MaxShardBytes = ByteSize.Parse(parse.GetValue(shard)!, "--max-shard-size"),
                 Overwrite = parse.GetValue(overwrite),
                 HashInputs = !parse.GetValue(noHash),
+                AllowNonFinite = parse.GetValue(allowNonFinite),
+                NoTimestamp = parse.GetValue(noTimestamp),
                 Progress = ProgressPrinter.For(stderr, interactive),
             };
             var output = parse.GetValue(outDir)!;
+            if (string.IsNullOrWhiteSpace(output)) throw new ModelSoupsException("--out is empty; give the output folder.");
             using var mergePlan = MergePlan.Create(r, options);
             if (parse.GetValue(plan))
             {

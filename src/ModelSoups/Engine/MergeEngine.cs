@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Numerics;
 using ModelSoups.Checkpoints;
+using ModelSoups.Durability;
 using ModelSoups.Merging;
 using ModelSoups.Recipes;
 using ModelSoups.Tensors;
@@ -47,7 +48,8 @@ public static class MergeEngine
     public static MergeSummary Run(MergePlan plan, string outputFolder, MergeOptions options, CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
-        var output = Path.GetFullPath(outputFolder);
+        if (string.IsNullOrWhiteSpace(outputFolder)) throw new ModelSoupsException("the output path is empty; give a folder with --out.");
+        var output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputFolder));
         RefuseInputFolder(plan, output);
         int threads = Math.Max(1, options.Threads);
 
@@ -77,8 +79,8 @@ public static class MergeEngine
             var provenance = new Dictionary<string, object>
             {
                 ["tool"] = "ModelSoups " + (typeof(MergeEngine).Assembly.GetName().Version?.ToString(3) ?? "0"),
-                ["created"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
             };
+            if (CreationTime.Text(options.NoTimestamp) is { } created) provenance["created"] = created;
             foreach (var (k, v) in options.Provenance ?? new Dictionary<string, object>()) provenance[k] = v;
             var recipeYaml = RecipeWriter.ToYaml(plan.Recipe, hashes, provenance);
             var metadata = new Dictionary<string, string>
@@ -95,6 +97,7 @@ public static class MergeEngine
             int next = -1;
             Exception? failure = null;
             var maskMismatches = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+            var nonFinite = new NonFiniteTally();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             var workers = Enumerable.Range(0, threads).Select(w => new Thread(() =>
             {
@@ -104,7 +107,7 @@ public static class MergeEngine
                     while (!stop.IsCancellationRequested && (i = Interlocked.Increment(ref next)) < items.Count)
                     {
                         var item = items[i];
-                        long read = Process(plan, item, writer, budget, maskMismatches, stop.Token);
+                        long read = Process(plan, item, writer, budget, maskMismatches, nonFinite, stop.Token);
                         Interlocked.Add(ref bytesDone, read);
                         bool last;
                         lock (remaining) last = --remaining[item.Task.Output.Name] == 0;
@@ -132,6 +135,22 @@ public static class MergeEngine
                     ". Nothing was written; merge models pruned with the same mask, or drop sparsity: preserve.", plan.Recipe.SourcePath);
             }
 
+            if (nonFinite.NewInOutput.Count > 0 && !options.AllowNonFinite)
+            {
+                // The writer is not committed: nothing reaches the output folder.
+                var worst = nonFinite.NewInOutput.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
+                throw new ModelSoupsException(
+                    $"the merge produced {worst.Sum(p => p.Value):N0} non-finite value(s) (NaN or ±Inf) that are not in the inputs, in {worst.Count} tensor(s): " +
+                    string.Join(", ", worst.Take(10).Select(p => $"{PrintableName.Of(p.Key)} ({p.Value:N0})")) + (worst.Count > 10 ? ", …" : "") +
+                    ". Nothing was written; check the weights and parameters (an overflow?), or pass --allow-nonfinite to keep them.", plan.Recipe.SourcePath);
+            }
+            var notes = new List<string>(plan.Notes);
+            notes.AddRange(writer.Notes);
+            notes.AddRange(nonFinite.InputNotes(plan));
+            if (options.AllowNonFinite && nonFinite.NewInOutput.Count > 0)
+                notes.Add($"the output has {nonFinite.NewInOutput.Values.Sum():N0} non-finite value(s) not in the inputs (--allow-nonfinite), in: " +
+                    string.Join(", ", nonFinite.NewInOutput.Keys.Order(StringComparer.Ordinal).Take(10).Select(PrintableName.Of)) + ".");
+
             if (plan.ConfigSource is { } folder)
                 foreach (var name in SideFiles)
                 {
@@ -152,7 +171,7 @@ public static class MergeEngine
                 PeakWorkingBytes = budget.PeakBytes,
                 PeakRssAnonBytes = Math.Max(peakAnon, ProcessMemory.RssAnonBytes() ?? 0) is var p and > 0 ? p : null,
                 ShardFiles = writer.ShardFiles,
-                Notes = plan.Notes,
+                Notes = notes,
             };
         }
         finally
@@ -162,22 +181,39 @@ public static class MergeEngine
         }
     }
 
+    /// <summary>Output elements in a slice that are non-finite where every input is finite (the merge made them).</summary>
+    static long NewNonFinite<T>(ReadOnlyMemory<T>[] inputs, int start, int n, DType outType, ReadOnlySpan<byte> outBytes)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        long made = 0;
+        for (int j = 0; j < n; j++)
+        {
+            if (!NonFiniteCount.IsNonFinite(outType, outBytes, j)) continue;
+            bool inputsFinite = true;
+            foreach (var m in inputs) inputsFinite &= T.IsFinite(m.Span[start + j]);
+            if (inputsFinite) made++;
+        }
+        return made;
+    }
+
     static Exception Rethrow(Exception e) =>
         e is ModelSoupsException or OperationCanceledException ? e : new InvalidOperationException($"merge failed: {e.Message}", e);
 
     static IReadOnlyList<string> AllInputFiles(MergePlan plan) => plan.Inputs.SelectMany(c => c.Files).Distinct().ToList();
 
-    /// <summary>The output must not be (or contain, or sit inside) an input folder: a merge never writes where it reads.</summary>
+    /// <summary>
+    /// The output must not be (or contain, or sit inside) an input folder: a merge never writes where it reads.
+    /// Folders are compared by identity (device and inode), so symlinks, bind mounts and hard-linked folders
+    /// cannot hide an input inside the output (which <c>--overwrite</c> would then delete).
+    /// </summary>
     static void RefuseInputFolder(MergePlan plan, string output)
     {
-        var outSlash = output.TrimEnd('/') + "/";
         foreach (var (c, m) in plan.Inputs.Zip(plan.InputModels))
         {
-            foreach (var f in c.Files)
+            foreach (var dir in c.Files.Select(f => Path.GetDirectoryName(Path.GetFullPath(f))!).Distinct(StringComparer.Ordinal))
             {
-                var dir = Path.GetDirectoryName(f)!.TrimEnd('/') + "/";
-                if (dir.StartsWith(outSlash, StringComparison.Ordinal) || outSlash.StartsWith(dir, StringComparison.Ordinal))
-                    throw new ModelSoupsException($"the output folder overlaps the input {m.Spelled}; choose an output folder outside every input folder", output);
+                if (FolderOverlap.Overlaps(dir, output))
+                    throw new ModelSoupsException($"the output folder overlaps the input {m.Spelled} (the same folder, or one inside the other, also through symlinks or mounts); choose an output folder outside every input folder", output);
             }
         }
     }
@@ -210,7 +246,7 @@ public static class MergeEngine
 
     /// <summary>Processes one work item; returns the input bytes it read.</summary>
     static long Process(MergePlan plan, WorkItem item, CheckpointWriter writer, MemoryBudget budget,
-        ConcurrentDictionary<string, bool> maskMismatches, CancellationToken cancel)
+        ConcurrentDictionary<string, bool> maskMismatches, NonFiniteTally nonFinite, CancellationToken cancel)
     {
         var task = item.Task;
         if (task.Action == TensorAction.Copy)
@@ -219,12 +255,12 @@ public static class MergeEngine
             return item.Count;
         }
         return plan.Recipe.ComputeDType == DType.F64
-            ? Merge<double>(plan, item, writer, budget, maskMismatches, cancel)
-            : Merge<float>(plan, item, writer, budget, maskMismatches, cancel);
+            ? Merge<double>(plan, item, writer, budget, maskMismatches, nonFinite, cancel)
+            : Merge<float>(plan, item, writer, budget, maskMismatches, nonFinite, cancel);
     }
 
     static unsafe long Merge<T>(MergePlan plan, WorkItem item, CheckpointWriter writer, MemoryBudget budget,
-        ConcurrentDictionary<string, bool> maskMismatches, CancellationToken cancel)
+        ConcurrentDictionary<string, bool> maskMismatches, NonFiniteTally nonFinite, CancellationToken cancel)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var task = item.Task;
@@ -248,6 +284,7 @@ public static class MergeEngine
                     DTypeConversion.ToCompute(source.DType, source.GetBytes((item.Start + s) * size, n * size), target.Slice(s, n));
                 }
                 read += (long)count * size;
+                if (NonFiniteCount.Count<T>(target) is var bad and > 0) nonFinite.AddInput(i, name, bad);
                 memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
             }
             int first = plan.HasBase ? 1 : 0;
@@ -260,7 +297,7 @@ public static class MergeEngine
                 TensorName = name,
                 Shape = task.Output.Shape,
                 LayerIndex = task.LayerIndex,
-                LayerCount = plan.LayerCount,
+                LayerCount = task.LayerCount,
                 Seed = MergeSeed.ForTensor(plan.Recipe.RandomSeed, name),
                 Offset = item.Start,
             };
@@ -281,6 +318,8 @@ public static class MergeEngine
                 int n = Math.Min(ConvertSlice, count - s);
                 var bytes = outBytes[..(n * outSize)];
                 DTypeConversion.FromCompute<T>(result.Slice(s, n), outType, bytes);
+                if (NonFiniteCount.Count(outType, bytes) > 0)
+                    nonFinite.AddOutput(name, NewNonFinite(memories, s, n, outType, bytes));
                 writer.Write(name, (item.Start + s) * outSize, bytes);
             }
             return read;

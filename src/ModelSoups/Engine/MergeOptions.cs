@@ -26,6 +26,12 @@ public sealed record MergeOptions
     /// <summary>Called about every 100 ms from a background thread while merging.</summary>
     public Action<MergeProgress>? Progress { get; init; }
 
+    /// <summary>Keep non-finite values (NaN, ±Inf) the merge makes instead of failing (they are reported as a note).</summary>
+    public bool AllowNonFinite { get; init; }
+
+    /// <summary>Leave the creation time out of the provenance, for byte-reproducible outputs (see <see cref="CreationTime"/>).</summary>
+    public bool NoTimestamp { get; init; }
+
     /// <summary>Extra entries for the provenance block of <c>soup-recipe.yaml</c> (e.g. a greedy soup's scores).</summary>
     public IReadOnlyDictionary<string, object>? Provenance { get; init; }
 }

@@ -120,7 +120,10 @@ public sealed class MergePlan : IDisposable
         var schedules = RecipeParameters.FromRecipe(recipe, inputModels.Skip(hasBase ? 1 : 0).ToList());
         var names = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var c in inputs) names.UnionWith(c.Tensors.Keys);
-        int layerCount = names.Select(LayerIndex.Parse).Where(i => i is not null).Select(i => i!.Value + 1).DefaultIfEmpty(0).Max();
+        // Layer counts per stack (mergekit: t = i/(L − 1) within each stack, so a vision tower and a text stack each use their own L).
+        var stackLayers = names.Where(x => LayerIndex.Parse(x) is not null).GroupBy(x => LayerIndex.Stack(x)!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Max(x => LayerIndex.Parse(x)!.Value) + 1, StringComparer.Ordinal);
+        int layerCount = stackLayers.Values.DefaultIfEmpty(0).Max();
 
         var problems = new List<string>();
         var tasks = new List<TensorTask>();
@@ -159,7 +162,8 @@ public sealed class MergePlan : IDisposable
                 continue;
             }
             int? layer = LayerIndex.Parse(name);
-            var parameters = RecipeParameters.ForTensor(method, schedules, name, layer, layerCount);
+            int stackCount = layer is null ? layerCount : stackLayers[LayerIndex.Stack(name)!];
+            var parameters = RecipeParameters.ForTensor(method, schedules, name, layer, stackCount);
             method.Validate(parameters, hasBase, name);
             var outType = recipe.OutDType ?? (reference.Tensors.GetValueOrDefault(name) ?? first).DType;
             if (!outType.IsWritable()) outType = DType.F32;
@@ -169,6 +173,7 @@ public sealed class MergePlan : IDisposable
                 Action = TensorAction.Merge,
                 Parameters = parameters,
                 LayerIndex = layer,
+                LayerCount = stackCount,
                 Elementwise = method.IsElementwise(parameters),
             });
         }
@@ -244,6 +249,8 @@ public sealed class MergePlan : IDisposable
     {
         var sb = new StringBuilder();
         sb.AppendLine($"method      {Method.Name}: {Method.Description}");
+        if (Tasks.FirstOrDefault(t => t.Action == TensorAction.Merge)?.Parameters is { } first)
+            sb.AppendLine($"definition  {Method.Definition(first)}");
         if (HasBase) sb.AppendLine($"base        {InputModels[0].Spelled}");
         foreach (var (im, i) in InputModels.Skip(HasBase ? 1 : 0).Select((x, i) => (x, i)))
         {

@@ -34,6 +34,9 @@ public sealed class TensorTask
     /// <summary>Layer index parsed from the name, if any.</summary>
     public int? LayerIndex { get; init; }
 
+    /// <summary>Layers in this tensor's layer stack (for layer-dependent methods and gradients); the plan's count for non-layer tensors.</summary>
+    public int LayerCount { get; init; }
+
     /// <summary>True when the method may process this tensor in blocks.</summary>
     public bool Elementwise { get; init; }
 

@@ -26,9 +26,9 @@ public sealed class Linear : MergeMethod
     protected override void ValidateMore(MergeParameters p, bool hasBase, string where)
     {
         if (!p.Flag("normalize")) return;
-        double sum = 0;
-        for (int i = 0; i < p.ModelCount; i++) sum += p.Number("weight", i);
-        if (Math.Abs(sum) < 1e-8)
+        var (_, sum) = Weights(p);
+        // Only an exact zero cannot be normalised: weights of 1e-39 (or 1e308) are scaled first (see Weights).
+        if (sum == 0 || !double.IsFinite(sum))
             throw new ModelSoupsException($"The linear weights sum to zero{where}, so they cannot be normalised; change a weight or set normalize: false.");
     }
 
@@ -39,10 +39,7 @@ public sealed class Linear : MergeMethod
         int k = p.ModelCount;
         // Accumulate in double (one chunk at a time, model by model) and round once:
         // identical inputs give back exactly the input.
-        var w = new double[k];
-        double sum = 0;
-        for (int i = 0; i < k; i++) sum += w[i] = p.Number("weight", i);
-        double div = p.Flag("normalize") ? sum : 1;
+        var (w, div) = Weights(p);
         if (typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated)
         {
             var models = new ReadOnlyMemory<float>[k];
@@ -64,6 +61,29 @@ public sealed class Linear : MergeMethod
             var o = output.Slice(s, len);
             for (int j = 0; j < len; j++) o[j] = T.CreateChecked(a[j] / div);
         }
+    }
+
+    /// <summary>
+    /// The weights and the divisor. With normalize, the weights are first multiplied by the power of two that
+    /// brings the largest to [1, 2): a power-of-two scale is exact, so for ordinary weights every product, sum
+    /// and quotient is bit for bit what it was unscaled, while weights like 1e-39 (whose sum is not zero) or
+    /// 1e308 (whose sum would overflow) still give their true weighted mean.
+    /// </summary>
+    static (double[] Weights, double Divisor) Weights(MergeParameters p)
+    {
+        int k = p.ModelCount;
+        var w = new double[k];
+        double max = 0;
+        for (int i = 0; i < k; i++) max = Math.Max(max, Math.Abs(w[i] = p.Number("weight", i)));
+        if (!p.Flag("normalize")) return (w, 1);
+        if (max > 0 && double.IsFinite(max))
+        {
+            int e = Math.ILogB(max);
+            for (int i = 0; i < k; i++) w[i] = Math.ScaleB(w[i], -e);
+        }
+        double sum = 0;
+        for (int i = 0; i < k; i++) sum += w[i];
+        return (w, sum);
     }
 
     /// <summary>

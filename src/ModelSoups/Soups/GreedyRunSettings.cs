@@ -50,6 +50,12 @@ public sealed record GreedyRunSettings
 
     /// <summary>Extra provenance recorded in results.json (e.g. the command line).</summary>
     public IReadOnlyDictionary<string, string>? Provenance { get; init; }
+
+    /// <summary>Leave the creation time out of the outputs (byte-reproducible; see <see cref="Engine.CreationTime"/>).</summary>
+    public bool NoTimestamp { get; init; }
+
+    /// <summary>Keep non-finite values the final merge makes instead of failing.</summary>
+    public bool AllowNonFinite { get; init; }
 }
 
 /// <summary>
