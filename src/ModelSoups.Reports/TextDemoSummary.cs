@@ -76,6 +76,9 @@ public sealed record TextDemoSummary
     /// </summary>
     public string Headline()
     {
+        if (Seeds.All(s => s.Paired.Count == 0) && Seeds.All(s => s.Results.Rows.All(r => double.IsNaN(r.Test))))
+            return string.Create(CultureInfo.InvariantCulture, $"A held-out-only settings probe over {Seeds.Count} sweep(s): greedy soup {100 * Over(DemoResults.GreedySoup, "heldout").Mean:0.00} %, " +
+                $"uniform soup {100 * Over(DemoResults.UniformSoup, "heldout").Mean:0.00} %, best individual {100 * Over(DemoResults.BestIndividual, "heldout").Mean:0.00} %, ingredients' mean {100 * Over(IngredientMean, "heldout").Mean:0.00} % on held-out; test and shift were not evaluated.");
         var parts = new List<string>();
         foreach (var (set, label) in new[] { ("test", "in-distribution test"), ("shift", "the time shift") })
         {

@@ -27,12 +27,14 @@ public static class DemoCommand
         var quick = new Option<bool>("--quick") { Description = "One short sweep on small sets (about 3 minutes on 2 cores)." };
         var full = new Option<bool>("--full") { Description = "As large as the corpus allows: more sweeps, ingredients and tokens (hours on a CPU)." };
         var seeds = new Option<int?>("--seeds") { Description = "Sweep seeds (default 3; --quick 1): the table reports mean ± standard deviation over them." };
+        var lr = new Option<string?>("--lr") { Description = "Learning-rate range MIN,MAX of the text demo's sweep (log-uniform; default from the preset)." };
+        var heldOutOnly = new Option<bool>("--held-out-only") { Description = "A settings probe: evaluate on held-out only (test and shift are never computed)." };
         var vision = new Option<bool>("--vision") { Description = "The Fashion-MNIST / ImageNet ResNet-18 experiment instead (with --quick or --full; default folder soup-demo-vision)." };
         var outDir = new Option<string>("--out", "-o") { Description = "Output folder: _init/, seed-N/, summary.json, report.html. Rerunning resumes.", DefaultValueFactory = _ => DefaultOut };
         var sparse = new Option<bool>("--sparse") { Description = "Sparse Model Soups instead: prune a small CNN to 90 % in 3 phases and compare IMP with SMS uniform and greedy soups on the same corrupted test sets (DIR/sparse/; with --quick or alone)." };
         var command = new Command("demo", "Model soups end to end: fine-tune MiniLM ingredients on SpamAssassin spam/ham over several sweep seeds, then compare the best model, uniform, greedy and learned soups and the ensemble on held-out, test and a time shift, with intervals and McNemar's test.")
         {
-            quick, full, seeds, vision, sparse, outDir,
+            quick, full, seeds, lr, heldOutOnly, vision, sparse, outDir,
         };
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
@@ -46,6 +48,8 @@ public static class DemoCommand
             if (parse.GetValue(vision) && parse.GetValue(sparse)) throw new ModelSoupsException("give at most one of --vision and --sparse");
             if (parse.GetValue(seeds) is { } n && (n < 1 || parse.GetValue(vision) || parse.GetValue(sparse)))
                 throw new ModelSoupsException(n < 1 ? "--seeds must be at least 1" : "--seeds belongs to the text demo (not --vision or --sparse)");
+            if ((parse.GetValue(lr) is not null || parse.GetValue(heldOutOnly)) && (parse.GetValue(vision) || parse.GetValue(sparse)))
+                throw new ModelSoupsException("--lr and --held-out-only belong to the text demo (not --vision or --sparse)");
             var output = Path.GetFullPath(parse.GetValue(vision) && !outGiven ? DefaultVisionOut : parse.GetValue(outDir)!);
             if (parse.GetValue(sparse))
             {
@@ -65,6 +69,8 @@ public static class DemoCommand
             }
             var text = parse.GetValue(quick) ? TextDemoOptions.Quick(output) : parse.GetValue(full) ? TextDemoOptions.Full(output) : TextDemoOptions.Default(output);
             if (parse.GetValue(seeds) is { } count) text = text with { Seeds = count };
+            if (parse.GetValue(lr) is { } range) text = text with { LearningRate = ParseRange(range) };
+            if (parse.GetValue(heldOutOnly)) text = text with { HeldOutOnly = true };
             var summary = RunText(text, stderr, cancel);
             PrintText(summary, output, stdout);
             return 0;
@@ -82,6 +88,16 @@ public static class DemoCommand
             if (p.Training is { } t) training.Report(t);
             else if (p.Message is { } m) stderr.WriteLine($"[{p.Stage}] {m}");
         }, (folder, results) => ReportWriter.WriteDemo(folder, results, SparseSections(folder)), cancel);
+    }
+
+    /// <summary>Parses "MIN,MAX" (0 &lt; MIN ≤ MAX).</summary>
+    static (double Min, double Max) ParseRange(string text)
+    {
+        var parts = text.Split(',');
+        if (parts.Length == 2 && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var a)
+            && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var b) && a > 0 && b >= a)
+            return (a, b);
+        throw new ModelSoupsException($"--lr needs MIN,MAX with 0 < MIN ≤ MAX, e.g. 2e-5,2e-4; not '{text}'");
     }
 
     /// <summary>Runs the text demo with progress on <paramref name="stderr"/> and writes the reports.</summary>

@@ -54,6 +54,11 @@ public sealed record TextDemoOptions
     public int? Threads { get; init; } = 2;
     /// <summary>Body characters kept per email before tokenising.</summary>
     public int MaxBodyChars { get; init; } = 1000;
+    /// <summary>
+    /// A settings probe: evaluate on the held-out set only (test and shift are never computed), no learned soup, no
+    /// paired test. How docs/demo.md's probes were run (<c>soup demo --held-out-only</c>).
+    /// </summary>
+    public bool HeldOutOnly { get; init; }
     /// <summary>Seed of the data split and of the head (the sweep seeds are 0 … Seeds − 1).</summary>
     public ulong SplitSeed { get; init; }
 

@@ -148,7 +148,7 @@ public static class TextSoupsDemo
 
         var names = runs.Select(r => r.Name).ToArray();
         var cache = new TextEvaluationCache(Path.Combine(dir, WorkFolder, "evaluations.json"), string.Join(" | ",
-            "text-v1", spec.Describe(), sets.Description, $"learned {o.LearnedSoupEpochs}x{o.LearnedSoupEmails}/{o.LearnedSoupBatchSize}",
+            "text-v1", spec.Describe(), sets.Description, o.HeldOutOnly ? "held-out only" : "all sets", $"learned {o.LearnedSoupEpochs}x{o.LearnedSoupEmails}/{o.LearnedSoupBatchSize}",
             string.Join(",", runs.Select(r => r.Name + ":" + r.Hyperparameters.Describe()))));
         if (cache.Discarded) say("evaluate", "the evaluation cache was made with other settings; evaluating again");
 
@@ -156,7 +156,7 @@ public static class TextSoupsDemo
         IReadOnlyDictionary<string, float[]> Logits(string key, IReadOnlyList<string> members, Func<ICheckpoint> make)
         {
             if (cache.TryGet(key, members, out var cached)) return cached;
-            var scores = evaluator.Evaluate(make(), cancel: cancel);
+            var scores = evaluator.Evaluate(make(), heldOutOnly: o.HeldOutOnly, cancel: cancel);
             var logits = scores.Results!.ToDictionary(r => r.Set, r => r.Result.Logits!, StringComparer.Ordinal);
             cache.Put(key, members, logits);
             return logits;
@@ -185,7 +185,7 @@ public static class TextSoupsDemo
             var result = FineTune.Run(model, spec, splits.Train, heldOut: null, run.Hyperparameters, logEvery: 10,
                 p => progress?.Invoke(new DemoProgress("fine_tune", null, new SweepProgress(i, runs.Count, label, p))), cancel);
             ModuleFolder.Save(model, spec, folder, overwrite: true);
-            var evaluated = evaluator.Evaluate(ModuleState.ToCheckpoint(model, folder), cancel: cancel);
+            var evaluated = evaluator.Evaluate(ModuleState.ToCheckpoint(model, folder), heldOutOnly: o.HeldOutOnly, cancel: cancel);
             cache.Put(DemoRow.IngredientPrefix + run.Name, [run.Name], evaluated.Results!.ToDictionary(r => r.Set, r => r.Result.Logits!, StringComparer.Ordinal));
             var heldOut = evaluated.Results!.First(r => r.Set == "heldout").Result;
             var record = IngredientRecord.From(run.Name, run.Hyperparameters, result) with { HeldOut = heldOut.Score, HeldOutLoss = heldOut.Metrics["loss"] };
@@ -255,7 +255,7 @@ public static class TextSoupsDemo
 
             // ---- learned soup ----
             IReadOnlyDictionary<string, float[]>? learned = null;
-            if (o.LearnedSoupEpochs > 0)
+            if (o.LearnedSoupEpochs > 0 && !o.HeldOutOnly)
             {
                 learned = Logits(DemoResults.LearnedSoup, names, () =>
                 {
@@ -271,7 +271,7 @@ public static class TextSoupsDemo
             }
 
             // ---- ensemble: mean logits ----
-            var ensemble = sets.Shifts.Select(s => s.Name).Prepend("test").Prepend("heldout").ToDictionary(set => set, set =>
+            var ensemble = ingredientLogits[0].Keys.ToDictionary(set => set, set =>
             {
                 var sum = new float[ingredientLogits[0][set].Length];
                 foreach (var l in ingredientLogits) for (int j = 0; j < sum.Length; j++) sum[j] += l[set][j];
@@ -300,7 +300,7 @@ public static class TextSoupsDemo
                 rows.Add(Row(DemoRow.IngredientPrefix + names[i], ingredientLogits[i], [names[i]], 1, records[i].Hyperparameters.Describe()));
 
             var paired = new List<PairedComparison>();
-            foreach (var (set, labels) in new[] { ("test", sets.Test.Labels), (ShiftName, sets.Shifts[0].Data.Labels) })
+            foreach (var (set, labels) in o.HeldOutOnly ? [] : new[] { ("test", sets.Test.Labels), (ShiftName, sets.Shifts[0].Data.Labels) })
             {
                 var g = Correct(greedyLogits[set], labels);
                 var b = Correct(ingredientLogits[best][set], labels);
@@ -346,9 +346,12 @@ public static class TextSoupsDemo
 
     static double Accuracy(float[] logits, byte[] labels) => (double)Correct(logits, labels).Count(x => x) / labels.Length;
 
+    // Sets that were not evaluated (a held-out-only probe) score NaN ("—" in the tables).
     static ShiftScores Scores(IReadOnlyDictionary<string, float[]> logits, ShiftEvaluationSets sets) =>
-        new(Accuracy(logits["heldout"], sets.HeldOut.Labels), Accuracy(logits["test"], sets.Test.Labels),
-            sets.Shifts.ToDictionary(s => s.Name, s => Accuracy(logits[s.Name], s.Data.Labels), StringComparer.Ordinal));
+        new(Accuracy(logits["heldout"], sets.HeldOut.Labels), logits.TryGetValue("test", out var t) ? Accuracy(t, sets.Test.Labels) : double.NaN,
+            logits.ContainsKey(sets.Shifts[0].Name)
+                ? sets.Shifts.ToDictionary(s => s.Name, s => Accuracy(logits[s.Name], s.Data.Labels), StringComparer.Ordinal)
+                : new Dictionary<string, double>(StringComparer.Ordinal) { [sets.Shifts[0].Name] = double.NaN });
 
     static string Line(ShiftScores s) => string.Create(CultureInfo.InvariantCulture, $"held-out {s.HeldOut:P2}, test {s.Test:P2}, shift {s.Ood:P2}");
 
@@ -365,7 +368,7 @@ public static class TextSoupsDemo
         static string I(int? v) => v?.ToString(CultureInfo.InvariantCulture) ?? "all";
         return new Dictionary<string, string>
         {
-            ["preset"] = o.Preset,
+            ["preset"] = o.Preset + (o.HeldOutOnly ? " (held-out-only probe)" : ""),
             ["data"] = splits.Description,
             ["model"] = $"{ModelSpec.MiniLm}: all-MiniLM-L6-v2 ({MiniLmPackage.PackageId} {MiniLmPackage.Version}), mean pooling + linear head",
             ["seeds"] = o.Seeds.ToString(CultureInfo.InvariantCulture),

@@ -81,6 +81,19 @@ public class TextSoupsDemoTests
     }
 
     [Fact]
+    public void A_held_out_only_probe_never_evaluates_test_or_shift()
+    {
+        using var t = new TempFolder();
+        var summary = DemoCommand.RunText(Tiny(t["probe"], seeds: 1) with { HeldOutOnly = true }, new StringWriter());
+        var rows = summary.Seeds[0].Results.Rows;
+        Assert.DoesNotContain(rows, r => r.Method == DemoResults.LearnedSoup);
+        Assert.All(rows, r => { Assert.True(double.IsNaN(r.Test)); Assert.True(double.IsNaN(r.Ood)); Assert.InRange(r.HeldOut, 0, 1); });
+        Assert.Empty(summary.Seeds[0].Paired);
+        Assert.StartsWith("A held-out-only settings probe over 1 sweep(s)", summary.Headline());
+        Assert.Contains("held-out-only probe", summary.Settings["preset"]);
+    }
+
+    [Fact]
     public void Bad_demo_options_are_refused_with_one_line()
     {
         var err = new StringWriter();
@@ -88,6 +101,10 @@ public class TextSoupsDemoTests
         Assert.Contains("at most one of --vision and --sparse", err.ToString());
         Assert.Equal(2, SoupApp.Run(["demo", "--seeds", "0", "--out", Path.GetTempPath()], new StringWriter(), new StringWriter()));
         Assert.Equal(2, SoupApp.Run(["demo", "--vision", "--seeds", "2", "--out", Path.GetTempPath()], new StringWriter(), new StringWriter()));
+        var lrErr = new StringWriter();
+        Assert.Equal(2, SoupApp.Run(["demo", "--lr", "2e-4,2e-5", "--out", Path.GetTempPath()], new StringWriter(), lrErr));
+        Assert.Contains("--lr needs MIN,MAX", lrErr.ToString());
+        Assert.Equal(2, SoupApp.Run(["demo", "--sparse", "--held-out-only", "--out", Path.GetTempPath()], new StringWriter(), new StringWriter()));
         var e = Assert.Throws<ModelSoupsException>(() => TextSoupsDemo.Run(Tiny(Path.GetTempPath(), 1) with { Tokens = 2 }));
         Assert.Contains("tokens", e.Message);
     }
