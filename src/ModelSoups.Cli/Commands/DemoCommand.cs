@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ModelSoups.Experiments.Pleas;
 using ModelSoups.Experiments.Sparse;
 using ModelSoups.Reports;
 using ModelSoups.Experiments.Text;
@@ -12,7 +13,7 @@ namespace ModelSoups.Cli.Commands;
 /// <c>soup demo [--quick | --full] [--seeds N] [--out DIR]</c>: the model-soups experiment end to end with MiniLM on
 /// SpamAssassin (see <see cref="TextSoupsDemo"/>); <c>soup demo --vision [--quick | --full]</c>: the Fashion-MNIST /
 /// ImageNet ResNet-18 experiment (<see cref="SoupsDemo"/>, default folder <c>soup-demo-vision</c>);
-/// <c>soup demo --sparse [--quick] [--out DIR]</c> (<see cref="SparseDemo"/>). Parses, runs the library, prints progress and the table.
+/// <c>soup demo --sparse [--quick] [--out DIR]</c> (<see cref="SparseDemo"/>); <c>soup demo --pleas</c>. Parses, runs the library, prints progress and the table.
 /// </summary>
 public static class DemoCommand
 {
@@ -32,9 +33,10 @@ public static class DemoCommand
         var vision = new Option<bool>("--vision") { Description = "The Fashion-MNIST / ImageNet ResNet-18 experiment instead (with --quick or --full; default folder soup-demo-vision)." };
         var outDir = new Option<string>("--out", "-o") { Description = "Output folder: _init/, seed-N/, summary.json, report.html. Rerunning resumes.", DefaultValueFactory = _ => DefaultOut };
         var sparse = new Option<bool>("--sparse") { Description = "Sparse Model Soups instead: prune a small CNN to 90 % in 3 phases and compare IMP with SMS uniform and greedy soups on the same corrupted test sets (DIR/sparse/; with --quick or alone)." };
+        var pleas = new Option<bool>("--pleas") { Description = "PLeaS instead: two MLPs from different random initialisations (and a pair on classes 0–4 vs 5–9) merged by naive averaging, permute+average and PLeaS at budgets 1.0–2.0 (DIR/pleas/; about 5 minutes on 2 cores)." };
         var command = new Command("demo", "Model soups end to end: fine-tune MiniLM ingredients on SpamAssassin spam/ham over several sweep seeds, then compare the best model, uniform, greedy and learned soups and the ensemble on held-out, test and a time shift, with intervals and McNemar's test.")
         {
-            quick, full, seeds, lr, heldOutOnly, vision, sparse, outDir,
+            quick, full, seeds, lr, heldOutOnly, vision, sparse, pleas, outDir,
         };
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
@@ -45,12 +47,19 @@ public static class DemoCommand
             var stderr = parse.InvocationConfiguration.Error;
             if (parse.GetValue(quick) && parse.GetValue(full)) throw new ModelSoupsException("give at most one of --quick and --full");
             bool outGiven = parse.GetResult(outDir) is { Implicit: false };
-            if (parse.GetValue(vision) && parse.GetValue(sparse)) throw new ModelSoupsException("give at most one of --vision and --sparse");
-            if (parse.GetValue(seeds) is { } n && (n < 1 || parse.GetValue(vision) || parse.GetValue(sparse)))
-                throw new ModelSoupsException(n < 1 ? "--seeds must be at least 1" : "--seeds belongs to the text demo (not --vision or --sparse)");
-            if ((parse.GetValue(lr) is not null || parse.GetValue(heldOutOnly)) && (parse.GetValue(vision) || parse.GetValue(sparse)))
-                throw new ModelSoupsException("--lr and --held-out-only belong to the text demo (not --vision or --sparse)");
+            if (parse.GetValue(vision) && (parse.GetValue(sparse) || parse.GetValue(pleas))) throw new ModelSoupsException("give at most one of --vision, --sparse and --pleas");
+            bool textDemo = !parse.GetValue(vision) && !parse.GetValue(sparse) && !parse.GetValue(pleas);
+            if (parse.GetValue(seeds) is { } n && (n < 1 || !textDemo))
+                throw new ModelSoupsException(n < 1 ? "--seeds must be at least 1" : "--seeds belongs to the text demo (not --vision, --sparse or --pleas)");
+            if ((parse.GetValue(lr) is not null || parse.GetValue(heldOutOnly)) && !textDemo)
+                throw new ModelSoupsException("--lr and --held-out-only belong to the text demo (not --vision, --sparse or --pleas)");
             var output = Path.GetFullPath(parse.GetValue(vision) && !outGiven ? DefaultVisionOut : parse.GetValue(outDir)!);
+            if (parse.GetValue(pleas))
+            {
+                if (parse.GetValue(sparse) || parse.GetValue(full) || parse.GetValue(quick)) throw new ModelSoupsException("--pleas runs alone: no --sparse, --quick or --full");
+                PleasDemoCommand.Run(new PleasDemoOptions { Out = output }, stdout, stderr, cancel);
+                return 0;
+            }
             if (parse.GetValue(sparse))
             {
                 if (parse.GetValue(full)) throw new ModelSoupsException("--sparse has no --full run; give --sparse alone or with --quick");

@@ -2,8 +2,10 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Numerics;
 using ModelSoups.Checkpoints;
+using ModelSoups.Durability;
 using ModelSoups.Merging;
 using ModelSoups.Recipes;
+using ModelSoups.Soups;
 using ModelSoups.Tensors;
 
 namespace ModelSoups.Engine;
@@ -47,7 +49,8 @@ public static class MergeEngine
     public static MergeSummary Run(MergePlan plan, string outputFolder, MergeOptions options, CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
-        var output = Path.GetFullPath(outputFolder);
+        if (string.IsNullOrWhiteSpace(outputFolder)) throw new ModelSoupsException("the output path is empty; give a folder with --out.");
+        var output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputFolder));
         RefuseInputFolder(plan, output);
         int threads = Math.Max(1, options.Threads);
 
@@ -66,21 +69,23 @@ public static class MergeEngine
             }
         }) { IsBackground = true, Name = "soup-progress" };
         progressThread.Start();
+        using var hashStop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        Task<(IReadOnlyList<RecipeWriter.InputFile> Hashes, TimeSpan Took)>? hashing = null;
 
         try
         {
-            var hashClock = Stopwatch.StartNew();
-            var hashes = options.HashInputs
-                ? InputHashes.Compute(AllInputFiles(plan), threads, n => Interlocked.Add(ref bytesDone, n), cancel)
-                : null;
-            var hashingTime = hashClock.Elapsed;
+            // The inputs are hashed while the merge runs (on the same threads' worth of cores, from the page
+            // cache the merge fills), never in a pass of their own; the header reserves a same-length placeholder.
+            var files = AllInputFiles(plan);
+            hashing = options.HashInputs ? StartHashing(files, threads, n => Interlocked.Add(ref bytesDone, n), hashStop.Token) : null;
             var provenance = new Dictionary<string, object>
             {
                 ["tool"] = "ModelSoups " + (typeof(MergeEngine).Assembly.GetName().Version?.ToString(3) ?? "0"),
-                ["created"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
             };
+            if (CreationTime.Text(options.NoTimestamp) is { } created) provenance["created"] = created;
             foreach (var (k, v) in options.Provenance ?? new Dictionary<string, object>()) provenance[k] = v;
-            var recipeYaml = RecipeWriter.ToYaml(plan.Recipe, hashes, provenance);
+            var placeholders = options.HashInputs ? InputHashes.Placeholders(files) : null;
+            var recipeYaml = RecipeWriter.ToYaml(plan.Recipe, placeholders, provenance);
             var metadata = new Dictionary<string, string>
             {
                 ["format"] = "pt",
@@ -95,6 +100,7 @@ public static class MergeEngine
             int next = -1;
             Exception? failure = null;
             var maskMismatches = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+            var nonFinite = new NonFiniteTally();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             var workers = Enumerable.Range(0, threads).Select(w => new Thread(() =>
             {
@@ -104,7 +110,7 @@ public static class MergeEngine
                     while (!stop.IsCancellationRequested && (i = Interlocked.Increment(ref next)) < items.Count)
                     {
                         var item = items[i];
-                        long read = Process(plan, item, writer, budget, maskMismatches, stop.Token);
+                        long read = Process(plan, item, writer, budget, maskMismatches, nonFinite, stop.Token);
                         Interlocked.Add(ref bytesDone, read);
                         bool last;
                         lock (remaining) last = --remaining[item.Task.Output.Name] == 0;
@@ -132,12 +138,55 @@ public static class MergeEngine
                     ". Nothing was written; merge models pruned with the same mask, or drop sparsity: preserve.", plan.Recipe.SourcePath);
             }
 
+            var hashingTime = TimeSpan.Zero;
+            IReadOnlyList<RecipeWriter.InputFile>? hashes = null;
+            if (hashing is not null)
+            {
+                (hashes, var took) = hashing.GetAwaiter().GetResult();
+                hashingTime = took;
+                recipeYaml = RecipeWriter.ToYaml(plan.Recipe, hashes, provenance);
+                metadata["soup_recipe"] = recipeYaml;
+                writer.ReplaceMetadata(metadata);
+            }
+            if (nonFinite.NewInOutput.Count > 0 && !options.AllowNonFinite)
+            {
+                // The writer is not committed: nothing reaches the output folder.
+                var worst = nonFinite.NewInOutput.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
+                throw new ModelSoupsException(
+                    $"the merge produced {worst.Sum(p => p.Value):N0} non-finite value(s) (NaN or ±Inf) that are not in the inputs, in {worst.Count} tensor(s): " +
+                    string.Join(", ", worst.Take(10).Select(p => $"{PrintableName.Of(p.Key)} ({p.Value:N0})")) + (worst.Count > 10 ? ", …" : "") +
+                    ". Nothing was written; check the weights and parameters (an overflow?), or pass --allow-nonfinite to keep them.", plan.Recipe.SourcePath);
+            }
+            var notes = new List<string>(plan.Notes);
+            notes.AddRange(writer.Notes);
+            notes.AddRange(nonFinite.InputNotes(plan));
+            if (options.AllowNonFinite && nonFinite.NewInOutput.Count > 0)
+                notes.Add($"the output has {nonFinite.NewInOutput.Values.Sum():N0} non-finite value(s) not in the inputs (--allow-nonfinite), in: " +
+                    string.Join(", ", nonFinite.NewInOutput.Keys.Order(StringComparer.Ordinal).Take(10).Select(PrintableName.Of)) + ".");
+
+            string? baseCard = null;
             if (plan.ConfigSource is { } folder)
+            {
                 foreach (var name in SideFiles)
                 {
                     var path = Path.Combine(folder, name);
-                    if (File.Exists(path)) writer.CopyFile(path, name);
+                    if (!File.Exists(path)) continue;
+                    if (plan.Tokenizer is not null && OutputTokenizer.FileNames.Contains(name)) continue;   // written below
+                    // config.json gets what the merge changed (layer count, dtype, vocabulary size); the rest is copied as is.
+                    int? vocab = plan.OutputVocabSize;
+                    if (name == "config.json" && (plan.OutputLayerCount is not null || plan.Recipe.OutDType is not null || vocab is not null))
+                        writer.WriteText(name, OutputConfig.Rewrite(File.ReadAllText(path), plan.OutputLayerCount, plan.Recipe.OutDType, path, vocab));
+                    else writer.CopyFile(path, name);
                 }
+                var card = Path.Combine(folder, ModelCard.FileName);
+                if (File.Exists(card)) baseCard = File.ReadAllText(card);
+            }
+            foreach (var (name, copyFrom, text) in plan.Tokenizer?.Files ?? [])
+            {
+                if (copyFrom is not null) writer.CopyFile(copyFrom, name);
+                else writer.WriteText(name, text!);
+            }
+            writer.WriteText(ModelCard.FileName, ModelCard.Build(CardContent(plan, output, hashes, (string)provenance["tool"]), baseCard));
             writer.WriteText(RecipeFileName, recipeYaml);
             writer.Commit();
             return new MergeSummary
@@ -152,14 +201,56 @@ public static class MergeEngine
                 PeakWorkingBytes = budget.PeakBytes,
                 PeakRssAnonBytes = Math.Max(peakAnon, ProcessMemory.RssAnonBytes() ?? 0) is var p and > 0 ? p : null,
                 ShardFiles = writer.ShardFiles,
-                Notes = plan.Notes,
+                Notes = notes,
             };
         }
         finally
         {
+            hashStop.Cancel();
+            try { hashing?.Wait(); } catch (AggregateException) { } // a failure already propagated; only wait for the reads to stop
             progressStop.Cancel();
             progressThread.Join();
         }
+    }
+
+    /// <summary>Output elements in a slice that are non-finite where every input is finite (the merge made them).</summary>
+    static long NewNonFinite<T>(ReadOnlyMemory<T>[] inputs, int start, int n, DType outType, ReadOnlySpan<byte> outBytes)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        long made = 0;
+        for (int j = 0; j < n; j++)
+        {
+            if (!NonFiniteCount.IsNonFinite(outType, outBytes, j)) continue;
+            bool inputsFinite = true;
+            foreach (var m in inputs) inputsFinite &= T.IsFinite(m.Span[start + j]);
+            if (inputsFinite) made++;
+        }
+        return made;
+    }
+
+    /// <summary>Hashes the input files in the background; the task returns the hashes and how long they took.</summary>
+    static Task<(IReadOnlyList<RecipeWriter.InputFile> Hashes, TimeSpan Took)> StartHashing(IReadOnlyList<string> files, int threads, Action<long> onBytes, CancellationToken cancel) =>
+        Task.Factory.StartNew(() =>
+        {
+            var clock = Stopwatch.StartNew();
+            var hashes = InputHashes.Compute(files, threads, onBytes, cancel);
+            return (hashes, clock.Elapsed);
+        }, cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    static ModelCard.Content CardContent(MergePlan plan, string output, IReadOnlyList<RecipeWriter.InputFile>? hashes, string tool)
+    {
+        var basePath = plan.HasBase ? plan.InputModels[0].Path : plan.LayerMap is not null ? plan.Recipe.BaseModel?.Path : null;
+        var inputs = plan.Inputs.Zip(plan.InputModels).Select(p =>
+        {
+            var files = p.First.Files.Select(f =>
+            {
+                var h = hashes?.FirstOrDefault(x => x.Path == f);
+                return (Path.GetFileName(f), h?.Bytes ?? new FileInfo(f).Length, h?.Sha256);
+            }).ToList();
+            return new ModelCard.Input(p.Second.Spelled, p.Second.Path == basePath ? "base" : "model", files);
+        }).ToList();
+        var recipe = plan.Recipe.SourceText ?? RecipeWriter.ToYaml(plan.Recipe);
+        return new ModelCard.Content(Path.GetFileName(output), plan.Method.Name, plan.Method.Description, inputs, recipe, tool);
     }
 
     static Exception Rethrow(Exception e) =>
@@ -167,17 +258,19 @@ public static class MergeEngine
 
     static IReadOnlyList<string> AllInputFiles(MergePlan plan) => plan.Inputs.SelectMany(c => c.Files).Distinct().ToList();
 
-    /// <summary>The output must not be (or contain, or sit inside) an input folder: a merge never writes where it reads.</summary>
+    /// <summary>
+    /// The output must not be (or contain, or sit inside) an input folder: a merge never writes where it reads.
+    /// Folders are compared by identity (device and inode), so symlinks, bind mounts and hard-linked folders
+    /// cannot hide an input inside the output (which <c>--overwrite</c> would then delete).
+    /// </summary>
     static void RefuseInputFolder(MergePlan plan, string output)
     {
-        var outSlash = output.TrimEnd('/') + "/";
         foreach (var (c, m) in plan.Inputs.Zip(plan.InputModels))
         {
-            foreach (var f in c.Files)
+            foreach (var dir in c.Files.Select(f => Path.GetDirectoryName(Path.GetFullPath(f))!).Distinct(StringComparer.Ordinal))
             {
-                var dir = Path.GetDirectoryName(f)!.TrimEnd('/') + "/";
-                if (dir.StartsWith(outSlash, StringComparison.Ordinal) || outSlash.StartsWith(dir, StringComparison.Ordinal))
-                    throw new ModelSoupsException($"the output folder overlaps the input {m.Spelled}; choose an output folder outside every input folder", output);
+                if (FolderOverlap.Overlaps(dir, output))
+                    throw new ModelSoupsException($"the output folder overlaps the input {m.Spelled} (the same folder, or one inside the other, also through symlinks or mounts); choose an output folder outside every input folder", output);
             }
         }
     }
@@ -210,7 +303,7 @@ public static class MergeEngine
 
     /// <summary>Processes one work item; returns the input bytes it read.</summary>
     static long Process(MergePlan plan, WorkItem item, CheckpointWriter writer, MemoryBudget budget,
-        ConcurrentDictionary<string, bool> maskMismatches, CancellationToken cancel)
+        ConcurrentDictionary<string, bool> maskMismatches, NonFiniteTally nonFinite, CancellationToken cancel)
     {
         var task = item.Task;
         if (task.Action == TensorAction.Copy)
@@ -218,19 +311,27 @@ public static class MergeEngine
             if (item.Count > 0) writer.Write(task.Output.Name, item.Start, task.CopySource!.GetBytes(item.Start, (int)item.Count));
             return item.Count;
         }
+        if (plan.Method is Linear && !plan.Recipe.PreserveSparsity)
+        {
+            var buffer = budget.Rent(AccumulatingMerge.WorkingBytes(task, item.Count), cancel);
+            try { return AccumulatingMerge.Run(plan, task, item.Start, checked((int)item.Count), writer, buffer, nonFinite); }
+            finally { budget.Return(buffer); }
+        }
         return plan.Recipe.ComputeDType == DType.F64
-            ? Merge<double>(plan, item, writer, budget, maskMismatches, cancel)
-            : Merge<float>(plan, item, writer, budget, maskMismatches, cancel);
+            ? Merge<double>(plan, item, writer, budget, maskMismatches, nonFinite, cancel)
+            : Merge<float>(plan, item, writer, budget, maskMismatches, nonFinite, cancel);
     }
 
     static unsafe long Merge<T>(MergePlan plan, WorkItem item, CheckpointWriter writer, MemoryBudget budget,
-        ConcurrentDictionary<string, bool> maskMismatches, CancellationToken cancel)
+        ConcurrentDictionary<string, bool> maskMismatches, NonFiniteTally nonFinite, CancellationToken cancel)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var task = item.Task;
         var name = task.Output.Name;
         int count = checked((int)item.Count);
-        int inputs = plan.Inputs.Count;
+        var sources = plan.SourcesOf(task);
+        bool hasBase = plan.HasBaseFor(task);
+        int inputs = sources.Count;
         long computeBytes = (long)count * sizeof(T);
         var buffer = budget.Rent(plan.WorkingBytes(task, count), cancel);
         try
@@ -239,8 +340,15 @@ public static class MergeEngine
             var memories = new ReadOnlyMemory<T>[inputs];
             for (int i = 0; i < inputs; i++)
             {
-                var source = plan.Inputs[i].Tensors[name];
+                var source = sources[i];
                 var target = buffer.AsSpan<T>(i * computeBytes, count);
+                if (task.Rows is { } rows)
+                {
+                    // An embedding whose vocabulary changed: rows gathered per token (tokenizer merge).
+                    read += EmbeddingGather.Fill(rows, i, sources, task.Output.Shape[1], item.Start, target);
+                    memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
+                    continue;
+                }
                 int size = source.DType.Size();
                 for (int s = 0; s < count; s += ConvertSlice)
                 {
@@ -248,19 +356,20 @@ public static class MergeEngine
                     DTypeConversion.ToCompute(source.DType, source.GetBytes((item.Start + s) * size, n * size), target.Slice(s, n));
                 }
                 read += (long)count * size;
+                if (NonFiniteCount.Count<T>(target) is var bad and > 0) nonFinite.AddInput(i, name, bad);
                 memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
             }
-            int first = plan.HasBase ? 1 : 0;
+            int first = hasBase ? 1 : 0;
             var input = new MergeInput<T>
             {
                 Models = memories[first..],
-                Base = plan.HasBase ? memories[0] : ReadOnlyMemory<T>.Empty,
-                HasBase = plan.HasBase,
+                Base = hasBase ? memories[0] : ReadOnlyMemory<T>.Empty,
+                HasBase = hasBase,
                 Parameters = task.Parameters!,
                 TensorName = name,
                 Shape = task.Output.Shape,
                 LayerIndex = task.LayerIndex,
-                LayerCount = plan.LayerCount,
+                LayerCount = task.LayerCount,
                 Seed = MergeSeed.ForTensor(plan.Recipe.RandomSeed, name),
                 Offset = item.Start,
             };
@@ -270,7 +379,10 @@ public static class MergeEngine
                 maskMismatches.TryAdd(name, true); // reported once every tensor has been looked at
                 return read;
             }
-            plan.Method.Merge(input, result);
+            if (plan.Method is Linear linear)
+                linear.Merge(input, Accumulation.For(plan.Recipe.ComputeDType, plan.Inputs.Skip(first).Select(c => c.Tensors[name].DType), task.Output.DType,
+                    Linear.WeightSum(Linear.Weights(task.Parameters!, out _))), result);
+            else plan.Method.Merge(input, result);
             if (plan.Recipe.PreserveSparsity) SparsityPreservation.KeepZeros(input.Models, result);
 
             var outType = task.Output.DType;
@@ -281,6 +393,8 @@ public static class MergeEngine
                 int n = Math.Min(ConvertSlice, count - s);
                 var bytes = outBytes[..(n * outSize)];
                 DTypeConversion.FromCompute<T>(result.Slice(s, n), outType, bytes);
+                if (NonFiniteCount.Count(outType, bytes) > 0)
+                    nonFinite.AddOutput(name, NewNonFinite(memories, s, n, outType, bytes));
                 writer.Write(name, (item.Start + s) * outSize, bytes);
             }
             return read;

@@ -98,7 +98,7 @@ public class TextSoupsDemoTests
     {
         var err = new StringWriter();
         Assert.Equal(2, SoupApp.Run(["demo", "--vision", "--sparse", "--out", Path.GetTempPath()], new StringWriter(), err));
-        Assert.Contains("at most one of --vision and --sparse", err.ToString());
+        Assert.Contains("at most one of --vision, --sparse and --pleas", err.ToString());
         Assert.Equal(2, SoupApp.Run(["demo", "--seeds", "0", "--out", Path.GetTempPath()], new StringWriter(), new StringWriter()));
         Assert.Equal(2, SoupApp.Run(["demo", "--vision", "--seeds", "2", "--out", Path.GetTempPath()], new StringWriter(), new StringWriter()));
         var lrErr = new StringWriter();
