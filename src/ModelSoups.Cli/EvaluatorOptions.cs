@@ -14,7 +14,11 @@ sealed class EvaluatorOptions
 {
     readonly Option<string?> _cmd = new("--eval-cmd") { Description = "Evaluation command run by /bin/sh; {model} becomes the candidate folder; its last stdout line is the score (a number or JSON {\"score\":…,\"metrics\":{…}}). Example: 'python eval.py --model {model}'." };
     readonly Option<string?> _metric = new("--metric") { Description = "Which number of the command's JSON is the score: NAME or metrics.NAME (default: score)." };
-    readonly Option<double?> _timeout = new("--eval-timeout") { Description = "Longest one evaluation may run, seconds; the command's process tree is killed after it." };
+    readonly Option<double> _timeout = new("--eval-timeout")
+    {
+        Description = $"Longest one evaluation may run, seconds (default {CommandEvaluator.DefaultTimeout.TotalSeconds:0}, i.e. {CommandEvaluator.DefaultTimeout.TotalHours:0} h); the command and every process it started are killed after it.",
+        DefaultValueFactory = _ => CommandEvaluator.DefaultTimeout.TotalSeconds,
+    };
     readonly Option<string> _onError = new("--on-eval-error") { Description = "When an evaluation fails: fail (stop, default) or skip (leave the ingredient out / reject the candidate).", DefaultValueFactory = _ => "fail" };
     readonly Option<string?> _onnx = new("--onnx") { Description = "Evaluate in process with ONNX Runtime: the model.onnx whose weights are replaced by each candidate's." };
     readonly Option<string?> _data = new("--data") { Description = "With --onnx: held-out data, a .safetensors file with an inputs and a labels tensor. With --torch-model: fashion-mnist, a dataset .safetensors file, or a folder with train/test.safetensors." };
@@ -62,12 +66,13 @@ sealed class EvaluatorOptions
         {
             if (parse.GetValue(_data) is not null) throw new ModelSoupsException("--data goes with --onnx, not with --eval-cmd.");
             var timeout = parse.GetValue(_timeout);
-            if (timeout is { } t && !(t > 0)) throw new ModelSoupsException($"--eval-timeout must be a positive number of seconds, got {t}.");
+            if (!(timeout > 0) || !double.IsFinite(timeout) || timeout > TimeSpan.MaxValue.TotalSeconds / 2)
+                throw new ModelSoupsException($"--eval-timeout must be a positive number of seconds, got {timeout}.");
             return (new CommandEvaluator(new CommandEvaluatorOptions
             {
                 Template = cmd,
                 Metric = parse.GetValue(_metric),
-                Timeout = timeout is { } s ? TimeSpan.FromSeconds(s) : null,
+                Timeout = TimeSpan.FromSeconds(timeout),
             }), null);
         }
         if (parse.GetValue(_metric) is not null) throw new ModelSoupsException("--metric goes with --eval-cmd; the ONNX evaluator's score is top-1 accuracy.");

@@ -26,12 +26,16 @@ public static class GreedyCommand
         var threads = new Option<int>("--threads") { Description = "Worker threads of the final merge (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var budget = new Option<string>("--memory-budget") { Description = "Cap on working memory, e.g. 2GiB; the running sum goes to a scratch file beyond half of it.", DefaultValueFactory = _ => "2GiB" };
         var noReport = new Option<bool>("--no-report") { Description = "Do not write report.html and report.md." };
+        var allowNonFinite = new Option<bool>("--allow-nonfinite") { Description = "Keep NaN/Inf values the final merge produces (by default it fails, naming the tensors)." };
+        var noTimestamp = new Option<bool>("--no-timestamp") { Description = "Leave the creation time out of the output (byte-reproducible; SOURCE_DATE_EPOCH is honoured too)." };
         var evaluatorOptions = new EvaluatorOptions();
         var command = new Command("greedy", "Greedy soup: rank ingredients by held-out score, add each to the soup when the average does not get worse; resumable.")
         {
-            models, baseModel, outDir, accept, also, outDtype, threads, budget, noReport,
+            models, baseModel, outDir, accept, also, outDtype, threads, budget, noReport, allowNonFinite, noTimestamp,
         };
         evaluatorOptions.AddTo(command);
+        var open = new CheckpointOpenCliOptions();
+        open.AddTo(command);
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
 
@@ -61,7 +65,7 @@ public static class GreedyCommand
             }
             int threadCount = parse.GetValue(threads);
             if (threadCount < 1) throw new ModelSoupsException("--threads must be at least 1.");
-            long budgetBytes = ByteSize.Parse(parse.GetValue(budget)!, "--memory-budget");
+            long budgetBytes = ByteSize.Parse(parse.GetValue(budget)!, "--memory-budget", requireUnit: true);
 
             bool skip = evaluatorOptions.SkipErrors(parse);
             var (evaluator, data) = evaluatorOptions.Create(parse);
@@ -72,6 +76,7 @@ public static class GreedyCommand
             {
                 Models = parse.GetValue(models)!,
                 Base = parse.GetValue(baseModel),
+                Open = open.Read(parse),
                 Output = parse.GetValue(outDir)!,
                 Rule = rule,
                 AlsoUniform = uniform,
@@ -80,6 +85,8 @@ public static class GreedyCommand
                 Threads = threadCount,
                 MemoryBudgetBytes = budgetBytes,
                 SkipFailedEvaluations = skip,
+                AllowNonFinite = parse.GetValue(allowNonFinite),
+                NoTimestamp = parse.GetValue(noTimestamp),
                 Progress = p => stderr.WriteLine(ProgressLine(p, interactive)),
                 MergeProgress = ProgressPrinter.For(stderr, interactive),
                 BeforePublish = writeReport ? (folder, results) => ReportWriter.Write(folder, results) : null,

@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using ModelSoups.Durability;
 using ModelSoups.Formats.HuggingFace;
 using ModelSoups.Formats.Safetensors;
 using ModelSoups.Tensors;
@@ -8,9 +9,11 @@ namespace ModelSoups.Checkpoints;
 /// <summary>
 /// Streams a checkpoint to disk in Hugging Face layout: the shard plan and every header are fixed
 /// up front from the tensor list, so tensor bytes can then be written in any order, from any
-/// number of threads, at their final positions. Everything goes to a temporary folder beside
-/// the destination and is renamed into place by <see cref="Commit"/>; disposing without committing
-/// deletes it and leaves the destination untouched.
+/// number of threads, at their final positions. Everything goes through an <see cref="AtomicFolder"/>
+/// (temporary folder beside the destination, locked, renamed or swapped into place by <see cref="Commit"/>);
+/// disposing without committing deletes it and leaves the destination untouched. Every file is fsynced.
+/// With overwrite, only a folder that looks like one of our outputs (weights and a provenance file,
+/// <see cref="ProvenanceFiles"/>) is replaced.
 /// </summary>
 public sealed class CheckpointWriter : IDisposable
 {
@@ -29,18 +32,24 @@ public sealed class CheckpointWriter : IDisposable
         public long Written;   // bytes written so far (Interlocked)
     }
 
-    readonly string _outputFolder;
-    readonly CheckpointWriterOptions _options;
+    /// <summary>Files only our writers put beside the weights; a folder with weights and one of them may be overwritten.</summary>
+    public static readonly string[] ProvenanceFiles = ["soup-recipe.yaml", "soup-model.json"];
+
+    readonly AtomicFolder _folder;
+    readonly long _totalBytes;
     readonly List<Shard> _shards = [];
     readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
     readonly HashSet<string> _extraFiles = new(StringComparer.Ordinal);
     bool _committed, _disposed;
 
     /// <summary>The temporary folder being filled (beside the destination, renamed by <see cref="Commit"/>).</summary>
-    public string TempFolder { get; }
+    public string TempFolder => _folder.TempPath;
 
     /// <summary>The destination folder.</summary>
-    public string OutputFolder => _outputFolder;
+    public string OutputFolder => _folder.Destination;
+
+    /// <summary>What was cleaned up or repaired beside the destination before writing (abandoned temporary folders, an interrupted overwrite).</summary>
+    public IReadOnlyList<string> Notes => _folder.Notes;
 
     /// <summary>Shard file names in order.</summary>
     public IReadOnlyList<string> ShardFiles => _shards.Select(s => s.FileName).ToList();
@@ -48,11 +57,10 @@ public sealed class CheckpointWriter : IDisposable
     /// <summary>The shard file a tensor goes to.</summary>
     public string ShardOf(string tensorName) => SlotOf(tensorName).Shard.FileName;
 
-    CheckpointWriter(string outputFolder, CheckpointWriterOptions options, string tempFolder)
+    CheckpointWriter(AtomicFolder folder, long totalBytes)
     {
-        _outputFolder = outputFolder;
-        _options = options;
-        TempFolder = tempFolder;
+        _folder = folder;
+        _totalBytes = totalBytes;
     }
 
     /// <summary>
@@ -62,31 +70,27 @@ public sealed class CheckpointWriter : IDisposable
     /// <exception cref="ModelSoupsException">The destination exists and is not empty (without Overwrite), or a tensor is not writable.</exception>
     public static CheckpointWriter Create(string outputFolder, IReadOnlyList<TensorInfo> tensors, CheckpointWriterOptions options)
     {
-        string output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputFolder));
-        if (File.Exists(output))
-            throw new ModelSoupsException("the output path is a file, not a folder.", output);
-        if (!options.Overwrite && IsNonEmptyFolder(output))
-            throw new ModelSoupsException("the output folder already exists and is not empty; choose another or allow overwriting.", output);
         if (options.MaxShardBytes < 1)
             throw new ArgumentOutOfRangeException(nameof(options), "MaxShardBytes must be positive.");
-
         var plan = ShardPlan.Plan(tensors, options.MaxShardBytes);
         var layouts = plan.Select(p => (p.FileName, Tensors: (IReadOnlyList<TensorInfo>)p.Tensors.ToList(), Layout: SafetensorsLayout.Plan(p.Tensors, options.Metadata))).ToList();
+        long total = layouts.Sum(l => l.Layout.FileLength);
 
-        string parent = Path.GetDirectoryName(output)!;
-        Directory.CreateDirectory(parent);
-        string temp = Path.Combine(parent, $".{Path.GetFileName(output)}.tmp-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(temp);
-        var writer = new CheckpointWriter(output, options, temp);
+        var folder = AtomicFolder.Create(outputFolder, options.Overwrite, WhyNotReplaceable);
+        var writer = new CheckpointWriter(folder, total);
         try
         {
+            RefuseWhenItCannotFit(folder, total);
             foreach (var (fileName, shardTensors, layout) in layouts)
             {
-                var handle = File.OpenHandle(Path.Combine(temp, fileName), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+                var handle = File.OpenHandle(Path.Combine(folder.TempPath, fileName), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
                 var shard = new Shard(fileName, shardTensors, layout, handle);
                 writer._shards.Add(shard);
-                RandomAccess.SetLength(handle, layout.FileLength);
-                RandomAccess.Write(handle, layout.HeaderBytes, 0);
+                writer.Guard(fileName, () =>
+                {
+                    RandomAccess.SetLength(handle, layout.FileLength);
+                    RandomAccess.Write(handle, layout.HeaderBytes, 0);
+                });
                 foreach (var e in layout.Entries) writer._slots.Add(e.Name, new Slot(shard, e));
             }
             return writer;
@@ -95,6 +99,39 @@ public sealed class CheckpointWriter : IDisposable
         {
             writer.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Why an existing folder must not be replaced: it is not something our writers made.</summary>
+    public static string? WhyNotReplaceable(string folder)
+    {
+        bool weights = Directory.EnumerateFiles(folder, "*.safetensors").Any() || Directory.EnumerateFiles(folder, "*" + HfShardIndex.FileSuffix).Any();
+        bool provenance = ProvenanceFiles.Any(f => File.Exists(Path.Combine(folder, f)));
+        if (weights && provenance) return null;
+        return weights
+            ? $"the folder has weights but no {ProvenanceFiles[0]} or {ProvenanceFiles[1]}, so it was not written by soup and may be someone's model."
+            : "the folder holds no .safetensors weights, so it is not a soup output.";
+    }
+
+    /// <summary>Refuses before writing anything when the device clearly has less free space than the output needs.</summary>
+    static void RefuseWhenItCannotFit(AtomicFolder folder, long needed)
+    {
+        long free;
+        try { free = new DriveInfo(folder.TempPath).AvailableFreeSpace; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) { return; }
+        if (free < needed)
+            throw new EnvironmentFaultException(
+                $"not enough space: the output needs {ByteSize.Format(needed)} ({needed:N0} bytes) and the device has {ByteSize.Format(free)} free. Nothing was written; free space or choose another output folder.",
+                folder.Destination);
+    }
+
+    /// <summary>Runs an I/O step on <paramref name="fileName"/>, turning a full device into one clear error naming the file.</summary>
+    void Guard(string fileName, Action io)
+    {
+        try { io(); }
+        catch (IOException e) when (EnvironmentFaultException.IsDiskFull(e))
+        {
+            throw EnvironmentFaultException.DiskFull(Path.Combine(OutputFolder, fileName), _totalBytes, e);
         }
     }
 
@@ -127,25 +164,37 @@ public sealed class CheckpointWriter : IDisposable
         if (byteOffset < 0 || byteOffset > length - bytes.Length)
             throw new ArgumentOutOfRangeException(nameof(byteOffset), $"bytes [{byteOffset}, {byteOffset + bytes.Length}) are outside tensor '{tensorName}' ({length} bytes).");
         if (bytes.IsEmpty) return;
-        RandomAccess.Write(slot.Shard.Handle, bytes, slot.Shard.Layout.HeaderBytes.Length + slot.Entry.Begin + byteOffset);
+        long position = slot.Shard.Layout.HeaderBytes.Length + slot.Entry.Begin + byteOffset;
+        try { RandomAccess.Write(slot.Shard.Handle, bytes, position); }
+        catch (IOException e) when (EnvironmentFaultException.IsDiskFull(e))
+        {
+            throw EnvironmentFaultException.DiskFull(Path.Combine(OutputFolder, slot.Shard.FileName), _totalBytes, e);
+        }
         Interlocked.Add(ref slot.Written, bytes.Length);
     }
 
-    /// <summary>Copies a file (e.g. <c>config.json</c>) into the checkpoint folder.</summary>
+    /// <summary>Copies a file (e.g. <c>config.json</c>) into the checkpoint folder (fsynced).</summary>
     public void CopyFile(string sourcePath, string? destName = null)
     {
         string name = CheckExtraName(destName ?? Path.GetFileName(sourcePath));
-        try { File.Copy(sourcePath, Path.Combine(TempFolder, name)); }
+        string target = Path.Combine(TempFolder, name);
+        try { File.Copy(sourcePath, target); }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new ModelSoupsException("cannot copy this file into the output: it does not exist.", sourcePath, e);
         }
+        catch (IOException e) when (EnvironmentFaultException.IsDiskFull(e))
+        {
+            throw EnvironmentFaultException.DiskFull(Path.Combine(OutputFolder, name), _totalBytes, e);
+        }
+        AtomicFile.FsyncAndClose(File.OpenHandle(target, FileMode.Open, FileAccess.ReadWrite));
     }
 
-    /// <summary>Writes a text file (UTF-8, e.g. <c>soup-recipe.yaml</c>) into the checkpoint folder.</summary>
+    /// <summary>Writes a text file (UTF-8, e.g. <c>soup-recipe.yaml</c>) into the checkpoint folder (fsynced).</summary>
     public void WriteText(string fileName, string content)
     {
-        File.WriteAllText(Path.Combine(TempFolder, CheckExtraName(fileName)), content);
+        string name = CheckExtraName(fileName);
+        Guard(name, () => _folder.WriteFile(name, content));
     }
 
     string CheckExtraName(string name)
@@ -160,10 +209,9 @@ public sealed class CheckpointWriter : IDisposable
     }
 
     /// <summary>
-    /// Checks every tensor byte was written, flushes and fsyncs the shards, writes the index
-    /// (when there is more than one shard), and renames the temporary folder to the destination.
-    /// With <see cref="CheckpointWriterOptions.Overwrite"/> an existing destination is moved aside,
-    /// replaced, then deleted; without it a non-empty destination is refused.
+    /// Checks every tensor byte was written, fsyncs the shards, writes the index (when there is more
+    /// than one shard), and moves the folder into place (<see cref="AtomicFolder.Commit"/>: with
+    /// <see cref="CheckpointWriterOptions.Overwrite"/> an existing output is swapped out atomically).
     /// </summary>
     public void Commit()
     {
@@ -174,62 +222,18 @@ public sealed class CheckpointWriter : IDisposable
             if (slot.Written != slot.Entry.ByteLength)
                 throw new InvalidOperationException($"tensor '{name}': {slot.Written} of {slot.Entry.ByteLength} bytes were written.");
 
-        foreach (var s in _shards)
-        {
-            FlushToDisk(s.Handle);
-            s.Handle.Dispose();
-        }
+        foreach (var s in _shards) Guard(s.FileName, () => AtomicFile.FsyncAndClose(s.Handle));
         if (_shards.Count > 1)
         {
             var map = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var (name, slot) in _slots) map[name] = slot.Shard.FileName;
             var index = new HfShardIndex(map, _slots.Values.Sum(s => s.Entry.ByteLength));
-            string indexPath = Path.Combine(TempFolder, HfShardIndex.DefaultFileName);
-            File.WriteAllText(indexPath, index.ToJson());
-            using var h = File.OpenHandle(indexPath, FileMode.Open, FileAccess.ReadWrite);
-            FlushToDisk(h);
+            Guard(HfShardIndex.DefaultFileName, () => _folder.WriteFile(HfShardIndex.DefaultFileName, index.ToJson()));
         }
 
-        Publish();
+        Guard("", _folder.Commit);
         _committed = true;
     }
-
-    void Publish()
-    {
-        if (!Directory.Exists(_outputFolder))
-        {
-            Directory.Move(TempFolder, _outputFolder);
-            return;
-        }
-        if (!IsNonEmptyFolder(_outputFolder))
-        {
-            Directory.Delete(_outputFolder);
-            Directory.Move(TempFolder, _outputFolder);
-            return;
-        }
-        if (!_options.Overwrite)
-            throw new ModelSoupsException("the output folder already exists and is not empty; choose another or allow overwriting.", _outputFolder);
-        string aside = Path.Combine(Path.GetDirectoryName(_outputFolder)!, $".{Path.GetFileName(_outputFolder)}.old-{Guid.NewGuid():N}");
-        Directory.Move(_outputFolder, aside);
-        try
-        {
-            Directory.Move(TempFolder, _outputFolder);
-        }
-        catch
-        {
-            Directory.Move(aside, _outputFolder);   // put the old one back; the new one stays in TempFolder for Dispose
-            throw;
-        }
-        Directory.Delete(aside, recursive: true);
-    }
-
-    static void FlushToDisk(SafeFileHandle handle)
-    {
-        using var fs = new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0);
-        fs.Flush(flushToDisk: true);
-    }
-
-    static bool IsNonEmptyFolder(string path) => Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any();
 
     Slot SlotOf(string tensorName) =>
         _slots.TryGetValue(tensorName, out var slot) ? slot : throw new ArgumentException($"tensor '{tensorName}' is not in this checkpoint's plan.", nameof(tensorName));
@@ -240,7 +244,6 @@ public sealed class CheckpointWriter : IDisposable
         if (_disposed) return;
         _disposed = true;
         foreach (var s in _shards) s.Handle.Dispose();
-        if (!_committed && Directory.Exists(TempFolder))
-            Directory.Delete(TempFolder, recursive: true);
+        _folder.Dispose();
     }
 }

@@ -23,11 +23,12 @@ static class AccumulatingMerge
         Math.Min(elements, SubBlock) * (sizeof(double) + task.Output.DType.Size());
 
     /// <summary>Merges elements [start, start + count) of <paramref name="task"/> into the writer; returns the input bytes read.</summary>
-    public static long Run(MergePlan plan, TensorTask task, long start, int count, CheckpointWriter writer, NativeBuffer buffer)
+    public static long Run(MergePlan plan, TensorTask task, long start, int count, CheckpointWriter writer, NativeBuffer buffer, NonFiniteTally nonFinite)
     {
         var name = task.Output.Name;
         var compute = plan.Recipe.ComputeDType;
-        var models = plan.Inputs.Skip(plan.HasBase ? 1 : 0).Select(c => c.Tensors[name]).ToList();
+        int first = plan.HasBase ? 1 : 0;
+        var models = plan.Inputs.Skip(first).Select(c => c.Tensors[name]).ToList();
         var weights = Linear.Weights(task.Parameters!, out double divisor);
         var accumulation = Accumulation.For(compute, models.Select(m => m.DType), task.Output.DType, Linear.WeightSum(weights));
         var outType = task.Output.DType;
@@ -44,13 +45,34 @@ static class AccumulatingMerge
             for (int i = 0; i < models.Count; i++)
             {
                 int size = models[i].DType.Size();
-                SoupAccumulator.Add(accumulation, a, compute, models[i].DType, models[i].GetBytes((start + s) * size, n * size), weights[i]);
+                var bytes = models[i].GetBytes((start + s) * size, n * size);
+                if (NonFiniteCount.Count(models[i].DType, bytes) is var bad and > 0) nonFinite.AddInput(first + i, name, bad);
+                SoupAccumulator.Add(accumulation, a, compute, models[i].DType, bytes, weights[i]);
                 read += (long)n * size;
             }
             var o = outBytes[..(n * outSize)];
             SoupAccumulator.Mean(accumulation, a, compute, divisor, outType, o);
+            if (NonFiniteCount.Count(outType, o) > 0) nonFinite.AddOutput(name, NewNonFinite(models, start + s, n, outType, o));
             writer.Write(name, (start + s) * outSize, o);
         }
         return read;
+    }
+
+    /// <summary>Output elements of a slice that are non-finite where every input is finite (the merge made them).</summary>
+    static long NewNonFinite(IReadOnlyList<TensorRef> models, long start, int n, DType outType, ReadOnlySpan<byte> outBytes)
+    {
+        long made = 0;
+        for (int j = 0; j < n; j++)
+        {
+            if (!NonFiniteCount.IsNonFinite(outType, outBytes, j)) continue;
+            bool inputsFinite = true;
+            foreach (var m in models)
+            {
+                int size = m.DType.Size();
+                inputsFinite &= NonFiniteCount.Count(m.DType, m.GetBytes((start + j) * size, size)) == 0;
+            }
+            if (inputsFinite) made++;
+        }
+        return made;
     }
 }

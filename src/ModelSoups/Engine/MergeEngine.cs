@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Numerics;
 using ModelSoups.Checkpoints;
+using ModelSoups.Durability;
 using ModelSoups.Merging;
 using ModelSoups.Recipes;
 using ModelSoups.Soups;
@@ -48,9 +49,11 @@ public static class MergeEngine
     public static MergeSummary Run(MergePlan plan, string outputFolder, MergeOptions options, CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
-        var output = Path.GetFullPath(outputFolder);
+        if (string.IsNullOrWhiteSpace(outputFolder)) throw new ModelSoupsException("the output path is empty; give a folder with --out.");
+        var output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputFolder));
         RefuseInputFolder(plan, output);
-        int threads = Math.Max(1, options.Threads);
+        options = options with { Threads = plan.ThreadsFor(options) };
+        int threads = options.Threads;
 
         long bytesDone = 0;
         int tensorsDone = 0;
@@ -79,8 +82,8 @@ public static class MergeEngine
             var provenance = new Dictionary<string, object>
             {
                 ["tool"] = "ModelSoups " + (typeof(MergeEngine).Assembly.GetName().Version?.ToString(3) ?? "0"),
-                ["created"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
             };
+            if (CreationTime.Text(options.NoTimestamp) is { } created) provenance["created"] = created;
             foreach (var (k, v) in options.Provenance ?? new Dictionary<string, object>()) provenance[k] = v;
             var placeholders = options.HashInputs ? InputHashes.Placeholders(files) : null;
             var recipeYaml = RecipeWriter.ToYaml(plan.Recipe, placeholders, provenance);
@@ -98,6 +101,7 @@ public static class MergeEngine
             int next = -1;
             Exception? failure = null;
             var maskMismatches = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+            var nonFinite = new NonFiniteTally();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             var workers = Enumerable.Range(0, threads).Select(w => new Thread(() =>
             {
@@ -107,7 +111,7 @@ public static class MergeEngine
                     while (!stop.IsCancellationRequested && (i = Interlocked.Increment(ref next)) < items.Count)
                     {
                         var item = items[i];
-                        long read = Process(plan, item, writer, budget, maskMismatches, stop.Token);
+                        long read = Process(plan, item, writer, budget, maskMismatches, nonFinite, stop.Token);
                         Interlocked.Add(ref bytesDone, read);
                         bool last;
                         lock (remaining) last = --remaining[item.Task.Output.Name] == 0;
@@ -136,21 +140,54 @@ public static class MergeEngine
             }
 
             var hashingTime = TimeSpan.Zero;
+            IReadOnlyList<RecipeWriter.InputFile>? hashes = null;
             if (hashing is not null)
             {
-                var (hashes, took) = hashing.GetAwaiter().GetResult();
+                (hashes, var took) = hashing.GetAwaiter().GetResult();
                 hashingTime = took;
                 recipeYaml = RecipeWriter.ToYaml(plan.Recipe, hashes, provenance);
                 metadata["soup_recipe"] = recipeYaml;
                 writer.ReplaceMetadata(metadata);
             }
+            if (nonFinite.NewInOutput.Count > 0 && !options.AllowNonFinite)
+            {
+                // The writer is not committed: nothing reaches the output folder.
+                var worst = nonFinite.NewInOutput.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
+                throw new ModelSoupsException(
+                    $"the merge produced {worst.Sum(p => p.Value):N0} non-finite value(s) (NaN or ±Inf) that are not in the inputs, in {worst.Count} tensor(s): " +
+                    string.Join(", ", worst.Take(10).Select(p => $"{PrintableName.Of(p.Key)} ({p.Value:N0})")) + (worst.Count > 10 ? ", …" : "") +
+                    ". Nothing was written; check the weights and parameters (an overflow?), or pass --allow-nonfinite to keep them.", plan.Recipe.SourcePath);
+            }
+            var notes = new List<string>(plan.Notes);
+            notes.AddRange(writer.Notes);
+            notes.AddRange(nonFinite.InputNotes(plan));
+            if (options.AllowNonFinite && nonFinite.NewInOutput.Count > 0)
+                notes.Add($"the output has {nonFinite.NewInOutput.Values.Sum():N0} non-finite value(s) not in the inputs (--allow-nonfinite), in: " +
+                    string.Join(", ", nonFinite.NewInOutput.Keys.Order(StringComparer.Ordinal).Take(10).Select(PrintableName.Of)) + ".");
 
+            string? baseCard = null;
             if (plan.ConfigSource is { } folder)
+            {
                 foreach (var name in SideFiles)
                 {
                     var path = Path.Combine(folder, name);
-                    if (File.Exists(path)) writer.CopyFile(path, name);
+                    if (!File.Exists(path)) continue;
+                    if (plan.Tokenizer is not null && OutputTokenizer.FileNames.Contains(name)) continue;   // written below
+                    // config.json gets what the merge changed (layer count, dtype, vocabulary size); the rest is copied as is.
+                    int? vocab = plan.OutputVocabSize;
+                    if (name == "config.json" && (plan.OutputLayerCount is not null || plan.Recipe.OutDType is not null || vocab is not null))
+                        writer.WriteText(name, OutputConfig.Rewrite(File.ReadAllText(path), plan.OutputLayerCount, plan.Recipe.OutDType, path, vocab));
+                    else writer.CopyFile(path, name);
                 }
+                var card = Path.Combine(folder, ModelCard.FileName);
+                if (File.Exists(card)) baseCard = File.ReadAllText(card);
+            }
+            foreach (var (name, copyFrom, text) in plan.Tokenizer?.Files ?? [])
+            {
+                if (copyFrom is not null) writer.CopyFile(copyFrom, name);
+                else writer.WriteText(name, text!);
+            }
+            writer.WriteText(ModelCard.FileName, ModelCard.Build(CardContent(plan, hashes, (string)provenance["tool"]), baseCard));
             writer.WriteText(RecipeFileName, recipeYaml);
             writer.Commit();
             return new MergeSummary
@@ -165,7 +202,7 @@ public static class MergeEngine
                 PeakWorkingBytes = budget.PeakBytes,
                 PeakRssAnonBytes = Math.Max(peakAnon, ProcessMemory.RssAnonBytes() ?? 0) is var p and > 0 ? p : null,
                 ShardFiles = writer.ShardFiles,
-                Notes = plan.Notes,
+                Notes = notes,
             };
         }
         finally
@@ -175,6 +212,38 @@ public static class MergeEngine
             progressStop.Cancel();
             progressThread.Join();
         }
+    }
+
+    static ModelCard.Content CardContent(MergePlan plan, IReadOnlyList<RecipeWriter.InputFile>? hashes, string tool)
+    {
+        var basePath = plan.HasBase ? plan.InputModels[0].Path : plan.LayerMap is not null ? plan.Recipe.BaseModel?.Path : null;
+        var inputs = plan.Inputs.Zip(plan.InputModels).Select(p =>
+        {
+            var files = p.First.Files.Select(f =>
+            {
+                var h = hashes?.FirstOrDefault(x => x.Path == f);
+                return (Path.GetFileName(f), h?.Bytes ?? new FileInfo(f).Length, h?.Sha256);
+            }).ToList();
+            return new ModelCard.Input(p.Second.Spelled, p.Second.Path == basePath ? "base" : "model", files);
+        }).ToList();
+        var recipe = plan.Recipe.SourceText ?? RecipeWriter.ToYaml(plan.Recipe);
+        // The title does not name the output folder (mergekit does): the same merge gives the same bytes wherever it is written.
+        return new ModelCard.Content(plan.Recipe.Name ?? $"{plan.Method.Name} merge", plan.Method.Name, plan.Method.Description, inputs, recipe, tool);
+    }
+
+    /// <summary>Output elements in a slice that are non-finite where every input is finite (the merge made them).</summary>
+    static long NewNonFinite<T>(ReadOnlyMemory<T>[] inputs, int start, int n, DType outType, ReadOnlySpan<byte> outBytes)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        long made = 0;
+        for (int j = 0; j < n; j++)
+        {
+            if (!NonFiniteCount.IsNonFinite(outType, outBytes, j)) continue;
+            bool inputsFinite = true;
+            foreach (var m in inputs) inputsFinite &= T.IsFinite(m.Span[start + j]);
+            if (inputsFinite) made++;
+        }
+        return made;
     }
 
     /// <summary>Hashes the input files in the background; the task returns the hashes and how long they took.</summary>
@@ -191,17 +260,19 @@ public static class MergeEngine
 
     static IReadOnlyList<string> AllInputFiles(MergePlan plan) => plan.Inputs.SelectMany(c => c.Files).Distinct().ToList();
 
-    /// <summary>The output must not be (or contain, or sit inside) an input folder: a merge never writes where it reads.</summary>
+    /// <summary>
+    /// The output must not be (or contain, or sit inside) an input folder: a merge never writes where it reads.
+    /// Folders are compared by identity (device and inode), so symlinks, bind mounts and hard-linked folders
+    /// cannot hide an input inside the output (which <c>--overwrite</c> would then delete).
+    /// </summary>
     static void RefuseInputFolder(MergePlan plan, string output)
     {
-        var outSlash = output.TrimEnd('/') + "/";
         foreach (var (c, m) in plan.Inputs.Zip(plan.InputModels))
         {
-            foreach (var f in c.Files)
+            foreach (var dir in c.Files.Select(f => Path.GetDirectoryName(Path.GetFullPath(f))!).Distinct(StringComparer.Ordinal))
             {
-                var dir = Path.GetDirectoryName(f)!.TrimEnd('/') + "/";
-                if (dir.StartsWith(outSlash, StringComparison.Ordinal) || outSlash.StartsWith(dir, StringComparison.Ordinal))
-                    throw new ModelSoupsException($"the output folder overlaps the input {m.Spelled}; choose an output folder outside every input folder", output);
+                if (FolderOverlap.Overlaps(dir, output))
+                    throw new ModelSoupsException($"the output folder overlaps the input {m.Spelled} (the same folder, or one inside the other, also through symlinks or mounts); choose an output folder outside every input folder", output);
             }
         }
     }
@@ -234,33 +305,41 @@ public static class MergeEngine
 
     /// <summary>Processes one work item; returns the input bytes it read.</summary>
     static long Process(MergePlan plan, WorkItem item, CheckpointWriter writer, MemoryBudget budget,
-        ConcurrentDictionary<string, bool> maskMismatches, CancellationToken cancel)
+        ConcurrentDictionary<string, bool> maskMismatches, NonFiniteTally nonFinite, CancellationToken cancel)
     {
         var task = item.Task;
         if (task.Action == TensorAction.Copy)
         {
-            if (item.Count > 0) writer.Write(task.Output.Name, item.Start, task.CopySource!.GetBytes(item.Start, (int)item.Count));
+            if (item.Count > 0)
+            {
+                task.CopySource!.CheckUnchanged();
+                var bytes = task.CopySource.GetBytes(item.Start, (int)item.Count);
+                writer.Write(task.Output.Name, item.Start, bytes);
+                task.CopySource.CheckUnchanged();
+            }
             return item.Count;
         }
         if (plan.Method is Linear && !plan.Recipe.PreserveSparsity)
         {
             var buffer = budget.Rent(AccumulatingMerge.WorkingBytes(task, item.Count), cancel);
-            try { return AccumulatingMerge.Run(plan, task, item.Start, checked((int)item.Count), writer, buffer); }
+            try { return AccumulatingMerge.Run(plan, task, item.Start, checked((int)item.Count), writer, buffer, nonFinite); }
             finally { budget.Return(buffer); }
         }
         return plan.Recipe.ComputeDType == DType.F64
-            ? Merge<double>(plan, item, writer, budget, maskMismatches, cancel)
-            : Merge<float>(plan, item, writer, budget, maskMismatches, cancel);
+            ? Merge<double>(plan, item, writer, budget, maskMismatches, nonFinite, cancel)
+            : Merge<float>(plan, item, writer, budget, maskMismatches, nonFinite, cancel);
     }
 
     static unsafe long Merge<T>(MergePlan plan, WorkItem item, CheckpointWriter writer, MemoryBudget budget,
-        ConcurrentDictionary<string, bool> maskMismatches, CancellationToken cancel)
+        ConcurrentDictionary<string, bool> maskMismatches, NonFiniteTally nonFinite, CancellationToken cancel)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var task = item.Task;
         var name = task.Output.Name;
         int count = checked((int)item.Count);
-        int inputs = plan.Inputs.Count;
+        var sources = plan.SourcesOf(task);
+        bool hasBase = plan.HasBaseFor(task);
+        int inputs = sources.Count;
         long computeBytes = (long)count * sizeof(T);
         var buffer = budget.Rent(plan.WorkingBytes(task, count), cancel);
         try
@@ -269,28 +348,40 @@ public static class MergeEngine
             var memories = new ReadOnlyMemory<T>[inputs];
             for (int i = 0; i < inputs; i++)
             {
-                var source = plan.Inputs[i].Tensors[name];
+                var source = sources[i];
                 var target = buffer.AsSpan<T>(i * computeBytes, count);
+                if (task.Rows is { } rows)
+                {
+                    // An embedding whose vocabulary changed: rows gathered per token (tokenizer merge).
+                    read += EmbeddingGather.Fill(rows, i, sources, task.Output.Shape[1], item.Start, target);
+                    if (NonFiniteCount.Count<T>(target) is var badRows and > 0) nonFinite.AddInput(plan.InputIndexOf(task, i), source.Name, badRows);
+                    memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
+                    continue;
+                }
                 int size = source.DType.Size();
+                // Before touching the mapping (a truncated file faults) and after (a rewrite in place): see CheckUnchanged.
+                source.CheckUnchanged();
                 for (int s = 0; s < count; s += ConvertSlice)
                 {
                     int n = Math.Min(ConvertSlice, count - s);
                     DTypeConversion.ToCompute(source.DType, source.GetBytes((item.Start + s) * size, n * size), target.Slice(s, n));
                 }
+                source.CheckUnchanged();
                 read += (long)count * size;
+                if (NonFiniteCount.Count<T>(target) is var bad and > 0) nonFinite.AddInput(plan.InputIndexOf(task, i), source.Name, bad);
                 memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
             }
-            int first = plan.HasBase ? 1 : 0;
+            int first = hasBase ? 1 : 0;
             var input = new MergeInput<T>
             {
                 Models = memories[first..],
-                Base = plan.HasBase ? memories[0] : ReadOnlyMemory<T>.Empty,
-                HasBase = plan.HasBase,
+                Base = hasBase ? memories[0] : ReadOnlyMemory<T>.Empty,
+                HasBase = hasBase,
                 Parameters = task.Parameters!,
                 TensorName = name,
                 Shape = task.Output.Shape,
                 LayerIndex = task.LayerIndex,
-                LayerCount = plan.LayerCount,
+                LayerCount = task.LayerCount > 0 ? task.LayerCount : plan.LayerCount, // the tensor's own stack; plans that set none use the model's
                 Seed = MergeSeed.ForTensor(plan.Recipe.RandomSeed, name),
                 Offset = item.Start,
             };
@@ -314,6 +405,8 @@ public static class MergeEngine
                 int n = Math.Min(ConvertSlice, count - s);
                 var bytes = outBytes[..(n * outSize)];
                 DTypeConversion.FromCompute<T>(result.Slice(s, n), outType, bytes);
+                if (NonFiniteCount.Count(outType, bytes) > 0)
+                    nonFinite.AddOutput(name, NewNonFinite(memories, s, n, outType, bytes));
                 writer.Write(name, (item.Start + s) * outSize, bytes);
             }
             return read;

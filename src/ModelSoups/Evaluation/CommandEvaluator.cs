@@ -53,7 +53,7 @@ public sealed class CommandEvaluator : IEvaluator
     {
         var folder = candidate.RequireFolder("command");
         var commandLine = CommandLineFor(folder);
-        var psi = new ProcessStartInfo("/bin/sh")
+        var psi = new ProcessStartInfo(Setsid ?? "/bin/sh")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -62,6 +62,7 @@ public sealed class CommandEvaluator : IEvaluator
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
+        if (Setsid is not null) psi.ArgumentList.Add("/bin/sh");
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(commandLine);
         if (_options.WorkingDirectory is not null) psi.WorkingDirectory = _options.WorkingDirectory;
@@ -77,34 +78,43 @@ public sealed class CommandEvaluator : IEvaluator
         {
             throw new EvaluationException(candidate.Name, $"could not start /bin/sh to evaluate candidate '{candidate.Name}': {e.Message}.", inner: e);
         }
+        // With setsid the shell leads its own process group (its pid is the group id): Ctrl-C at the terminal
+        // reaches only soup, which then stops the evaluator itself, and one kill reaches every child it started.
+        int group = Setsid is null ? 0 : process.Id;
         // The command gets an empty stdin, so a script that reads it cannot hang waiting for us.
         process.StandardInput.Close();
 
         // Both pipes are drained concurrently: a command that fills one pipe while we block on the
-        // other would otherwise deadlock. Only the last stdout line and the end of stderr are kept,
-        // so chatty commands cost no memory.
-        var stdoutTask = Task.Run(() => LastNonEmptyLine(process.StandardOutput));
-        var stderrTask = Task.Run(() => Tail(process.StandardError, StderrTailChars));
+        // other would otherwise deadlock. Only a bounded tail of each is kept, so chatty commands cost no memory.
+        var stdout = new BoundedOutput();
+        var stderr = new BoundedOutput(StderrTailChars);
+        var stdoutTask = Task.Factory.StartNew(() => stdout.Pump(process.StandardOutput), TaskCreationOptions.LongRunning);
+        var stderrTask = Task.Factory.StartNew(() => stderr.Pump(process.StandardError), TaskCreationOptions.LongRunning);
 
         using var timeout = new CancellationTokenSource(_options.Timeout ?? System.Threading.Timeout.InfiniteTimeSpan);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            Task.WhenAll(process.WaitForExitAsync(CancellationToken.None), stdoutTask, stderrTask)
-                .WaitAsync(linked.Token).GetAwaiter().GetResult();
+            // Wait for the process, not for the end of its output: a background child that inherited stdout
+            // would otherwise keep us waiting forever after the score was printed.
+            process.WaitForExitAsync(CancellationToken.None).WaitAsync(linked.Token).GetAwaiter().GetResult();
         }
         catch (OperationCanceledException)
         {
-            KillTree(process);
-            // Pipes close once the tree is dead; do not wait forever for an orphan that escaped the kill.
-            Task.WhenAll((Task)stdoutTask, stderrTask).Wait(TimeSpan.FromSeconds(10));
+            Kill(process, group);
+            // Pipes close once the group is dead; do not wait forever for an orphan that escaped it.
+            Task.WhenAll(stdoutTask, stderrTask).Wait(TimeSpan.FromSeconds(10));
             cancellationToken.ThrowIfCancellationRequested();
             throw new EvaluationException(candidate.Name,
-                $"the evaluation command for candidate '{candidate.Name}' ran longer than the timeout of {FormatSpan(_options.Timeout!.Value)} and was killed: {commandLine}");
+                $"the evaluation command for candidate '{candidate.Name}' ran longer than the timeout of {FormatSpan(_options.Timeout!.Value)} and was killed (with every process it started): {commandLine}");
         }
+        // It exited: whatever it left running in its group goes too, and what is already in the pipes is read.
+        if (group > 0) Durability.Posix.KillGroup(group);
+        Task.WhenAll(stdoutTask, stderrTask).Wait(TimeSpan.FromSeconds(10));
+        cancellationToken.ThrowIfCancellationRequested();
 
         var exit = process.ExitCode;
-        var stderr = stderrTask.Result.Trim();
+        var stderrText = stderr.Tail.Trim();
         if (exit != 0)
         {
             var why = exit switch
@@ -116,13 +126,30 @@ public sealed class CommandEvaluator : IEvaluator
             };
             throw new EvaluationException(candidate.Name,
                 $"the evaluation command failed for candidate '{candidate.Name}': {why}; command: {commandLine}" +
-                (stderr.Length == 0 ? "" : $"; stderr ends with: {stderr}"));
+                (stderrText.Length == 0 ? "" : $"; stderr ends with: {stderrText}"));
         }
-        return CommandOutput.Parse(stdoutTask.Result ?? "", _options.Metric, candidate.Name);
+        try
+        {
+            return CommandOutput.Parse(stdout.LastLine ?? "", _options.Metric, candidate.Name);
+        }
+        catch (EvaluationException e) when (stdout.LastLineCut)
+        {
+            throw new EvaluationException(candidate.Name,
+                $"{e.Message} (its last line was longer than {stdout.Limit / 1024} KiB; only its end was kept)", inner: e);
+        }
     }
 
-    private static void KillTree(Process process)
+    /// <summary>/usr/bin/setsid (util-linux) when present: starts the command in a new session and process group.</summary>
+    private static readonly string? Setsid = OperatingSystem.IsLinux()
+        ? new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists)
+        : null;
+
+    /// <summary>The default <see cref="CommandEvaluatorOptions.Timeout"/> of the CLI: generous (6 h), but never forever.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromHours(6);
+
+    private static void Kill(Process process, int group)
     {
+        if (group > 0 && Durability.Posix.KillGroup(group)) return;
         try
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
@@ -135,28 +162,6 @@ public sealed class CommandEvaluator : IEvaluator
         {
             // Already gone or not ours any more.
         }
-    }
-
-    private static string? LastNonEmptyLine(StreamReader reader)
-    {
-        string? last = null;
-        while (reader.ReadLine() is { } line)
-            if (!string.IsNullOrWhiteSpace(line)) last = line;
-        return last;
-    }
-
-    private static string Tail(StreamReader reader, int maxChars)
-    {
-        var buffer = new char[8192];
-        var tail = new StringBuilder();
-        int n;
-        while ((n = reader.Read(buffer, 0, buffer.Length)) > 0)
-        {
-            tail.Append(buffer, 0, n);
-            if (tail.Length > 2 * maxChars) tail.Remove(0, tail.Length - maxChars);
-        }
-        if (tail.Length > maxChars) tail.Remove(0, tail.Length - maxChars).Insert(0, "…");
-        return tail.ToString();
     }
 
     private static string FormatSpan(TimeSpan t) =>

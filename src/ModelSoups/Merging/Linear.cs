@@ -55,13 +55,26 @@ public sealed class Linear : MergeMethod
     /// <summary>Σ|w_i|, which bounds every partial sum (see <see cref="Accumulation.For"/>).</summary>
     internal static double WeightSum(double[] weights) => weights.Sum(Math.Abs);
 
-    /// <summary>The weights w_i and the divisor (Σ w_i when normalising, else 1), both in f64.</summary>
+    /// <summary>
+    /// The weights w_i and the divisor (Σ w_i when normalising, else 1), both in f64. With normalize, the weights
+    /// are first multiplied by the power of two that brings the largest to [1, 2): a power-of-two scale is exact,
+    /// so for ordinary weights every product, sum and quotient is bit for bit what it was unscaled, while weights
+    /// like 1e-39 (whose sum is not zero) or 1e308 (whose sum would overflow) still give their true weighted mean.
+    /// </summary>
     internal static double[] Weights(MergeParameters p, out double divisor)
     {
         var w = new double[p.ModelCount];
+        double max = 0;
+        for (int i = 0; i < w.Length; i++) max = Math.Max(max, Math.Abs(w[i] = p.Number("weight", i)));
+        if (!p.Flag("normalize")) { divisor = 1; return w; }
+        if (max > 0 && double.IsFinite(max))
+        {
+            int e = Math.ILogB(max);
+            for (int i = 0; i < w.Length; i++) w[i] = Math.ScaleB(w[i], -e);
+        }
         double sum = 0;
-        for (int i = 0; i < w.Length; i++) sum += w[i] = p.Number("weight", i);
-        divisor = p.Flag("normalize") ? sum : 1;
+        for (int i = 0; i < w.Length; i++) sum += w[i];
+        divisor = sum;
         return w;
     }
 

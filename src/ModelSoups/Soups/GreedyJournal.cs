@@ -1,162 +1,116 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using ModelSoups.Durability;
+using ModelSoups.Engine;
 using ModelSoups.Evaluation;
 
 namespace ModelSoups.Soups;
 
 /// <summary>
-/// A resumable record of evaluations: a JSON-lines file whose first line is the command's
-/// <see cref="JournalFingerprint"/> and each further line one finished evaluation
-/// (<c>{"key": …, "candidate": …, "score": …, "metrics": {…}}</c>), appended and fsynced as it finishes.
-/// Reopening with the same fingerprint replays those evaluations; a different fingerprint is refused.
-/// A last line cut short by a crash is ignored (and cut off the file). Logits are not journaled.
+/// The greedy soup's evaluations, resumable: a <see cref="Journal"/> in the work folder whose fingerprint is the
+/// command's <see cref="JournalFingerprint"/> and whose entries are finished evaluations keyed by
+/// <see cref="GreedySoup.IngredientKey"/>, <see cref="GreedySoup.SoupKey"/>, <see cref="GreedySoupRun.UniformKey"/> or
+/// <see cref="GreedySoupRun.EnsembleKey"/>, each <c>{"score": …, "metrics": {…}}</c>. Every entry is validated on
+/// read (a known kind of key, ingredient indices in range, finite numbers) so an edited or damaged journal cannot
+/// change the soup. Logits are not journaled.
 /// </summary>
 public sealed class GreedyJournal : IEvaluationStore, IDisposable
 {
     /// <summary>The journal's file name inside the work folder.</summary>
     public const string FileName = "journal.jsonl";
 
-    private const string Format = "modelsoups-journal";
-    private const int Version = 1;
+    readonly Journal _journal;
 
-    private readonly Dictionary<string, EvaluationResult> _entries = new(StringComparer.Ordinal);
-    private readonly FileStream _stream;
+    GreedyJournal(Journal journal) => _journal = journal;
 
     /// <summary>The journal file.</summary>
-    public string Path { get; }
+    public string Path => _journal.Path;
 
     /// <summary>Evaluations found in the file when it was opened.</summary>
-    public int ReplayableCount { get; }
+    public int ReplayableCount => _journal.ReplayableCount;
 
-    private GreedyJournal(string path, FileStream stream, int replayable)
-    {
-        Path = path;
-        _stream = stream;
-        ReplayableCount = replayable;
-    }
+    /// <summary>What was repaired when opening (a cut-short last line dropped).</summary>
+    public IReadOnlyList<string> Notes => _journal.Notes;
 
     /// <summary>
     /// Opens (or creates) the journal in <paramref name="workFolder"/>. Throws <see cref="ModelSoupsException"/>
-    /// when an existing journal was written by a different command or is corrupt before its last line.
+    /// when an existing journal was written by a different command, is in use, or is corrupt before its last line.
     /// </summary>
     public static GreedyJournal Open(string workFolder, JournalFingerprint fingerprint)
     {
-        Directory.CreateDirectory(workFolder);
-        var path = System.IO.Path.GetFullPath(System.IO.Path.Combine(workFolder, FileName));
-        var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
-        try
-        {
-            var entries = new Dictionary<string, EvaluationResult>(StringComparer.Ordinal);
-            long goodEnd = ReadExisting(stream, path, fingerprint, entries, out bool hasHeader);
-            stream.SetLength(goodEnd);
-            stream.Position = goodEnd;
-            var journal = new GreedyJournal(path, stream, entries.Count);
-            foreach (var (k, v) in entries) journal._entries[k] = v;
-            if (!hasHeader)
-            {
-                var header = new JsonObject
-                {
-                    ["format"] = Format,
-                    ["version"] = Version,
-                    ["fingerprint"] = fingerprint.Json.DeepClone(),
-                };
-                journal.AppendLine(header.ToJsonString());
-            }
-            return journal;
-        }
-        catch
-        {
-            stream.Dispose();
-            throw;
-        }
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        int ingredients = fingerprint.Json["ingredients"] is JsonArray a ? a.Count : 0;
+        var path = System.IO.Path.Combine(workFolder, FileName);
+        return new GreedyJournal(Journal.Open(path, fingerprint.Json, (key, value) => Validate(key, value, ingredients),
+            stored => JournalFingerprint.FromJson(stored).Difference(fingerprint)));
     }
 
-    /// <summary>Reads header and entries; returns the byte length of the intact prefix.</summary>
-    private static long ReadExisting(FileStream stream, string path, JournalFingerprint fingerprint,
-        Dictionary<string, EvaluationResult> entries, out bool hasHeader)
+    /// <summary>Why an entry is not a valid evaluation of this command, or null.</summary>
+    static string? Validate(string key, JsonObject value, int ingredients)
     {
-        hasHeader = false;
-        var bytes = new byte[stream.Length];
-        stream.Position = 0;
-        stream.ReadExactly(bytes);
-        long pos = 0;
-        int lineNumber = 0;
-        while (pos < bytes.Length)
+        if (KeyProblem(key, ingredients) is { } k) return k;
+        if (!FiniteNumber(value["score"], out _)) return "the score is missing or not a finite number";
+        if (value["metrics"] is { } m)
         {
-            int nl = Array.IndexOf(bytes, (byte)'\n', (int)pos);
-            bool complete = nl >= 0;
-            int end = complete ? nl : bytes.Length;
-            lineNumber++;
-            var line = Encoding.UTF8.GetString(bytes, (int)pos, end - (int)pos);
-            JsonObject? obj = TryParse(line);
-            if (obj is null || !complete)
-            {
-                // A line without its newline, or that does not parse, is the write a crash cut short —
-                // acceptable only at the very end of the file.
-                if (!complete || end + 1 == bytes.Length) return pos;
-                throw new ModelSoupsException($"the journal is corrupt at line {lineNumber} (not a JSON object); delete it to start over.", path);
-            }
-            if (!hasHeader)
-            {
-                if ((string?)obj["format"] != Format || obj["fingerprint"] is not JsonObject fp)
-                    throw new ModelSoupsException("the file is not a ModelSoups journal; choose another work folder or delete it.", path);
-                if ((int?)obj["version"] != Version)
-                    throw new ModelSoupsException($"the journal has version {obj["version"]}, this build reads version {Version}; delete it to start over.", path);
-                var diff = JournalFingerprint.FromJson(fp).Difference(fingerprint);
-                if (diff is not null)
-                    throw new ModelSoupsException($"journal from a different command: {diff}; use another work folder or delete the journal.", path);
-                hasHeader = true;
-            }
-            else
-            {
-                var key = (string?)obj["key"];
-                var score = obj["score"]?.GetValueKind() == JsonValueKind.Number ? (double)obj["score"]! : double.NaN;
-                if (key is null || double.IsNaN(score))
-                    throw new ModelSoupsException($"the journal is corrupt at line {lineNumber} (no key or score); delete it to start over.", path);
-                var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
-                if (obj["metrics"] is JsonObject m)
-                    foreach (var (name, value) in m)
-                        if (value?.GetValueKind() == JsonValueKind.Number) metrics[name] = (double)value;
-                entries[key] = new EvaluationResult(score, metrics);
-            }
-            pos = end + 1;
+            if (m is not JsonObject metrics) return "metrics is not an object";
+            foreach (var (name, v) in metrics)
+                if (!FiniteNumber(v, out _)) return $"metric '{Tensors.PrintableName.Of(name)}' is not a finite number";
         }
-        return pos;
+        foreach (var (name, _) in value)
+            if (name is not ("score" or "metrics" or "time_utc")) return $"unknown field '{Tensors.PrintableName.Of(name)}'";
+        return null;
     }
 
-    private static JsonObject? TryParse(string line)
+    static string? KeyProblem(string key, int ingredients)
     {
-        try { return JsonNode.Parse(line) as JsonObject; }
-        catch (JsonException) { return null; }
+        if (key is GreedySoupRun.UniformKey or GreedySoupRun.EnsembleKey) return null;
+        string? indices = key.StartsWith("ingredient:", StringComparison.Ordinal) ? key["ingredient:".Length..]
+            : key.StartsWith("soup:", StringComparison.Ordinal) ? key["soup:".Length..] : null;
+        if (indices is null) return $"unknown kind of key '{Tensors.PrintableName.Of(key)}'";
+        var parts = indices.Split(',');
+        if (key[0] == 'i' && parts.Length != 1) return $"key '{key}' names more than one ingredient";
+        int previous = -1;
+        foreach (var p in parts)
+        {
+            if (!int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int i) || i >= ingredients || i <= previous)
+                return $"key '{Tensors.PrintableName.Of(key)}' does not name ingredients 0..{ingredients - 1} in increasing order";
+            previous = i;
+        }
+        return null;
     }
 
-    public bool TryGet(string key, out EvaluationResult result) => _entries.TryGetValue(key, out result!);
+    static bool FiniteNumber(JsonNode? node, out double value)
+    {
+        value = double.NaN;
+        return node is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number && v.TryGetValue(out value) && double.IsFinite(value);
+    }
+
+    public bool TryGet(string key, out EvaluationResult result)
+    {
+        if (!_journal.TryGet(key, out var value))
+        {
+            result = null!;
+            return false;
+        }
+        FiniteNumber(value["score"], out double score);
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (value["metrics"] is JsonObject m)
+            foreach (var (name, v) in m)
+                if (FiniteNumber(v, out double x)) metrics[name] = x;
+        result = new EvaluationResult(score, metrics);
+        return true;
+    }
 
     public void Add(string key, EvaluationResult result)
     {
+        ArgumentNullException.ThrowIfNull(result);
         var metrics = new JsonObject();
         foreach (var (name, value) in result.Metrics.OrderBy(p => p.Key, StringComparer.Ordinal))
             if (double.IsFinite(value)) metrics[name] = value;
-        var line = new JsonObject
-        {
-            ["key"] = key,
-            ["score"] = result.Score,
-            ["metrics"] = metrics,
-            ["time_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
-        };
-        AppendLine(line.ToJsonString());
-        _entries[key] = new EvaluationResult(result.Score, result.Metrics);
+        var entry = new JsonObject { ["score"] = result.Score, ["metrics"] = metrics };
+        if (CreationTime.Text(omit: false) is { } t) entry["time_utc"] = t;
+        _journal.Append(key, entry);
     }
 
-    private void AppendLine(string json)
-    {
-        var bytes = Encoding.UTF8.GetBytes(json + "\n");
-        _stream.Write(bytes);
-        // fsync: an evaluation can take minutes; once it is recorded a crash must not lose it.
-        _stream.Flush(flushToDisk: true);
-    }
-
-    public void Dispose() => _stream.Dispose();
+    public void Dispose() => _journal.Dispose();
 }

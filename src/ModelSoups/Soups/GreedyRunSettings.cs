@@ -12,6 +12,9 @@ public sealed record GreedyRunSettings
     /// <summary>Optional base model: source of non-float tensors and of config/tokenizer files.</summary>
     public string? Base { get; init; }
 
+    /// <summary>How ingredients that are PyTorch files are read (state dict key, prefix to strip).</summary>
+    public Checkpoints.CheckpointOpenOptions Open { get; init; } = Checkpoints.CheckpointOpenOptions.Default;
+
     /// <summary>The output folder (Hugging Face layout); must not exist or be empty.</summary>
     public required string Output { get; init; }
 
@@ -50,6 +53,12 @@ public sealed record GreedyRunSettings
 
     /// <summary>Extra provenance recorded in results.json (e.g. the command line).</summary>
     public IReadOnlyDictionary<string, string>? Provenance { get; init; }
+
+    /// <summary>Leave the creation time out of the outputs (byte-reproducible; see <see cref="Engine.CreationTime"/>).</summary>
+    public bool NoTimestamp { get; init; }
+
+    /// <summary>Keep non-finite values the final merge makes instead of failing.</summary>
+    public bool AllowNonFinite { get; init; }
 }
 
 /// <summary>

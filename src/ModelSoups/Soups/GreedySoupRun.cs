@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ModelSoups.Checkpoints;
+using ModelSoups.Durability;
 using ModelSoups.Engine;
 using ModelSoups.Evaluation;
 using ModelSoups.Recipes;
@@ -38,6 +39,7 @@ public static class GreedySoupRun
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(evaluator);
         if (settings.Models.Count == 0) throw new ModelSoupsException("give at least one ingredient with --models.");
+        if (string.IsNullOrWhiteSpace(settings.Output)) throw new ModelSoupsException("the output path is empty; give a folder with --out.");
         var output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(settings.Output));
         if (File.Exists(output)) throw new ModelSoupsException("the output path is a file, not a folder.", output);
         if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
@@ -45,13 +47,16 @@ public static class GreedySoupRun
         var work = Path.GetFullPath(settings.WorkFolder ?? output + ".work");
         if (settings.Threads < 1) throw new ModelSoupsException("the thread count must be at least 1.");
 
+        // One run per work folder: a second one would interleave the journal and share the scratch files.
+        Directory.CreateDirectory(work);
+        using var workLock = OutputLock.AcquireFile(Path.Combine(work, "lock"), work);
         var opened = new List<ICheckpoint>();
         try
         {
             var paths = settings.Models.Select(Path.GetFullPath).ToArray();
-            foreach (var p in settings.Models) opened.Add(Checkpoint.Open(p));
+            foreach (var p in settings.Models) opened.Add(Checkpoint.Open(p, settings.Open));
             var ingredients = opened.ToArray();
-            ICheckpoint? baseCkpt = settings.Base is null ? null : Checkpoint.Open(settings.Base);
+            ICheckpoint? baseCkpt = settings.Base is null ? null : Checkpoint.Open(settings.Base, settings.Open);
             if (baseCkpt is not null) opened.Add(baseCkpt);
             var names = UniqueNames(settings.Models);
 
@@ -123,10 +128,10 @@ public static class GreedySoupRun
             var provenance = new Dictionary<string, string>(settings.Provenance ?? new Dictionary<string, string>(), StringComparer.Ordinal)
             {
                 ["tool"] = "ModelSoups " + (typeof(GreedySoupRun).Assembly.GetName().Version?.ToString(3) ?? "0"),
-                ["created"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
                 ["output"] = output,
                 ["journal"] = journal.Path,
             };
+            if (CreationTime.Text(settings.NoTimestamp) is { } created) provenance["created"] = created;
             if (settings.Base is not null) provenance["base"] = Path.GetFullPath(settings.Base);
             if (settings.OutDType is { } od) provenance["out_dtype"] = od.SafetensorsName();
             var results = SoupResults.From(result, evaluator.Description, paths, baselines, provenance);
@@ -210,10 +215,13 @@ public static class GreedySoupRun
             Threads = settings.Threads,
             MemoryBudgetBytes = settings.MemoryBudgetBytes,
             Progress = settings.MergeProgress,
+            Open = settings.Open,
             Provenance = new Dictionary<string, object> { ["greedy_soup"] = greedy },
+            NoTimestamp = settings.NoTimestamp,
+            AllowNonFinite = settings.AllowNonFinite,
         };
         var summary = MergeEngine.Run(recipe, staged, options, cancel);
-        File.WriteAllText(Path.Combine(staged, SoupResults.FileName), results.ToJson());
+        AtomicFile.WriteDurably(Path.Combine(staged, SoupResults.FileName), System.Text.Encoding.UTF8.GetBytes(results.ToJson()));
         return (summary, staged);
     }
 
@@ -223,10 +231,8 @@ public static class GreedySoupRun
         {
             if (Directory.EnumerateFileSystemEntries(output).Any())
                 throw new ModelSoupsException("the output folder was filled by something else while the soup was being made; the soup is left in the work folder.", output);
-            Directory.Delete(output);
         }
-        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-        Directory.Move(staged, output);
+        AtomicFolder.Publish(staged, output);
     }
 
     /// <summary>Names for messages and journals: the paths as given, made unique.</summary>

@@ -89,9 +89,11 @@ public class CheckpointWriterTests : IDisposable
     [Fact]
     public void Overwrite_replaces_the_destination_and_removes_the_old_one()
     {
+        // Only a folder that looks like one of our outputs (weights + provenance) may be replaced.
         string output = _dir.File("existing");
         Directory.CreateDirectory(output);
-        File.WriteAllText(Path.Combine(output, "old.txt"), "old");
+        File.WriteAllText(Path.Combine(output, "model.safetensors"), "old");
+        File.WriteAllText(Path.Combine(output, "soup-recipe.yaml"), "old");
         using (var w = CheckpointWriter.Create(output, [U8("a", 1)], new CheckpointWriterOptions(Overwrite: true)))
         {
             w.Write("a", 0, [7]);
