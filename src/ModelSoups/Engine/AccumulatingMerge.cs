@@ -27,10 +27,13 @@ static class AccumulatingMerge
     {
         var name = task.Output.Name;
         var compute = plan.Recipe.ComputeDType;
-        int first = plan.HasBase ? 1 : 0;
-        var models = plan.Inputs.Skip(first).Select(c => c.Tensors[name]).ToList();
+        // The task's own sources: a slice or layer map names other tensors than the output's (plan.SourcesOf).
+        int first = plan.HasBaseFor(task) ? 1 : 0;
+        var models = plan.SourcesOf(task).Skip(first).ToList();
+        // Before touching the mappings (a truncated file faults) and after (a rewrite in place): see CheckUnchanged.
+        foreach (var m in models) m.CheckUnchanged();
         var weights = Linear.Weights(task.Parameters!, out double divisor);
-        var accumulation = Accumulation.For(compute, models.Select(m => m.DType), task.Output.DType, Linear.WeightSum(weights));
+        var accumulation = Accumulation.For(compute, models.Select(m => m.DType), task.Output.DType, weights);
         var outType = task.Output.DType;
         int outSize = outType.Size(), accSize = accumulation.Size;
         int sub = Math.Min(count, SubBlock);
@@ -46,7 +49,7 @@ static class AccumulatingMerge
             {
                 int size = models[i].DType.Size();
                 var bytes = models[i].GetBytes((start + s) * size, n * size);
-                if (NonFiniteCount.Count(models[i].DType, bytes) is var bad and > 0) nonFinite.AddInput(first + i, name, bad);
+                if (NonFiniteCount.Count(models[i].DType, bytes) is var bad and > 0) nonFinite.AddInput(plan.InputIndexOf(task, first + i), models[i].Name, bad);
                 SoupAccumulator.Add(accumulation, a, compute, models[i].DType, bytes, weights[i]);
                 read += (long)n * size;
             }
@@ -55,6 +58,7 @@ static class AccumulatingMerge
             if (NonFiniteCount.Count(outType, o) > 0) nonFinite.AddOutput(name, NewNonFinite(models, start + s, n, outType, o));
             writer.Write(name, (start + s) * outSize, o);
         }
+        foreach (var m in models) m.CheckUnchanged();
         return read;
     }
 

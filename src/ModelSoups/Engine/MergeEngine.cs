@@ -319,7 +319,7 @@ public static class MergeEngine
             }
             return item.Count;
         }
-        if (plan.Method is Linear && !plan.Recipe.PreserveSparsity)
+        if (plan.Method is Linear && !plan.Recipe.PreserveSparsity && task.Rows is null)
         {
             var buffer = budget.Rent(AccumulatingMerge.WorkingBytes(task, item.Count), cancel);
             try { return AccumulatingMerge.Run(plan, task, item.Start, checked((int)item.Count), writer, buffer, nonFinite); }
@@ -392,8 +392,8 @@ public static class MergeEngine
                 return read;
             }
             if (plan.Method is Linear linear)
-                linear.Merge(input, Accumulation.For(plan.Recipe.ComputeDType, plan.Inputs.Skip(first).Select(c => c.Tensors[name].DType), task.Output.DType,
-                    Linear.WeightSum(Linear.Weights(task.Parameters!, out _))), result);
+                linear.Merge(input, Accumulation.For(plan.Recipe.ComputeDType, sources.Skip(first).Select(s => s.DType), task.Output.DType,
+                    Linear.Weights(task.Parameters!, out _)), result);
             else plan.Method.Merge(input, result);
             if (plan.Recipe.PreserveSparsity) SparsityPreservation.KeepZeros(input.Models, result);
 

@@ -29,9 +29,9 @@ public sealed class Linear : MergeMethod
     protected override void ValidateMore(MergeParameters p, bool hasBase, string where)
     {
         if (!p.Flag("normalize")) return;
-        double sum = 0;
-        for (int i = 0; i < p.ModelCount; i++) sum += p.Number("weight", i);
-        if (Math.Abs(sum) < 1e-8)
+        // Only an exact zero cannot be normalised: weights of 1e-39 (or 1e308) are scaled first (see Weights).
+        Weights(p, out double sum);
+        if (sum == 0 || !double.IsFinite(sum))
             throw new ModelSoupsException($"The linear weights sum to zero{where}, so they cannot be normalised; change a weight or set normalize: false.");
     }
 
@@ -52,8 +52,6 @@ public sealed class Linear : MergeMethod
         Accumulate(input, accumulation, output);
     }
 
-    /// <summary>Σ|w_i|, which bounds every partial sum (see <see cref="Accumulation.For"/>).</summary>
-    internal static double WeightSum(double[] weights) => weights.Sum(Math.Abs);
 
     /// <summary>
     /// The weights w_i and the divisor (Σ w_i when normalising, else 1), both in f64. With normalize, the weights

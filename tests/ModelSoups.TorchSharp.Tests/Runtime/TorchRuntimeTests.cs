@@ -4,16 +4,15 @@ using static TorchSharp.torch;
 
 namespace ModelSoups.TorchSharp.Tests.Runtime;
 
-/// <summary>Our loader, not libtorch: it loads once (calling it again is free) and the backend then computes.</summary>
+/// <summary>Our loader, not libtorch: it loads once (calling it again is free) and the backend then computes.
+/// (The thread count UseAllCores asks for is process-wide and other tests change it, so it is not asserted here.)</summary>
 public class TorchRuntimeTests
 {
     [Fact]
-    public void Loads_once_and_uses_every_core()
+    public void Loads_once_and_then_computes()
     {
         TorchRuntime.EnsureLoaded();
         TorchRuntime.EnsureLoaded();
-        TorchRuntime.UseAllCores();
-        Assert.Equal(Environment.ProcessorCount, torch.get_num_threads());
         using var x = tensor(new[] { 1f, 2f });
         using var y = x + x;
         Assert.Equal([2f, 4f], y.data<float>().ToArray());
