@@ -233,7 +233,7 @@ public static class TextSoupsDemo
             });
 
             // ---- greedy soup (≥, Recipe 1) on held-out ----
-            for (int i = 0; i < names.Length; i++) cache.Seed(GreedySoup.IngredientKey(i), Accuracy(ingredientLogits[i]["heldout"], sets.HeldOut.Labels));
+            for (int i = 0; i < names.Length; i++) cache.Seed(GreedySoup.IngredientKey(i).ToString(), Accuracy(ingredientLogits[i]["heldout"], sets.HeldOut.Labels));
             GreedyResult greedy;
             ICheckpoint? greedySoup;
             using (var builder = new InMemorySoupBuilder(candidates))
@@ -243,7 +243,7 @@ public static class TextSoupsDemo
                     Rule = AcceptRule.GreaterOrEqual,
                     OnEvaluated = (key, label, r, replayed) =>
                     {
-                        if (key.StartsWith("soup:", StringComparison.Ordinal))
+                        if (key.Kind == EvaluationKind.Soup)
                             say("greedy_soup", string.Create(CultureInfo.InvariantCulture, $"seed {seed} {label}: held-out {r.Score:P2}{(replayed ? " (reused)" : "")}"));
                     },
                 }, cache, cancel);
