@@ -40,6 +40,8 @@ public static class MergeCommand
             recipe, outDir, method, models, baseModel, weights, density, set, dtype, outDtype, allowMissing, threads, budget, shard, plan, overwrite, noHash,
             allowNonFinite, noTimestamp, workDir,
         };
+        var open = new CheckpointOpenCliOptions();
+        open.AddTo(command);
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
 
@@ -96,6 +98,7 @@ public static class MergeCommand
                 AllowNonFinite = parse.GetValue(allowNonFinite),
                 NoTimestamp = parse.GetValue(noTimestamp),
                 Progress = ProgressPrinter.For(parse.InvocationConfiguration.Error, Interactive(parse)),
+                Open = open.Read(parse),
             };
         }
 

@@ -5,6 +5,7 @@ using ModelSoups.Checkpoints;
 using ModelSoups.Durability;
 using ModelSoups.Merging;
 using ModelSoups.Recipes;
+using ModelSoups.Soups;
 using ModelSoups.Tensors;
 
 namespace ModelSoups.Engine;
@@ -68,21 +69,23 @@ public static class MergeEngine
             }
         }) { IsBackground = true, Name = "soup-progress" };
         progressThread.Start();
+        using var hashStop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        Task<(IReadOnlyList<RecipeWriter.InputFile> Hashes, TimeSpan Took)>? hashing = null;
 
         try
         {
-            var hashClock = Stopwatch.StartNew();
-            var hashes = options.HashInputs
-                ? InputHashes.Compute(AllInputFiles(plan), threads, n => Interlocked.Add(ref bytesDone, n), cancel)
-                : null;
-            var hashingTime = hashClock.Elapsed;
+            // The inputs are hashed while the merge runs (on the same threads' worth of cores, from the page
+            // cache the merge fills), never in a pass of their own; the header reserves a same-length placeholder.
+            var files = AllInputFiles(plan);
+            hashing = options.HashInputs ? StartHashing(files, threads, n => Interlocked.Add(ref bytesDone, n), hashStop.Token) : null;
             var provenance = new Dictionary<string, object>
             {
                 ["tool"] = "ModelSoups " + (typeof(MergeEngine).Assembly.GetName().Version?.ToString(3) ?? "0"),
             };
             if (CreationTime.Text(options.NoTimestamp) is { } created) provenance["created"] = created;
             foreach (var (k, v) in options.Provenance ?? new Dictionary<string, object>()) provenance[k] = v;
-            var recipeYaml = RecipeWriter.ToYaml(plan.Recipe, hashes, provenance);
+            var placeholders = options.HashInputs ? InputHashes.Placeholders(files) : null;
+            var recipeYaml = RecipeWriter.ToYaml(plan.Recipe, placeholders, provenance);
             var metadata = new Dictionary<string, string>
             {
                 ["format"] = "pt",
@@ -135,6 +138,16 @@ public static class MergeEngine
                     ". Nothing was written; merge models pruned with the same mask, or drop sparsity: preserve.", plan.Recipe.SourcePath);
             }
 
+            var hashingTime = TimeSpan.Zero;
+            IReadOnlyList<RecipeWriter.InputFile>? hashes = null;
+            if (hashing is not null)
+            {
+                (hashes, var took) = hashing.GetAwaiter().GetResult();
+                hashingTime = took;
+                recipeYaml = RecipeWriter.ToYaml(plan.Recipe, hashes, provenance);
+                metadata["soup_recipe"] = recipeYaml;
+                writer.ReplaceMetadata(metadata);
+            }
             if (nonFinite.NewInOutput.Count > 0 && !options.AllowNonFinite)
             {
                 // The writer is not committed: nothing reaches the output folder.
@@ -193,10 +206,36 @@ public static class MergeEngine
         }
         finally
         {
+            hashStop.Cancel();
+            try { hashing?.Wait(); } catch (AggregateException) { } // a failure already propagated; only wait for the reads to stop
             progressStop.Cancel();
             progressThread.Join();
         }
     }
+
+    /// <summary>Output elements in a slice that are non-finite where every input is finite (the merge made them).</summary>
+    static long NewNonFinite<T>(ReadOnlyMemory<T>[] inputs, int start, int n, DType outType, ReadOnlySpan<byte> outBytes)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        long made = 0;
+        for (int j = 0; j < n; j++)
+        {
+            if (!NonFiniteCount.IsNonFinite(outType, outBytes, j)) continue;
+            bool inputsFinite = true;
+            foreach (var m in inputs) inputsFinite &= T.IsFinite(m.Span[start + j]);
+            if (inputsFinite) made++;
+        }
+        return made;
+    }
+
+    /// <summary>Hashes the input files in the background; the task returns the hashes and how long they took.</summary>
+    static Task<(IReadOnlyList<RecipeWriter.InputFile> Hashes, TimeSpan Took)> StartHashing(IReadOnlyList<string> files, int threads, Action<long> onBytes, CancellationToken cancel) =>
+        Task.Factory.StartNew(() =>
+        {
+            var clock = Stopwatch.StartNew();
+            var hashes = InputHashes.Compute(files, threads, onBytes, cancel);
+            return (hashes, clock.Elapsed);
+        }, cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     static ModelCard.Content CardContent(MergePlan plan, IReadOnlyList<RecipeWriter.InputFile>? hashes, string tool)
     {
@@ -213,21 +252,6 @@ public static class MergeEngine
         var recipe = plan.Recipe.SourceText ?? RecipeWriter.ToYaml(plan.Recipe);
         // The title does not name the output folder (mergekit does): the same merge gives the same bytes wherever it is written.
         return new ModelCard.Content(plan.Recipe.Name ?? $"{plan.Method.Name} merge", plan.Method.Name, plan.Method.Description, inputs, recipe, tool);
-    }
-
-    /// <summary>Output elements in a slice that are non-finite where every input is finite (the merge made them).</summary>
-    static long NewNonFinite<T>(ReadOnlyMemory<T>[] inputs, int start, int n, DType outType, ReadOnlySpan<byte> outBytes)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        long made = 0;
-        for (int j = 0; j < n; j++)
-        {
-            if (!NonFiniteCount.IsNonFinite(outType, outBytes, j)) continue;
-            bool inputsFinite = true;
-            foreach (var m in inputs) inputsFinite &= T.IsFinite(m.Span[start + j]);
-            if (inputsFinite) made++;
-        }
-        return made;
     }
 
     static Exception Rethrow(Exception e) =>
@@ -287,6 +311,12 @@ public static class MergeEngine
         {
             if (item.Count > 0) writer.Write(task.Output.Name, item.Start, task.CopySource!.GetBytes(item.Start, (int)item.Count));
             return item.Count;
+        }
+        if (plan.Method is Linear && !plan.Recipe.PreserveSparsity)
+        {
+            var buffer = budget.Rent(AccumulatingMerge.WorkingBytes(task, item.Count), cancel);
+            try { return AccumulatingMerge.Run(plan, task, item.Start, checked((int)item.Count), writer, buffer, nonFinite); }
+            finally { budget.Return(buffer); }
         }
         return plan.Recipe.ComputeDType == DType.F64
             ? Merge<double>(plan, item, writer, budget, maskMismatches, nonFinite, cancel)
@@ -351,7 +381,10 @@ public static class MergeEngine
                 maskMismatches.TryAdd(name, true); // reported once every tensor has been looked at
                 return read;
             }
-            plan.Method.Merge(input, result);
+            if (plan.Method is Linear linear)
+                linear.Merge(input, Accumulation.For(plan.Recipe.ComputeDType, plan.Inputs.Skip(first).Select(c => c.Tensors[name].DType), task.Output.DType,
+                    Linear.WeightSum(Linear.Weights(task.Parameters!, out _))), result);
+            else plan.Method.Merge(input, result);
             if (plan.Recipe.PreserveSparsity) SparsityPreservation.KeepZeros(input.Models, result);
 
             var outType = task.Output.DType;

@@ -2,6 +2,7 @@ using System.Text;
 using ModelSoups.Checkpoints;
 using ModelSoups.Merging;
 using ModelSoups.Recipes;
+using ModelSoups.Soups;
 using ModelSoups.Tensors;
 
 namespace ModelSoups.Engine;
@@ -125,9 +126,10 @@ public sealed class MergePlan : IDisposable
         var opened = new List<ICheckpoint>();
         try
         {
-            foreach (var im in inputModels) opened.Add(Checkpoint.Open(im.Path));
+            foreach (var im in inputModels) opened.Add(Checkpoint.Open(im.Path, options.Open));
             ICheckpoint? copySource = null;
-            if (baseModel is not null && !baseIsInput) { copySource = Checkpoint.Open(baseModel.Path); opened.Add(copySource); }
+            if (baseModel is not null && !baseIsInput) { copySource = Checkpoint.Open(baseModel.Path, options.Open); opened.Add(copySource); }
+            foreach (var c in opened) notes.AddRange(c.Notes.Select(n => $"{c.Location}: {n}"));
             var plan = Build(recipe, method, inputModels, opened, baseIsInput, copySource, notes, options);
             return plan;
         }
@@ -221,9 +223,7 @@ public sealed class MergePlan : IDisposable
             {
                 // Integer and bool tensors (num_batches_tracked, position ids) are never averaged: copy
                 // from the base, else the first model (model-soups reference code, METHODS.md pitfalls).
-                var source = refs[0]!;
-                if (!hasBase && extraBase?.Tensors.GetValueOrDefault(name) is { } eb && eb.Info.SameShape(first.Info) && eb.DType == first.DType)
-                    source = eb;
+                var source = SoupAccumulator.CopySource(hasBase ? null : extraBase?.Tensors.GetValueOrDefault(name), refs[0]!);
                 if (refs.Any(r => r!.DType != source.DType)) { problems.Add($"{name} (dtypes {string.Join(" vs ", refs.Select(r => r!.DType.SafetensorsName()).Distinct())})"); continue; }
                 if (refs.Any(r => !SameBytes(r!, source))) copyDiffers.Add(name);
                 tasks.Add(new TensorTask { Output = source.Info, Action = TensorAction.Copy, CopySource = source, Note = "not a float tensor: copied" });
