@@ -27,8 +27,10 @@ static class AccumulatingMerge
     {
         var name = task.Output.Name;
         var compute = plan.Recipe.ComputeDType;
-        int first = plan.HasBase ? 1 : 0;
-        var models = plan.Inputs.Skip(first).Select(c => c.Tensors[name]).ToList();
+        // The task's own sources (a slice's layers), else the tensor of this name in every input.
+        var sources = plan.SourcesOf(task);
+        int first = plan.HasBaseFor(task) ? 1 : 0;
+        var models = sources.Skip(first).ToList();
         var weights = Linear.Weights(task.Parameters!, out double divisor);
         var accumulation = Accumulation.For(compute, models.Select(m => m.DType), task.Output.DType, Linear.WeightSum(weights));
         var outType = task.Output.DType;
@@ -46,7 +48,7 @@ static class AccumulatingMerge
             {
                 int size = models[i].DType.Size();
                 var bytes = models[i].GetBytes((start + s) * size, n * size);
-                if (NonFiniteCount.Count(models[i].DType, bytes) is var bad and > 0) nonFinite.AddInput(first + i, name, bad);
+                if (NonFiniteCount.Count(models[i].DType, bytes) is var bad and > 0) nonFinite.AddInput(plan.InputIndexOf(task, first + i), models[i].Name, bad);
                 SoupAccumulator.Add(accumulation, a, compute, models[i].DType, bytes, weights[i]);
                 read += (long)n * size;
             }

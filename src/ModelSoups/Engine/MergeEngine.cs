@@ -312,7 +312,8 @@ public static class MergeEngine
             if (item.Count > 0) writer.Write(task.Output.Name, item.Start, task.CopySource!.GetBytes(item.Start, (int)item.Count));
             return item.Count;
         }
-        if (plan.Method is Linear && !plan.Recipe.PreserveSparsity)
+        // Rows gathered per token (tokenizer merge) need the converted inputs: the generic path below.
+        if (plan.Method is Linear && !plan.Recipe.PreserveSparsity && task.Rows is null)
         {
             var buffer = budget.Rent(AccumulatingMerge.WorkingBytes(task, item.Count), cancel);
             try { return AccumulatingMerge.Run(plan, task, item.Start, checked((int)item.Count), writer, buffer, nonFinite); }
@@ -382,7 +383,7 @@ public static class MergeEngine
                 return read;
             }
             if (plan.Method is Linear linear)
-                linear.Merge(input, Accumulation.For(plan.Recipe.ComputeDType, plan.Inputs.Skip(first).Select(c => c.Tensors[name].DType), task.Output.DType,
+                linear.Merge(input, Accumulation.For(plan.Recipe.ComputeDType, sources.Skip(first).Select(r => r.DType), task.Output.DType,
                     Linear.WeightSum(Linear.Weights(task.Parameters!, out _))), result);
             else plan.Method.Merge(input, result);
             if (plan.Recipe.PreserveSparsity) SparsityPreservation.KeepZeros(input.Models, result);
