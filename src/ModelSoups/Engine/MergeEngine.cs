@@ -52,7 +52,8 @@ public static class MergeEngine
         if (string.IsNullOrWhiteSpace(outputFolder)) throw new ModelSoupsException("the output path is empty; give a folder with --out.");
         var output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputFolder));
         RefuseInputFolder(plan, output);
-        int threads = Math.Max(1, options.Threads);
+        options = options with { Threads = plan.ThreadsFor(options) };
+        int threads = options.Threads;
 
         long bytesDone = 0;
         int tensorsDone = 0;
@@ -309,7 +310,13 @@ public static class MergeEngine
         var task = item.Task;
         if (task.Action == TensorAction.Copy)
         {
-            if (item.Count > 0) writer.Write(task.Output.Name, item.Start, task.CopySource!.GetBytes(item.Start, (int)item.Count));
+            if (item.Count > 0)
+            {
+                task.CopySource!.CheckUnchanged();
+                var bytes = task.CopySource.GetBytes(item.Start, (int)item.Count);
+                writer.Write(task.Output.Name, item.Start, bytes);
+                task.CopySource.CheckUnchanged();
+            }
             return item.Count;
         }
         // Rows gathered per token (tokenizer merge) need the converted inputs: the generic path below.
@@ -353,11 +360,14 @@ public static class MergeEngine
                     continue;
                 }
                 int size = source.DType.Size();
+                // Before touching the mapping (a truncated file faults) and after (a rewrite in place): see CheckUnchanged.
+                source.CheckUnchanged();
                 for (int s = 0; s < count; s += ConvertSlice)
                 {
                     int n = Math.Min(ConvertSlice, count - s);
                     DTypeConversion.ToCompute(source.DType, source.GetBytes((item.Start + s) * size, n * size), target.Slice(s, n));
                 }
+                source.CheckUnchanged();
                 read += (long)count * size;
                 if (NonFiniteCount.Count<T>(target) is var bad and > 0) nonFinite.AddInput(plan.InputIndexOf(task, i), source.Name, bad);
                 memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
@@ -372,7 +382,7 @@ public static class MergeEngine
                 TensorName = name,
                 Shape = task.Output.Shape,
                 LayerIndex = task.LayerIndex,
-                LayerCount = task.LayerCount,
+                LayerCount = task.LayerCount > 0 ? task.LayerCount : plan.LayerCount, // the tensor's own stack; plans that set none use the model's
                 Seed = MergeSeed.ForTensor(plan.Recipe.RandomSeed, name),
                 Offset = item.Start,
             };
