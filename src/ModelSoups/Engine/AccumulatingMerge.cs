@@ -47,9 +47,12 @@ static class AccumulatingMerge
             for (int i = 0; i < models.Count; i++)
             {
                 int size = models[i].DType.Size();
+                // Before touching the mapping (a truncated file faults) and after (a rewrite in place), as the generic path does.
+                models[i].CheckUnchanged();
                 var bytes = models[i].GetBytes((start + s) * size, n * size);
                 if (NonFiniteCount.Count(models[i].DType, bytes) is var bad and > 0) nonFinite.AddInput(plan.InputIndexOf(task, first + i), models[i].Name, bad);
                 SoupAccumulator.Add(accumulation, a, compute, models[i].DType, bytes, weights[i]);
+                models[i].CheckUnchanged();
                 read += (long)n * size;
             }
             var o = outBytes[..(n * outSize)];
