@@ -51,6 +51,8 @@ public static class EvalCommand
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"score {result.Score:R}"));
             foreach (var (k, v) in result.Metrics.OrderBy(p => p.Key, StringComparer.Ordinal))
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {k} {v:R}"));
+            if (evaluator is ModelSoups.Onnx.OnnxEvaluator onnx)
+                foreach (var n in onnx.Notes) parse.InvocationConfiguration.Error.WriteLine($"note: {n}");
             return 0;
         }
     }

@@ -27,22 +27,24 @@ public static class InspectCommand
         };
         var json = new Option<bool>("--json") { Description = "Print the same information as JSON." };
         var open = new CheckpointOpenCliOptions();
+        var check = new Option<bool>("--check") { Description = "Also read every float tensor and report NaN/Inf values by tensor and count." };
         var command = new Command("inspect", "Show the tensors, dtypes, shapes, sizes, metadata and shards of checkpoints; with several, check they can be merged.")
         {
             paths,
             json,
+            check,
         };
         open.AddTo(command);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
-            Run(parse.GetValue(paths)!, parse.GetValue(json), open.Read(parse), output);
+            Run(parse.GetValue(paths)!, parse.GetValue(json), open.Read(parse), output, parse.GetValue(check));
             return 0;
         });
         return command;
     }
 
-    static void Run(string[] paths, bool asJson, CheckpointOpenOptions openOptions, TextWriter output)
+    static void Run(string[] paths, bool asJson, CheckpointOpenOptions openOptions, TextWriter output, bool check)
     {
         var checkpoints = new List<ICheckpoint>();
         try
@@ -52,11 +54,33 @@ public static class InspectCommand
             if (asJson) WriteJson(checkpoints, compat, output);
             else if (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected) WriteRich(checkpoints, compat);
             else WritePlain(checkpoints, compat, output);
+            if (check)
+                foreach (var c in checkpoints) WriteCheck(c, output);
         }
         finally
         {
             foreach (var c in checkpoints) c.Dispose();
         }
+    }
+
+    /// <summary>--check: counts non-finite values in every float tensor (read in slices of the mapped files).</summary>
+    static void WriteCheck(ICheckpoint c, TextWriter o)
+    {
+        const int Slice = 1 << 24;
+        var found = new List<(string Name, long Count)>();
+        foreach (var t in c.Tensors.Values.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            if (!t.DType.IsFloat()) continue;
+            long n = 0;
+            int size = t.DType.Size();
+            for (long off = 0; off < t.ByteLength; off += Slice / size * size)
+                n += NonFiniteCount.Count(t.DType, t.GetBytes(off, (int)Math.Min(Slice / size * size, t.ByteLength - off)));
+            if (n > 0) found.Add((t.Name, n));
+        }
+        o.WriteLine(found.Count == 0
+            ? $"check: {PrintableName.Of(c.Location)}: every float value is finite"
+            : $"check: {PrintableName.Of(c.Location)}: {found.Sum(f => f.Count):N0} non-finite value(s) (NaN or ±Inf) in {found.Count} tensor(s): " +
+              string.Join(", ", found.Select(f => $"{PrintableName.Of(f.Name)} ({f.Count:N0})")));
     }
 
     sealed record Total(int Tensors, long Parameters, long Bytes);
@@ -102,16 +126,16 @@ public static class InspectCommand
                 var files = FilesOf(c);
                 o.WriteLine($"shards ({files.Count}):");
                 foreach (var s in files)
-                    o.WriteLine($"  {Path.GetFileName(s.Path)}  {s.Tensors} tensors  {N(s.Bytes)} bytes");
+                    o.WriteLine($"  {PrintableName.Of(Path.GetFileName(s.Path))}  {s.Tensors} tensors  {N(s.Bytes)} bytes");
             }
             else o.WriteLine($"file: {c.Files[0]}");
             foreach (var n in c.Notes) o.WriteLine($"note: {n}");
             if (c.Metadata.Count > 0)
             {
                 o.WriteLine("metadata:");
-                foreach (var (k, v) in c.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) o.WriteLine($"  {k} = {v}");
+                foreach (var (k, v) in c.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) o.WriteLine($"  {PrintableName.Of(k)} = {PrintableName.Text(v)}");
             }
-            var rows = c.Tensors.Values.Select(t => new[] { t.Name, t.DType.SafetensorsName(), t.Info.ShapeText, N(t.ElementCount), N(t.ByteLength) }).ToList();
+            var rows = c.Tensors.Values.Select(t => new[] { PrintableName.Of(t.Name), t.DType.SafetensorsName(), t.Info.ShapeText, N(t.ElementCount), N(t.ByteLength) }).ToList();
             string[] head = ["name", "dtype", "shape", "parameters", "bytes"];
             var widths = Enumerable.Range(0, head.Length).Select(i => rows.Select(r => r[i].Length).Append(head[i].Length).Max()).ToArray();
             string Line(string[] cells) => string.Join("  ", cells.Select((x, i) => i >= 3 ? x.PadLeft(widths[i]) : x.PadRight(widths[i]))).TrimEnd();
@@ -138,7 +162,7 @@ public static class InspectCommand
                 TensorDifferenceKind.ShapeMismatch => "shape mismatch",
                 _ => "dtype differs (compatible)",
             };
-            o.WriteLine($"  {d.Name}: {kind}: " + string.Join("; ", d.PerCheckpoint.Select((t, i) => $"#{i + 1} {Describe(t)}")));
+            o.WriteLine($"  {PrintableName.Of(d.Name)}: {kind}: " + string.Join("; ", d.PerCheckpoint.Select((t, i) => $"#{i + 1} {Describe(t)}")));
         }
     }
 
@@ -151,20 +175,20 @@ public static class InspectCommand
             if (IsSharded(c))
             {
                 var shards = new Table().AddColumns("shard", "tensors", "bytes");
-                foreach (var s in FilesOf(c)) shards.AddRow(Markup.Escape(Path.GetFileName(s.Path)), N(s.Tensors), N(s.Bytes));
+                foreach (var s in FilesOf(c)) shards.AddRow(Markup.Escape(PrintableName.Of(Path.GetFileName(s.Path))), N(s.Tensors), N(s.Bytes));
                 AnsiConsole.Write(shards);
             }
             if (c.Metadata.Count > 0)
             {
                 var meta = new Table().AddColumns("metadata", "value");
-                foreach (var (k, v) in c.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) meta.AddRow(Markup.Escape(k), Markup.Escape(v));
+                foreach (var (k, v) in c.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) meta.AddRow(Markup.Escape(PrintableName.Of(k)), Markup.Escape(PrintableName.Text(v)));
                 AnsiConsole.Write(meta);
             }
             var table = new Table().AddColumns("name", "dtype", "shape", "parameters", "bytes");
             table.Columns[3].RightAligned();
             table.Columns[4].RightAligned();
             foreach (var t in c.Tensors.Values)
-                table.AddRow(Markup.Escape(t.Name), t.DType.SafetensorsName(), Markup.Escape(t.Info.ShapeText), N(t.ElementCount), N(t.ByteLength));
+                table.AddRow(Markup.Escape(PrintableName.Of(t.Name)), t.DType.SafetensorsName(), Markup.Escape(t.Info.ShapeText), N(t.ElementCount), N(t.ByteLength));
             var (all, by) = Totals(c);
             table.AddRow($"[bold]total ({N(all.Tensors)} tensors)[/]", "", "", N(all.Parameters), N(all.Bytes));
             foreach (var (d, t) in by) table.AddRow($"  {d} ({N(t.Tensors)} tensors)", d, "", N(t.Parameters), N(t.Bytes));

@@ -87,8 +87,10 @@ public static class Checkpoint
             string candidate = Path.GetFullPath(Path.Combine(folder, name));
             if (Path.IsPathRooted(name) || name.Contains('\\') || !candidate.StartsWith(folderPrefix, StringComparison.Ordinal))
                 throw new HfCheckpointException(HfCheckpointErrorKind.ShardOutsideFolder, $"the index names shard '{name}', which is outside the index's folder.", indexPath);
+            if (Directory.Exists(candidate))
+                throw new HfCheckpointException(HfCheckpointErrorKind.MissingShard, $"the index names shard '{Tensors.PrintableName.Of(name)}', which is a folder, not a file.", indexPath);
             if (!File.Exists(candidate))
-                throw new HfCheckpointException(HfCheckpointErrorKind.MissingShard, $"the index names shard '{name}', which does not exist.", indexPath);
+                throw new HfCheckpointException(HfCheckpointErrorKind.MissingShard, $"the index names shard '{Tensors.PrintableName.Of(name)}', which does not exist.", indexPath);
             shardPaths.Add(candidate);
         }
         return shardPaths;

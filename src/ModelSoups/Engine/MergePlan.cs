@@ -72,6 +72,9 @@ public sealed class MergePlan : IDisposable
     /// <summary>The tensors a merge task reads, the base first when <see cref="HasBaseFor"/>.</summary>
     public IReadOnlyList<TensorRef> SourcesOf(TensorTask task) => task.Sources ?? [.. Inputs.Select(c => c.Tensors[task.Output.Name])];
 
+    /// <summary>The index in <see cref="Inputs"/> of source <paramref name="source"/> of <paramref name="task"/>.</summary>
+    public int InputIndexOf(TensorTask task, int source) => task.SourceInputs?[source] ?? source;
+
     /// <summary>Whether the first of <see cref="SourcesOf"/> is the base.</summary>
     public bool HasBaseFor(TensorTask task) => task.HasBase ?? HasBase;
 
@@ -129,6 +132,12 @@ public sealed class MergePlan : IDisposable
             foreach (var c in opened) notes.AddRange(c.Notes.Select(n => $"{c.Location}: {n}"));
             var plan = Build(recipe, method, inputModels, opened, baseIsInput, copySource, notes, options);
             return plan;
+        }
+        catch (ModelSoupsException e) when (e.Path is null && recipe.SourcePath is not null)
+        {
+            // A parameter error (density, t, lambda, weights) is about the recipe: name its file.
+            foreach (var c in opened) c.Dispose();
+            throw new RecipeException(e.Message, recipe.SourcePath, e);
         }
         catch
         {
@@ -274,6 +283,25 @@ public sealed class MergePlan : IDisposable
 
     ICheckpoint? ExtraOpened { get; init; }
 
+    /// <summary>Smallest block of an element-wise tensor worth a work item; a budget must hold one per worker.</summary>
+    internal const int MinBlockElements = 4096;
+
+    /// <summary>The least memory budget this merge can run in (one worker, the largest minimal work item).</summary>
+    public long MinimumBudgetBytes => Tasks.Where(t => t.Action == TensorAction.Merge)
+        .Select(t => WorkingBytes(t, t.Elementwise ? Math.Min(t.Output.ElementCount, MinBlockElements) : t.Output.ElementCount))
+        .DefaultIfEmpty(0).Max();
+
+    /// <summary>
+    /// Worker threads the budget allows: each needs room for at least one minimal work item, so a small budget
+    /// runs fewer threads rather than more, tinier blocks (the budget caps the per-thread buffers too).
+    /// </summary>
+    public int ThreadsFor(MergeOptions options)
+    {
+        long min = Math.Max(1, Tasks.Where(t => t.Action == TensorAction.Merge && t.Elementwise)
+            .Select(t => WorkingBytes(t, Math.Min(t.Output.ElementCount, MinBlockElements))).DefaultIfEmpty(1).Max());
+        return (int)Math.Clamp(options.MemoryBudgetBytes / min, 1, Math.Max(1, options.Threads));
+    }
+
     void CheckMemory(MergeOptions options)
     {
         foreach (var t in Tasks)
@@ -285,6 +313,12 @@ public sealed class MergePlan : IDisposable
                     $"tensor {t.Output.Name} ({t.Output.ElementCount:N0} elements) needs {ByteSize.Format(need)} at once for {Method.Name} with {Inputs.Count} inputs, " +
                     $"more than the memory budget of {ByteSize.Format(options.MemoryBudgetBytes)}; raise --memory-budget.", Recipe.SourcePath);
         }
+
+        long minimum = MinimumBudgetBytes;
+        if (options.MemoryBudgetBytes < minimum)
+            throw new ModelSoupsException(
+                $"the memory budget of {ByteSize.Format(options.MemoryBudgetBytes)} is below the {ByteSize.Format(minimum)} ({minimum:N0} bytes) this merge needs at least " +
+                $"(one block of {MinBlockElements} elements for {Method.Name} with {Inputs.Count} inputs); raise --memory-budget to at least that.", Recipe.SourcePath);
     }
 
     /// <summary>Peak working memory the engine will use with these options (compute buffers only).</summary>
@@ -302,7 +336,7 @@ public sealed class MergePlan : IDisposable
         long perElement = WorkingBytes(task, 1);
         long fit = options.MemoryBudgetBytes / Math.Max(1, options.Threads) / Math.Max(1, perElement);
         long block = Math.Min(options.MaxBlockElements, fit);
-        block = block >= 4096 ? block / 4096 * 4096 : Math.Max(1, block);
+        block = block >= MinBlockElements ? block / MinBlockElements * MinBlockElements : Math.Max(1, block);
         return (int)Math.Max(1, block);
     }
 

@@ -83,6 +83,7 @@ public static class RecipeParser
     static string ReadText(string path)
     {
         var full = System.IO.Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new RecipeException("this is a folder, not a recipe file; give the recipe's .yaml file", path);
         if (!File.Exists(full)) throw new RecipeException("recipe file not found", path);
         try { return File.ReadAllText(full); }
         catch (IOException e) { throw new RecipeException($"cannot read the recipe: {e.Message}", path, e); }
@@ -90,6 +91,7 @@ public static class RecipeParser
 
     static List<YamlMappingNode> LoadDocuments(string text, string where)
     {
+        YamlDepthLimit.Check(text, where);
         try
         {
             var stream = new YamlStream();
@@ -345,6 +347,7 @@ public static class RecipeParser
     /// <summary>Parses one command-line <c>key=value</c> into a recipe value (number, bool, list or word).</summary>
     public static RecipeValue ParseValueText(string text, string where)
     {
+        YamlDepthLimit.Check(text, where);
         try
         {
             var stream = new YamlStream();
@@ -462,9 +465,9 @@ public static class RecipeParser
 
     static DType ReadDType(YamlNode node, string where, string key)
     {
-        if (node is YamlScalarNode { Value: { } v } && DTypes.TryParseUserName(v, out var d) && d is DType.F32 or DType.F64 or DType.BF16 or DType.F16)
+        if (node is YamlScalarNode { Value: { } v } && DTypeNames.TryParseOutput(v, out var d))
             return d;
-        throw At(node, where, $"'{key}' must be one of float32, float64, bfloat16, float16");
+        throw At(node, where, $"'{key}' must be one of {DTypeNames.OutputChoices}");
     }
 
     static ulong ReadSeed(YamlNode node, string where) =>
