@@ -24,7 +24,7 @@ public static class DemoCommand
         var full = new Option<bool>("--full") { Description = "The whole training set and more ingredients (hours on a CPU)." };
         var outDir = new Option<string>("--out", "-o") { Description = "Output folder: ingredients/, soups/, work/, results.json, report.html. Rerunning resumes.", DefaultValueFactory = _ => DefaultOut };
         var sparse = new Option<bool>("--sparse") { Description = "Sparse Model Soups instead: prune a small CNN to 90 % in 3 phases and compare IMP with SMS uniform and greedy soups on the same corrupted test sets (DIR/sparse/; with --quick or alone)." };
-        var pleas = new Option<bool>("--pleas") { Description = "PLeaS instead: two MLPs from different random initialisations (and a pair on classes 0–4 vs 5–9) merged by naive averaging, permute+average and PLeaS at budgets 1.0–2.0 (DIR/pleas/; about 5 minutes on 2 cores)." };
+        var pleas = new Option<bool>("--pleas") { Description = "PLeaS instead: two MLPs from different random initialisations (and a pair on classes 0–4 vs 5–9) merged by naive averaging, permute+average and PLeaS at budgets 1.0–2.0 (DIR/pleas/; measured 17 min on one core of a heavily loaded machine, the MLP part 78 s)." };
         var command = new Command("demo", "Model soups end to end: fine-tune ImageNet ResNet-18 ingredients on Fashion-MNIST, then compare the best model, uniform, greedy and learned soups and the ensemble on held-out, test and corrupted test sets.")
         {
             quick, full, sparse, pleas, outDir,
@@ -70,7 +70,7 @@ public static class DemoCommand
         {
             if (p.Training is { } t) training.Report(t);
             else if (p.Message is { } m) stderr.WriteLine($"[{p.Stage}] {m}");
-        }, (folder, results) => ReportWriter.WriteDemo(folder, results, SparseSections(folder)), cancel);
+        }, (folder, results) => ReportWriter.WriteDemo(folder, results, ExtraSections(folder)), cancel);
     }
 
     /// <summary>
@@ -83,15 +83,18 @@ public static class DemoCommand
         var result = SparseDemo.Run(options, new SparseProgressPrinter(stderr).Report, cancel);
         var main = Path.Combine(options.Out, DemoResults.FileName);
         if (File.Exists(main))
-            ReportWriter.WriteDemo(options.Out, DemoResults.FromJson(File.ReadAllText(main), main), SparseSections(options.Out));
+            ReportWriter.WriteDemo(options.Out, DemoResults.FromJson(File.ReadAllText(main), main), ExtraSections(options.Out));
         return result;
     }
 
-    /// <summary>The sparse demo's report section when <c>DIR/sparse/results.json</c> exists.</summary>
-    static IReadOnlyList<string> SparseSections(string folder)
+    /// <summary>The sparse demo's report section when <c>DIR/sparse/results.json</c> exists, and the PLeaS demo's sections when <c>DIR/pleas/</c> has results.</summary>
+    internal static IReadOnlyList<string> ExtraSections(string folder)
     {
         var path = Path.Combine(folder, SparseDemo.FolderName, SparseSoupResult.FileName);
-        return File.Exists(path) ? [SparseReport.Html(SparseSoupResult.Read(path))] : [];
+        var sections = File.Exists(path) ? new List<string> { SparseReport.Html(SparseSoupResult.Read(path)) } : [];
+        // The PLeaS demo's sections too, when soup demo --pleas ran into the same folder.
+        sections.AddRange(PleasDemo.ReadResults(folder).Select(ModelSoups.Reports.PleasReport.Html));
+        return sections;
     }
 
     /// <summary>Prints the Table-3-style summary, the verdict and the stage times.</summary>
