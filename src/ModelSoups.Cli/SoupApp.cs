@@ -12,9 +12,10 @@ public static class SoupApp
         bool ownsSignals = stdout is null && stderr is null;
         stdout ??= Console.Out;
         stderr ??= Console.Error;
-        var root = new RootCommand("soup: model soups and model merging for Hugging Face safetensors checkpoints.");
+        var root = new RootCommand("soup: model soups and model merging for Hugging Face checkpoints (safetensors, PyTorch .bin/.pt/.pth).");
         root.Subcommands.Add(Commands.InspectCommand.Create());
         root.Subcommands.Add(Commands.MergeCommand.Create());
+        root.Subcommands.Add(Commands.ConvertCommand.Create());
         root.Subcommands.Add(Commands.EvalCommand.Create());
         root.Subcommands.Add(Commands.GreedyCommand.Create());
         root.Subcommands.Add(Commands.ReportCommand.Create());
@@ -43,12 +44,12 @@ public static class SoupApp
         catch (EnvironmentFaultException e)
         {
             // The machine, not the input (a full disk, an input rewritten while read): exit code 1.
-            stderr.WriteLine($"soup: {OneLine(e.UserMessage)}");
+            stderr.WriteLine($"soup: {Printable(e.UserMessage)}");
             return 1;
         }
         catch (ModelSoupsException e)
         {
-            stderr.WriteLine($"soup: {e.UserMessage}");
+            stderr.WriteLine($"soup: {Printable(e.UserMessage)}");
             return 2;
         }
         catch (OperationCanceledException)
@@ -62,7 +63,7 @@ public static class SoupApp
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // The environment, not the input: a full disk, a read-only or missing folder.
-            stderr.WriteLine($"soup: {OneLine(e.Message)}");
+            stderr.WriteLine($"soup: {Printable(e.Message)}");
             return 2;
         }
         finally
@@ -96,6 +97,9 @@ public static class SoupApp
 
         public void Dispose() => Registrations.ForEach(r => r.Dispose());
     }
+
+    /// <summary>One line, with control characters (terminal escapes in a tensor name, say) shown escaped.</summary>
+    static string Printable(string message) => ModelSoups.Tensors.PrintableName.Of(OneLine(message));
 
     static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 }

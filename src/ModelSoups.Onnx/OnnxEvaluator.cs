@@ -202,6 +202,21 @@ public sealed class OnnxEvaluator : IEvaluator
         return so;
     }
 
+    private readonly SortedSet<string> _skipped = new(StringComparer.Ordinal);
+
+    /// <summary>What the user should know about evaluations so far (integer tensors skipped because the graph has no initializer for them).</summary>
+    public IReadOnlyList<string> Notes
+    {
+        get
+        {
+            lock (_skipped)
+                return _skipped.Count == 0 ? [] :
+                [
+                    $"skipped {_skipped.Count} integer tensor(s) that have no initializer in the ONNX graph (buffers such as num_batches_tracked do not affect inference): {List([.. _skipped])}.",
+                ];
+        }
+    }
+
     /// <summary>The candidate's tensors as raw bytes in each initializer's own type; refuses unknown names and mismatches.</summary>
     private Dictionary<string, byte[]> Replacements(ICheckpoint checkpoint, string candidate)
     {
@@ -213,6 +228,13 @@ public sealed class OnnxEvaluator : IEvaluator
             if (!_nameMap.TryMap(name, out var onnxName)) continue;
             if (!_model.Graph.InitializersByName.TryGetValue(onnxName, out var init))
             {
+                // torch.onnx folds integer buffers such as BatchNorm's num_batches_tracked away: they do not
+                // affect inference, so they are skipped (with a note); a float tensor without a home is an error.
+                if (!tensor.DType.IsFloat())
+                {
+                    lock (_skipped) _skipped.Add(name);
+                    continue;
+                }
                 unknown.Add(onnxName == name ? name : $"{name} → {onnxName}");
                 continue;
             }

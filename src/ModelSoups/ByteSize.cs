@@ -18,21 +18,26 @@ public static class ByteSize
     /// <summary>Parses "5GB", "500MB", "2GiB", "1.5GB", "1000000" (fractions of a byte are dropped).</summary>
     /// <param name="text">The size as typed.</param>
     /// <param name="what">What the size is for (e.g. the option name), the start of the error message.</param>
-    /// <exception cref="ModelSoupsException">Not a size of at least one byte.</exception>
-    public static long Parse(string text, string what)
+    /// <param name="requireUnit">Refuse a bare number: for a memory budget "64" is far more likely to mean 64 GiB than 64 bytes.</param>
+    /// <exception cref="ModelSoupsException">Not a size of at least one byte (or, with <paramref name="requireUnit"/>, no unit).</exception>
+    public static long Parse(string text, string what, bool requireUnit = false)
     {
         string s = text.Trim();
         string upper = s.ToUpperInvariant();
         long factor = 1;
+        bool unitGiven = false;
         foreach (var (unit, f) in Units)
         {
             if (upper.EndsWith(unit, StringComparison.Ordinal))
             {
                 factor = f;
                 s = s[..^unit.Length].Trim();
+                unitGiven = true;
                 break;
             }
         }
+        if (requireUnit && !unitGiven && s.Length > 0)
+            throw new ModelSoupsException($"{what}: '{text}' has no unit; write e.g. {text.Trim()}MiB or {text.Trim()}GiB (or {text.Trim()}B for bytes).");
         // decimal, not double: "1.1GB" is exactly 1,100,000,000 bytes.
         if (!decimal.TryParse(s, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out decimal number)
             || number <= 0 || number > (decimal)long.MaxValue / factor || decimal.Floor(number * factor) < 1)

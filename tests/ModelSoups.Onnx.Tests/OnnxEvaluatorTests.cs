@@ -118,10 +118,23 @@ public sealed class OnnxEvaluatorTests : IDisposable
         var candidate = _graph.ToCheckpoint().I64("bn.num_batches_tracked", [], 100).F32("head.extra", [1], 1);
         var ev = new OnnxEvaluator(ModelFile(), Data(new int[N]));
         var e = Assert.Throws<EvaluationException>(() => ev.Evaluate(Candidate.FromCheckpoint("run-3", candidate)));
-        Assert.Contains("2 tensor(s) with no initializer", e.Message);
-        Assert.Contains("bn.num_batches_tracked", e.Message);
+        // Only the float tensor is an error; the integer buffer torch.onnx drops is skipped (issue #11).
+        Assert.Contains("1 tensor(s) with no initializer", e.Message);
+        Assert.DoesNotContain("bn.num_batches_tracked", e.Message);
         Assert.Contains("head.extra", e.Message);
         Assert.Equal("run-3", e.Candidate);
+    }
+
+    [Fact]
+    public void Integer_buffers_without_an_initializer_are_skipped_with_a_note()
+    {
+        // A PyTorch BatchNorm checkpoint: num_batches_tracked has no initializer in a torch.onnx export.
+        var candidate = _graph.ToCheckpoint().I64("bn.num_batches_tracked", [], 100);
+        var ev = new OnnxEvaluator(ModelFile(), Data(new int[N]));
+        var plain = ev.Evaluate(Candidate.FromCheckpoint("plain", _graph.ToCheckpoint()));
+        var r = ev.Evaluate(Candidate.FromCheckpoint("bn", candidate));
+        Assert.Equal(plain.Score, r.Score);
+        Assert.Equal("skipped 1 integer tensor(s) that have no initializer in the ONNX graph (buffers such as num_batches_tracked do not affect inference): bn.num_batches_tracked.", Assert.Single(ev.Notes));
     }
 
     [Fact]

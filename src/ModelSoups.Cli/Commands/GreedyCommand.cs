@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using ModelSoups.Engine;
+using ModelSoups.Recipes;
 using ModelSoups.Reports;
 using ModelSoups.Soups;
 using ModelSoups.Tensors;
@@ -33,6 +34,8 @@ public static class GreedyCommand
             models, baseModel, outDir, accept, also, outDtype, threads, budget, noReport, allowNonFinite, noTimestamp,
         };
         evaluatorOptions.AddTo(command);
+        var open = new CheckpointOpenCliOptions();
+        open.AddTo(command);
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
 
@@ -56,13 +59,13 @@ public static class GreedyCommand
             DType? od = null;
             if (parse.GetValue(outDtype) is { } odText)
             {
-                if (!DTypes.TryParseUserName(odText, out var t) || t is not (DType.F32 or DType.F64 or DType.BF16 or DType.F16))
-                    throw new ModelSoupsException($"--out-dtype: '{odText}' is not one of float32, float64, bfloat16, float16.");
+                if (!DTypeNames.TryParseOutput(odText, out var t))
+                    throw new ModelSoupsException($"--out-dtype: '{odText}' is not one of {DTypeNames.OutputChoices}.");
                 od = t;
             }
             int threadCount = parse.GetValue(threads);
             if (threadCount < 1) throw new ModelSoupsException("--threads must be at least 1.");
-            long budgetBytes = ByteSize.Parse(parse.GetValue(budget)!, "--memory-budget");
+            long budgetBytes = ByteSize.Parse(parse.GetValue(budget)!, "--memory-budget", requireUnit: true);
 
             bool skip = evaluatorOptions.SkipErrors(parse);
             var (evaluator, data) = evaluatorOptions.Create(parse);
@@ -73,6 +76,7 @@ public static class GreedyCommand
             {
                 Models = parse.GetValue(models)!,
                 Base = parse.GetValue(baseModel),
+                Open = open.Read(parse),
                 Output = parse.GetValue(outDir)!,
                 Rule = rule,
                 AlsoUniform = uniform,

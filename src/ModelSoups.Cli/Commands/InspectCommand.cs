@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelSoups.Checkpoints;
+using ModelSoups.Formats.PyTorch;
 using ModelSoups.Tensors;
 using Spectre.Console;
 
@@ -21,34 +22,40 @@ public static class InspectCommand
     {
         var paths = new Argument<string[]>("path")
         {
-            Description = "Checkpoint folders (model.safetensors or sharded with model.safetensors.index.json), index files or .safetensors files.",
+            Description = "Checkpoint folders (model.safetensors or pytorch_model.bin, sharded or not), index files, .safetensors files or PyTorch .bin/.pt/.pth files.",
             Arity = ArgumentArity.OneOrMore,
         };
         var json = new Option<bool>("--json") { Description = "Print the same information as JSON." };
+        var open = new CheckpointOpenCliOptions();
+        var check = new Option<bool>("--check") { Description = "Also read every float tensor and report NaN/Inf values by tensor and count." };
         var command = new Command("inspect", "Show the tensors, dtypes, shapes, sizes, metadata and shards of checkpoints; with several, check they can be merged.")
         {
             paths,
             json,
+            check,
         };
+        open.AddTo(command);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
-            Run(parse.GetValue(paths)!, parse.GetValue(json), output);
+            Run(parse.GetValue(paths)!, parse.GetValue(json), open.Read(parse), output, parse.GetValue(check));
             return 0;
         });
         return command;
     }
 
-    static void Run(string[] paths, bool asJson, TextWriter output)
+    static void Run(string[] paths, bool asJson, CheckpointOpenOptions openOptions, TextWriter output, bool check)
     {
-        var checkpoints = new List<SafetensorsCheckpoint>();
+        var checkpoints = new List<ICheckpoint>();
         try
         {
-            foreach (var p in paths) checkpoints.Add(Checkpoint.Open(p));
+            foreach (var p in paths) checkpoints.Add(Checkpoint.Open(p, openOptions));
             var compat = checkpoints.Count >= 2 ? CheckpointCompatibility.Compare(checkpoints.Cast<ICheckpoint>().ToList()) : null;
             if (asJson) WriteJson(checkpoints, compat, output);
             else if (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected) WriteRich(checkpoints, compat);
             else WritePlain(checkpoints, compat, output);
+            if (check)
+                foreach (var c in checkpoints) WriteCheck(c, output);
         }
         finally
         {
@@ -56,7 +63,40 @@ public static class InspectCommand
         }
     }
 
+    /// <summary>--check: counts non-finite values in every float tensor (read in slices of the mapped files).</summary>
+    static void WriteCheck(ICheckpoint c, TextWriter o)
+    {
+        const int Slice = 1 << 24;
+        var found = new List<(string Name, long Count)>();
+        foreach (var t in c.Tensors.Values.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            if (!t.DType.IsFloat()) continue;
+            long n = 0;
+            int size = t.DType.Size();
+            for (long off = 0; off < t.ByteLength; off += Slice / size * size)
+                n += NonFiniteCount.Count(t.DType, t.GetBytes(off, (int)Math.Min(Slice / size * size, t.ByteLength - off)));
+            if (n > 0) found.Add((t.Name, n));
+        }
+        o.WriteLine(found.Count == 0
+            ? $"check: {PrintableName.Of(c.Location)}: every float value is finite"
+            : $"check: {PrintableName.Of(c.Location)}: {found.Sum(f => f.Count):N0} non-finite value(s) (NaN or ±Inf) in {found.Count} tensor(s): " +
+              string.Join(", ", found.Select(f => $"{PrintableName.Of(f.Name)} ({f.Count:N0})")));
+    }
+
     sealed record Total(int Tensors, long Parameters, long Bytes);
+
+    sealed record WeightFile(string Path, int Tensors, long Bytes);
+
+    /// <summary>The weight files with their tensor counts and sizes, whatever the format.</summary>
+    static List<WeightFile> FilesOf(ICheckpoint c) =>
+        c.Files.Select(f => new WeightFile(f, c.Tensors.Values.Count(t => t.SourcePath == f), new FileInfo(f).Length)).ToList();
+
+    static bool IsSharded(ICheckpoint c) =>
+        c.Files.Count > 1 || c is SafetensorsCheckpoint { Index: not null } || c is PyTorchCheckpoint { Index: not null };
+
+    static string Format(ICheckpoint c) => c is PyTorchCheckpoint p
+        ? "pytorch (" + string.Join(", ", p.Layouts.Select(l => l.Layout + (l.BigEndian ? ", big-endian" : "")).Distinct()) + " torch.save, read without executing its pickle)"
+        : "safetensors";
 
     static (Total All, SortedDictionary<string, Total> ByDType) Totals(ICheckpoint c)
     {
@@ -75,24 +115,27 @@ public static class InspectCommand
 
     static string Describe(TensorInfo? t) => t is null ? "missing" : $"{t.DType.SafetensorsName()} {t.ShapeText}";
 
-    static void WritePlain(List<SafetensorsCheckpoint> checkpoints, CheckpointCompatibility? compat, TextWriter o)
+    static void WritePlain(List<ICheckpoint> checkpoints, CheckpointCompatibility? compat, TextWriter o)
     {
         foreach (var c in checkpoints)
         {
             o.WriteLine($"checkpoint: {c.Location}");
-            if (c.Shards.Count > 1 || c.Index is not null)
+            o.WriteLine($"format: {Format(c)}");
+            if (IsSharded(c))
             {
-                o.WriteLine($"shards ({c.Shards.Count}):");
-                foreach (var s in c.Shards)
-                    o.WriteLine($"  {Path.GetFileName(s.Path)}  {s.Tensors.Count} tensors  {N(s.Header.FileLength)} bytes");
+                var files = FilesOf(c);
+                o.WriteLine($"shards ({files.Count}):");
+                foreach (var s in files)
+                    o.WriteLine($"  {PrintableName.Of(Path.GetFileName(s.Path))}  {s.Tensors} tensors  {N(s.Bytes)} bytes");
             }
             else o.WriteLine($"file: {c.Files[0]}");
+            foreach (var n in c.Notes) o.WriteLine($"note: {n}");
             if (c.Metadata.Count > 0)
             {
                 o.WriteLine("metadata:");
-                foreach (var (k, v) in c.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) o.WriteLine($"  {k} = {v}");
+                foreach (var (k, v) in c.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) o.WriteLine($"  {PrintableName.Of(k)} = {PrintableName.Text(v)}");
             }
-            var rows = c.Tensors.Values.Select(t => new[] { t.Name, t.DType.SafetensorsName(), t.Info.ShapeText, N(t.ElementCount), N(t.ByteLength) }).ToList();
+            var rows = c.Tensors.Values.Select(t => new[] { PrintableName.Of(t.Name), t.DType.SafetensorsName(), t.Info.ShapeText, N(t.ElementCount), N(t.ByteLength) }).ToList();
             string[] head = ["name", "dtype", "shape", "parameters", "bytes"];
             var widths = Enumerable.Range(0, head.Length).Select(i => rows.Select(r => r[i].Length).Append(head[i].Length).Max()).ToArray();
             string Line(string[] cells) => string.Join("  ", cells.Select((x, i) => i >= 3 ? x.PadLeft(widths[i]) : x.PadRight(widths[i]))).TrimEnd();
@@ -106,7 +149,7 @@ public static class InspectCommand
         if (compat is not null) WriteCompatPlain(checkpoints, compat, o);
     }
 
-    static void WriteCompatPlain(List<SafetensorsCheckpoint> checkpoints, CheckpointCompatibility compat, TextWriter o)
+    static void WriteCompatPlain(List<ICheckpoint> checkpoints, CheckpointCompatibility compat, TextWriter o)
     {
         o.WriteLine(compat.IsCompatible
             ? $"compatible: yes, {checkpoints.Count} checkpoints share the same tensor names and shapes"
@@ -119,32 +162,33 @@ public static class InspectCommand
                 TensorDifferenceKind.ShapeMismatch => "shape mismatch",
                 _ => "dtype differs (compatible)",
             };
-            o.WriteLine($"  {d.Name}: {kind}: " + string.Join("; ", d.PerCheckpoint.Select((t, i) => $"#{i + 1} {Describe(t)}")));
+            o.WriteLine($"  {PrintableName.Of(d.Name)}: {kind}: " + string.Join("; ", d.PerCheckpoint.Select((t, i) => $"#{i + 1} {Describe(t)}")));
         }
     }
 
-    static void WriteRich(List<SafetensorsCheckpoint> checkpoints, CheckpointCompatibility? compat)
+    static void WriteRich(List<ICheckpoint> checkpoints, CheckpointCompatibility? compat)
     {
         foreach (var c in checkpoints)
         {
-            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(c.Location)}[/]");
-            if (c.Shards.Count > 1 || c.Index is not null)
+            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(c.Location)}[/]  {Markup.Escape(Format(c))}");
+            foreach (var n in c.Notes) AnsiConsole.MarkupLine($"note: {Markup.Escape(n)}");
+            if (IsSharded(c))
             {
                 var shards = new Table().AddColumns("shard", "tensors", "bytes");
-                foreach (var s in c.Shards) shards.AddRow(Markup.Escape(Path.GetFileName(s.Path)), N(s.Tensors.Count), N(s.Header.FileLength));
+                foreach (var s in FilesOf(c)) shards.AddRow(Markup.Escape(PrintableName.Of(Path.GetFileName(s.Path))), N(s.Tensors), N(s.Bytes));
                 AnsiConsole.Write(shards);
             }
             if (c.Metadata.Count > 0)
             {
                 var meta = new Table().AddColumns("metadata", "value");
-                foreach (var (k, v) in c.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) meta.AddRow(Markup.Escape(k), Markup.Escape(v));
+                foreach (var (k, v) in c.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) meta.AddRow(Markup.Escape(PrintableName.Of(k)), Markup.Escape(PrintableName.Text(v)));
                 AnsiConsole.Write(meta);
             }
             var table = new Table().AddColumns("name", "dtype", "shape", "parameters", "bytes");
             table.Columns[3].RightAligned();
             table.Columns[4].RightAligned();
             foreach (var t in c.Tensors.Values)
-                table.AddRow(Markup.Escape(t.Name), t.DType.SafetensorsName(), Markup.Escape(t.Info.ShapeText), N(t.ElementCount), N(t.ByteLength));
+                table.AddRow(Markup.Escape(PrintableName.Of(t.Name)), t.DType.SafetensorsName(), Markup.Escape(t.Info.ShapeText), N(t.ElementCount), N(t.ByteLength));
             var (all, by) = Totals(c);
             table.AddRow($"[bold]total ({N(all.Tensors)} tensors)[/]", "", "", N(all.Parameters), N(all.Bytes));
             foreach (var (d, t) in by) table.AddRow($"  {d} ({N(t.Tensors)} tensors)", d, "", N(t.Parameters), N(t.Bytes));
@@ -158,7 +202,7 @@ public static class InspectCommand
         }
     }
 
-    static void WriteJson(List<SafetensorsCheckpoint> checkpoints, CheckpointCompatibility? compat, TextWriter o)
+    static void WriteJson(List<ICheckpoint> checkpoints, CheckpointCompatibility? compat, TextWriter o)
     {
         var list = new JsonArray();
         foreach (var c in checkpoints)
@@ -171,11 +215,13 @@ public static class InspectCommand
             list.Add(new JsonObject
             {
                 ["location"] = c.Location,
-                ["files"] = new JsonArray(c.Shards.Select(s => (JsonNode)new JsonObject
+                ["format"] = c is PyTorchCheckpoint ? "pytorch" : "safetensors",
+                ["notes"] = new JsonArray(c.Notes.Select(n => (JsonNode)JsonValue.Create(n)).ToArray()),
+                ["files"] = new JsonArray(FilesOf(c).Select(s => (JsonNode)new JsonObject
                 {
                     ["path"] = s.Path,
-                    ["tensors"] = s.Tensors.Count,
-                    ["bytes"] = s.Header.FileLength,
+                    ["tensors"] = s.Tensors,
+                    ["bytes"] = s.Bytes,
                 }).ToArray()),
                 ["metadata"] = meta,
                 ["tensors"] = new JsonArray(c.Tensors.Values.Select(t => (JsonNode)new JsonObject

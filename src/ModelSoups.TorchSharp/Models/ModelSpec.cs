@@ -83,12 +83,12 @@ public sealed record ModelSpec
         if (Classes is < 1 or > 256) throw new ModelSoupsException($"classes must be 1..256, not {Classes}", path);
         if (ImageSize is < 1 or > 1024) throw new ModelSoupsException($"image_size must be 1..1024, not {ImageSize}", path);
         if (Channels is not (1 or 3)) throw new ModelSoupsException($"channels must be 1 or 3, not {Channels}", path);
+        if (Architecture == MiniLm && (Channels != 1 || ImageSize > 512))
+            throw new ModelSoupsException($"{MiniLm} reads one row of at most 512 token ids (channels 1, image_size = tokens), not channels {Channels}, image_size {ImageSize}", path);
         if (Widths is { } ws && (Architecture != Cnn || ws.Length != 2 || ws.Any(w => w < 1)))
             throw new ModelSoupsException($"widths must be two positive channel counts of a {Cnn}, not [{string.Join(", ", ws)}]", path);
         if (Hidden is { } hs && hs.Any(h => h < 1))
             throw new ModelSoupsException($"hidden sizes must be positive, not [{string.Join(", ", hs)}]", path);
-        if (Architecture == MiniLm && (Channels != 1 || ImageSize > 512))
-            throw new ModelSoupsException($"{MiniLm} reads one row of at most 512 token ids (channels 1, image_size = tokens), not channels {Channels}, image_size {ImageSize}", path);
         if (Architecture == ResNet18 && ImageSize < 32) throw new ModelSoupsException($"the ResNet needs image_size ≥ 32 (five stride-2 stages), not {ImageSize}", path);
     }
 

@@ -21,6 +21,12 @@ public abstract class TensorRef
     /// </summary>
     public abstract ReadOnlySpan<byte> GetBytes(long byteOffset, int byteCount);
 
+    /// <summary>
+    /// Throws <see cref="EnvironmentFaultException"/> when the file behind this tensor changed since it was opened
+    /// (another process rewrote or truncated it); nothing for in-memory tensors.
+    /// </summary>
+    public virtual void CheckUnchanged() { }
+
     /// <summary>The whole tensor's bytes (throws when larger than 2 GiB; use <see cref="GetBytes(long, int)"/> then).</summary>
     public ReadOnlySpan<byte> GetBytes() => GetBytes(0, checked((int)Info.ByteLength));
 

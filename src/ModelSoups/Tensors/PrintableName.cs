@@ -28,5 +28,12 @@ public static class PrintableName
         return sb.ToString();
     }
 
+    /// <summary>Multi-line text (a metadata value): like <see cref="Of"/> but newlines and tabs are kept.</summary>
+    public static string Text(string text)
+    {
+        var lines = text.Split('\n');
+        return string.Join('\n', lines.Select(l => string.Join('\t', l.Split('\t').Select(Of))));
+    }
+
     static bool IsUnsafe(char ch) => char.IsControl(ch) || CharUnicodeInfo.GetUnicodeCategory(ch) == UnicodeCategory.Format;
 }

@@ -37,6 +37,8 @@ public sealed class HfShardIndex
     public static HfShardIndex Read(string path)
     {
         byte[] bytes;
+        if (Durability.Posix.Stat(path) is { IsRegularFile: false } st)
+            throw new HfCheckpointException(HfCheckpointErrorKind.InvalidIndex, $"the shard index is {st.TypeName}, not a regular file.", path);
         try { bytes = File.ReadAllBytes(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -41,4 +41,6 @@ public enum SafetensorsErrorKind
     DataOutOfRange,
     /// <summary>Bytes after the last tensor: the data section is longer than the tensors.</summary>
     TrailingBytes,
+    /// <summary>The path is a FIFO, a device, a socket or a folder: refused before opening (a FIFO would block forever).</summary>
+    NotARegularFile,
 }

@@ -14,6 +14,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
     readonly MemoryMappedViewAccessor? _view;
     readonly byte* _data;   // first byte of the data section (null when the file has no data)
     readonly Dictionary<string, TensorRef> _tensors;
+    readonly Microsoft.Win32.SafeHandles.SafeFileHandle? _handle;
+    readonly Durability.FileStatus? _openedAs;
     int _disposed;
 
     /// <summary>The validated header.</summary>
@@ -28,9 +30,12 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// <summary>The <c>__metadata__</c> map; empty when absent.</summary>
     public IReadOnlyDictionary<string, string> Metadata => Header.Metadata;
 
-    SafetensorsFile(SafetensorsHeader header, MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte* data)
+    SafetensorsFile(SafetensorsHeader header, MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte* data,
+        Microsoft.Win32.SafeHandles.SafeFileHandle? handle = null)
     {
         Header = header;
+        _handle = handle;
+        _openedAs = handle is null ? null : Durability.Posix.Stat(handle);
         _map = map;
         _view = view;
         _data = data;
@@ -53,10 +58,19 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public static SafetensorsFile Open(string path)
     {
         path = System.IO.Path.GetFullPath(path);
-        using var handle = SafetensorsHeader.OpenRead(path);
-        var header = SafetensorsHeader.Read(handle, path);
+        var handle = SafetensorsHeader.OpenRead(path);
+        SafetensorsHeader header;
+        try { header = SafetensorsHeader.Read(handle, path); }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
         if (header.FileLength == header.DataStart)
+        {
+            handle.Dispose();
             return new SafetensorsFile(header, null, null, null);   // nothing to map (all tensors empty)
+        }
 
         MemoryMappedFile? map = null;
         MemoryMappedViewAccessor? view = null;
@@ -69,12 +83,14 @@ public sealed unsafe class SafetensorsFile : IDisposable
             byte* p = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
             p += view.PointerOffset;
-            return new SafetensorsFile(header, map, view, p + header.DataStart);
+            // The handle stays open: it is how CheckUnchanged sees a rewrite of this very file.
+            return new SafetensorsFile(header, map, view, p + header.DataStart, handle);
         }
         catch (IOException e)
         {
             view?.Dispose();
             map?.Dispose();
+            handle.Dispose();
             throw new SafetensorsFormatException(SafetensorsErrorKind.Unreadable, $"cannot map the file ({e.Message}).", path, e);
         }
     }
@@ -89,10 +105,25 @@ public sealed unsafe class SafetensorsFile : IDisposable
         return new ReadOnlySpan<byte>(_data + entry.Begin + byteOffset, byteCount);
     }
 
+    /// <summary>
+    /// Throws <see cref="EnvironmentFaultException"/> when the file changed size or modification time since it was
+    /// opened: another process is rewriting it. Reading a mapped page past a truncated end kills the process
+    /// (SIGBUS), so readers check before touching the mapping and again after, and stop cleanly instead.
+    /// </summary>
+    public void CheckUnchanged()
+    {
+        if (_handle is null || _openedAs is not { } before || Volatile.Read(ref _disposed) != 0) return;
+        if (Durability.Posix.Stat(_handle) is not { } now) return;
+        if (now.Size != before.Size || now.ModifiedNanoseconds != before.ModifiedNanoseconds)
+            throw new EnvironmentFaultException(
+                $"the input changed while being read (it was {before.Size:N0} bytes, now {now.Size:N0}, and was modified again); nothing was written. Rerun once no other process is writing it.", Path);
+    }
+
     /// <summary>Unmaps the file; views obtained earlier must not be used afterwards.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _handle?.Dispose();
         if (_view is not null)
         {
             _view.SafeMemoryMappedViewHandle.ReleasePointer();
@@ -138,5 +169,6 @@ public sealed unsafe class SafetensorsFile : IDisposable
         public override TensorInfo Info => entry.Info;
         public override string? SourcePath => file.Path;
         public override ReadOnlySpan<byte> GetBytes(long byteOffset, int byteCount) => file.Slice(entry, byteOffset, byteCount);
+        public override void CheckUnchanged() => file.CheckUnchanged();
     }
 }

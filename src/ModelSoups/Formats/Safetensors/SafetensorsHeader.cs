@@ -87,6 +87,8 @@ public sealed class SafetensorsHeader
 
     internal static SafeFileHandle OpenRead(string path)
     {
+        if (Durability.Posix.Stat(path) is { IsRegularFile: false } st)
+            throw new SafetensorsFormatException(SafetensorsErrorKind.NotARegularFile, $"this is {st.TypeName}, not a regular file; give a .safetensors file.", path);
         try
         {
             return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
