@@ -27,8 +27,9 @@ static class AccumulatingMerge
     {
         var name = task.Output.Name;
         var compute = plan.Recipe.ComputeDType;
-        int first = plan.HasBase ? 1 : 0;
-        var models = plan.Inputs.Skip(first).Select(c => c.Tensors[name]).ToList();
+        // The task's own sources: for slices these are other layers (and other models) than the output's name says.
+        int first = plan.HasBaseFor(task) ? 1 : 0;
+        var models = plan.SourcesOf(task).Skip(first).ToList();
         var weights = Linear.Weights(task.Parameters!, out double divisor);
         var accumulation = Accumulation.For(compute, models.Select(m => m.DType), task.Output.DType, Linear.WeightSum(weights));
         var outType = task.Output.DType;
@@ -45,9 +46,12 @@ static class AccumulatingMerge
             for (int i = 0; i < models.Count; i++)
             {
                 int size = models[i].DType.Size();
+                // Before touching the mapping (a truncated file faults) and after the sum (a rewrite in place): see CheckUnchanged.
+                models[i].CheckUnchanged();
                 var bytes = models[i].GetBytes((start + s) * size, n * size);
-                if (NonFiniteCount.Count(models[i].DType, bytes) is var bad and > 0) nonFinite.AddInput(first + i, name, bad);
+                if (NonFiniteCount.Count(models[i].DType, bytes) is var bad and > 0) nonFinite.AddInput(plan.InputIndexOf(task, first + i), models[i].Name, bad);
                 SoupAccumulator.Add(accumulation, a, compute, models[i].DType, bytes, weights[i]);
+                models[i].CheckUnchanged();
                 read += (long)n * size;
             }
             var o = outBytes[..(n * outSize)];
