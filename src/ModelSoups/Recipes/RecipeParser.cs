@@ -50,6 +50,11 @@ public static class RecipeParser
         {
             throw new RecipeException($"line {e.Start.Line}: invalid YAML: {FirstSentence(e.Message)}", where, e);
         }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException && e.Source == "YamlDotNet")
+        {
+            // YamlDotNet reports some malformed documents this way instead of as YamlException (found by RecipeFuzzTests).
+            throw new RecipeException($"invalid YAML: {FirstSentence(e.Message)}", where, e);
+        }
 
         var keys = ReadMapping(root, TopLevelKeys, where, "recipe");
         var method = RequireText(keys, "merge_method", where, root);
@@ -138,6 +143,10 @@ public static class RecipeParser
             return ReadValue(stream.Documents[0].RootNode, where);
         }
         catch (YamlException e)
+        {
+            throw new RecipeException($"cannot read the value '{text}': {FirstSentence(e.Message)}", where, e);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException && e.Source == "YamlDotNet")
         {
             throw new RecipeException($"cannot read the value '{text}': {FirstSentence(e.Message)}", where, e);
         }
