@@ -12,9 +12,10 @@ public static class SoupApp
         bool ownsSignals = stdout is null && stderr is null;
         stdout ??= Console.Out;
         stderr ??= Console.Error;
-        var root = new RootCommand("soup: model soups and model merging for Hugging Face safetensors checkpoints.");
+        var root = new RootCommand("soup: model soups and model merging for Hugging Face checkpoints (safetensors, PyTorch .bin/.pt/.pth).");
         root.Subcommands.Add(Commands.InspectCommand.Create());
         root.Subcommands.Add(Commands.MergeCommand.Create());
+        root.Subcommands.Add(Commands.ConvertCommand.Create());
         root.Subcommands.Add(Commands.EvalCommand.Create());
         root.Subcommands.Add(Commands.GreedyCommand.Create());
         root.Subcommands.Add(Commands.ReportCommand.Create());
@@ -22,6 +23,8 @@ public static class SoupApp
         root.Subcommands.Add(Commands.LearnCommand.Create());
         root.Subcommands.Add(Commands.DemoCommand.Create());
         root.Subcommands.Add(Commands.SparseCommand.Create());
+        root.Subcommands.Add(Commands.AlignCommand.Create());
+        root.Subcommands.Add(Commands.PleasCommand.Create());
         using var interrupt = new CancellationTokenSource();
         var signals = ownsSignals ? SignalHandlers(interrupt) : null;
         try

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ModelSoups.Experiments.Pleas;
 using ModelSoups.Experiments.Sparse;
 using ModelSoups.Reports;
 using ModelSoups.Experiments.Vision;
@@ -23,9 +24,10 @@ public static class DemoCommand
         var full = new Option<bool>("--full") { Description = "The whole training set and more ingredients (hours on a CPU)." };
         var outDir = new Option<string>("--out", "-o") { Description = "Output folder: ingredients/, soups/, work/, results.json, report.html. Rerunning resumes.", DefaultValueFactory = _ => DefaultOut };
         var sparse = new Option<bool>("--sparse") { Description = "Sparse Model Soups instead: prune a small CNN to 90 % in 3 phases and compare IMP with SMS uniform and greedy soups on the same corrupted test sets (DIR/sparse/; with --quick or alone)." };
+        var pleas = new Option<bool>("--pleas") { Description = "PLeaS instead: two MLPs from different random initialisations (and a pair on classes 0–4 vs 5–9) merged by naive averaging, permute+average and PLeaS at budgets 1.0–2.0 (DIR/pleas/; about 5 minutes on 2 cores)." };
         var command = new Command("demo", "Model soups end to end: fine-tune ImageNet ResNet-18 ingredients on Fashion-MNIST, then compare the best model, uniform, greedy and learned soups and the ensemble on held-out, test and corrupted test sets.")
         {
-            quick, full, sparse, outDir,
+            quick, full, sparse, pleas, outDir,
         };
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
@@ -36,6 +38,12 @@ public static class DemoCommand
             var stderr = parse.InvocationConfiguration.Error;
             if (parse.GetValue(quick) && parse.GetValue(full)) throw new ModelSoupsException("give at most one of --quick and --full");
             var output = Path.GetFullPath(parse.GetValue(outDir)!);
+            if (parse.GetValue(pleas))
+            {
+                if (parse.GetValue(sparse) || parse.GetValue(full) || parse.GetValue(quick)) throw new ModelSoupsException("--pleas runs alone: no --sparse, --quick or --full");
+                PleasDemoCommand.Run(new PleasDemoOptions { Out = output }, stdout, stderr, cancel);
+                return 0;
+            }
             if (parse.GetValue(sparse))
             {
                 if (parse.GetValue(full)) throw new ModelSoupsException("--sparse has no --full run; give --sparse alone or with --quick");

@@ -12,11 +12,13 @@ public static class EvalCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "The checkpoint to evaluate: a Hugging Face folder (or, for --onnx, also a .safetensors file)." };
+        var model = new Argument<string>("model") { Description = "The checkpoint to evaluate: a Hugging Face folder (or, for --onnx and --torch-model, also a .safetensors or PyTorch .bin/.pt/.pth file)." };
         var json = new Option<bool>("--json") { Description = "Print {\"score\":…,\"metrics\":{…}} instead of lines." };
         var evaluatorOptions = new EvaluatorOptions();
         var command = new Command("eval", "Evaluate one checkpoint with a command or ONNX Runtime and print its score and metrics.") { model, json };
         evaluatorOptions.AddTo(command);
+        var open = new CheckpointOpenCliOptions();
+        open.AddTo(command);
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
 
@@ -36,7 +38,7 @@ public static class EvalCommand
             }
             else
             {
-                using var ckpt = Checkpoint.Open(path);
+                using var ckpt = Checkpoint.Open(path, open.Read(parse));
                 result = evaluator.Evaluate(Candidate.FromCheckpoint(path, ckpt), cancel);
             }
             if (parse.GetValue(json))

@@ -33,6 +33,8 @@ public static class GreedyCommand
             models, baseModel, outDir, accept, also, outDtype, threads, budget, noReport, allowNonFinite, noTimestamp,
         };
         evaluatorOptions.AddTo(command);
+        var open = new CheckpointOpenCliOptions();
+        open.AddTo(command);
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
 
@@ -73,6 +75,7 @@ public static class GreedyCommand
             {
                 Models = parse.GetValue(models)!,
                 Base = parse.GetValue(baseModel),
+                Open = open.Read(parse),
                 Output = parse.GetValue(outDir)!,
                 Rule = rule,
                 AlsoUniform = uniform,

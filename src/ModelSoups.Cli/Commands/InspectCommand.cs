@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelSoups.Checkpoints;
+using ModelSoups.Formats.PyTorch;
 using ModelSoups.Tensors;
 using Spectre.Console;
 
@@ -21,32 +22,34 @@ public static class InspectCommand
     {
         var paths = new Argument<string[]>("path")
         {
-            Description = "Checkpoint folders (model.safetensors or sharded with model.safetensors.index.json), index files or .safetensors files.",
+            Description = "Checkpoint folders (model.safetensors or pytorch_model.bin, sharded or not), index files, .safetensors files or PyTorch .bin/.pt/.pth files.",
             Arity = ArgumentArity.OneOrMore,
         };
         var json = new Option<bool>("--json") { Description = "Print the same information as JSON." };
         var check = new Option<bool>("--check") { Description = "Also read every float tensor and report NaN/Inf values by tensor and count." };
+        var open = new CheckpointOpenCliOptions();
         var command = new Command("inspect", "Show the tensors, dtypes, shapes, sizes, metadata and shards of checkpoints; with several, check they can be merged.")
         {
             paths,
             json,
             check,
         };
+        open.AddTo(command);
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
-            Run(parse.GetValue(paths)!, parse.GetValue(json), output, parse.GetValue(check));
+            Run(parse.GetValue(paths)!, parse.GetValue(json), open.Read(parse), output, parse.GetValue(check));
             return 0;
         });
         return command;
     }
 
-    static void Run(string[] paths, bool asJson, TextWriter output, bool check)
+    static void Run(string[] paths, bool asJson, CheckpointOpenOptions openOptions, TextWriter output, bool check)
     {
-        var checkpoints = new List<SafetensorsCheckpoint>();
+        var checkpoints = new List<ICheckpoint>();
         try
         {
-            foreach (var p in paths) checkpoints.Add(Checkpoint.Open(p));
+            foreach (var p in paths) checkpoints.Add(Checkpoint.Open(p, openOptions));
             var compat = checkpoints.Count >= 2 ? CheckpointCompatibility.Compare(checkpoints.Cast<ICheckpoint>().ToList()) : null;
             if (asJson) WriteJson(checkpoints, compat, output);
             else if (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected) WriteRich(checkpoints, compat);
@@ -82,6 +85,19 @@ public static class InspectCommand
 
     sealed record Total(int Tensors, long Parameters, long Bytes);
 
+    sealed record WeightFile(string Path, int Tensors, long Bytes);
+
+    /// <summary>The weight files with their tensor counts and sizes, whatever the format.</summary>
+    static List<WeightFile> FilesOf(ICheckpoint c) =>
+        c.Files.Select(f => new WeightFile(f, c.Tensors.Values.Count(t => t.SourcePath == f), new FileInfo(f).Length)).ToList();
+
+    static bool IsSharded(ICheckpoint c) =>
+        c.Files.Count > 1 || c is SafetensorsCheckpoint { Index: not null } || c is PyTorchCheckpoint { Index: not null };
+
+    static string Format(ICheckpoint c) => c is PyTorchCheckpoint p
+        ? "pytorch (" + string.Join(", ", p.Layouts.Select(l => l.Layout + (l.BigEndian ? ", big-endian" : "")).Distinct()) + " torch.save, read without executing its pickle)"
+        : "safetensors";
+
     static (Total All, SortedDictionary<string, Total> ByDType) Totals(ICheckpoint c)
     {
         var by = new SortedDictionary<string, Total>(StringComparer.Ordinal);
@@ -99,18 +115,21 @@ public static class InspectCommand
 
     static string Describe(TensorInfo? t) => t is null ? "missing" : $"{t.DType.SafetensorsName()} {t.ShapeText}";
 
-    static void WritePlain(List<SafetensorsCheckpoint> checkpoints, CheckpointCompatibility? compat, TextWriter o)
+    static void WritePlain(List<ICheckpoint> checkpoints, CheckpointCompatibility? compat, TextWriter o)
     {
         foreach (var c in checkpoints)
         {
             o.WriteLine($"checkpoint: {c.Location}");
-            if (c.Shards.Count > 1 || c.Index is not null)
+            o.WriteLine($"format: {Format(c)}");
+            if (IsSharded(c))
             {
-                o.WriteLine($"shards ({c.Shards.Count}):");
-                foreach (var s in c.Shards)
-                    o.WriteLine($"  {PrintableName.Of(Path.GetFileName(s.Path))}  {s.Tensors.Count} tensors  {N(s.Header.FileLength)} bytes");
+                var files = FilesOf(c);
+                o.WriteLine($"shards ({files.Count}):");
+                foreach (var s in files)
+                    o.WriteLine($"  {PrintableName.Of(Path.GetFileName(s.Path))}  {s.Tensors} tensors  {N(s.Bytes)} bytes");
             }
             else o.WriteLine($"file: {c.Files[0]}");
+            foreach (var n in c.Notes) o.WriteLine($"note: {PrintableName.Of(n)}");
             if (c.Metadata.Count > 0)
             {
                 o.WriteLine("metadata:");
@@ -130,7 +149,7 @@ public static class InspectCommand
         if (compat is not null) WriteCompatPlain(checkpoints, compat, o);
     }
 
-    static void WriteCompatPlain(List<SafetensorsCheckpoint> checkpoints, CheckpointCompatibility compat, TextWriter o)
+    static void WriteCompatPlain(List<ICheckpoint> checkpoints, CheckpointCompatibility compat, TextWriter o)
     {
         o.WriteLine(compat.IsCompatible
             ? $"compatible: yes, {checkpoints.Count} checkpoints share the same tensor names and shapes"
@@ -147,15 +166,16 @@ public static class InspectCommand
         }
     }
 
-    static void WriteRich(List<SafetensorsCheckpoint> checkpoints, CheckpointCompatibility? compat)
+    static void WriteRich(List<ICheckpoint> checkpoints, CheckpointCompatibility? compat)
     {
         foreach (var c in checkpoints)
         {
-            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(c.Location)}[/]");
-            if (c.Shards.Count > 1 || c.Index is not null)
+            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(c.Location)}[/]  {Markup.Escape(Format(c))}");
+            foreach (var n in c.Notes) AnsiConsole.MarkupLine($"note: {Markup.Escape(n)}");
+            if (IsSharded(c))
             {
                 var shards = new Table().AddColumns("shard", "tensors", "bytes");
-                foreach (var s in c.Shards) shards.AddRow(Markup.Escape(PrintableName.Of(Path.GetFileName(s.Path))), N(s.Tensors.Count), N(s.Header.FileLength));
+                foreach (var s in FilesOf(c)) shards.AddRow(Markup.Escape(PrintableName.Of(Path.GetFileName(s.Path))), N(s.Tensors), N(s.Bytes));
                 AnsiConsole.Write(shards);
             }
             if (c.Metadata.Count > 0)
@@ -182,7 +202,7 @@ public static class InspectCommand
         }
     }
 
-    static void WriteJson(List<SafetensorsCheckpoint> checkpoints, CheckpointCompatibility? compat, TextWriter o)
+    static void WriteJson(List<ICheckpoint> checkpoints, CheckpointCompatibility? compat, TextWriter o)
     {
         var list = new JsonArray();
         foreach (var c in checkpoints)
@@ -195,11 +215,13 @@ public static class InspectCommand
             list.Add(new JsonObject
             {
                 ["location"] = c.Location,
-                ["files"] = new JsonArray(c.Shards.Select(s => (JsonNode)new JsonObject
+                ["format"] = c is PyTorchCheckpoint ? "pytorch" : "safetensors",
+                ["notes"] = new JsonArray(c.Notes.Select(n => (JsonNode)JsonValue.Create(n)).ToArray()),
+                ["files"] = new JsonArray(FilesOf(c).Select(s => (JsonNode)new JsonObject
                 {
                     ["path"] = s.Path,
-                    ["tensors"] = s.Tensors.Count,
-                    ["bytes"] = s.Header.FileLength,
+                    ["tensors"] = s.Tensors,
+                    ["bytes"] = s.Bytes,
                 }).ToArray()),
                 ["metadata"] = meta,
                 ["tensors"] = new JsonArray(c.Tensors.Values.Select(t => (JsonNode)new JsonObject

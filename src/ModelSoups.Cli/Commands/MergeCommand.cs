@@ -34,11 +34,14 @@ public static class MergeCommand
         var noHash = new Option<bool>("--no-hash") { Description = "Do not record the SHA-256 of the input files (saves one read of the inputs)." };
         var allowNonFinite = new Option<bool>("--allow-nonfinite") { Description = "Keep NaN/Inf values the merge produces (by default a merge that makes them fails, naming the tensors)." };
         var noTimestamp = new Option<bool>("--no-timestamp") { Description = "Leave the creation time out of the output, so reruns give byte-identical files (SOURCE_DATE_EPOCH is honoured too)." };
+        var workDir = new Option<string?>("--work-dir") { Description = "A recipe of several '---' documents (mergekit-multi): folder for the intermediate merges (default: OUT.work)." };
         var command = new Command("merge", "Merge checkpoints with a recipe: model soups (linear), task arithmetic, TIES, DARE, Breadcrumbs, SLERP, Model Stock, layer swapping.")
         {
             recipe, outDir, method, models, baseModel, weights, density, set, dtype, outDtype, allowMissing, threads, budget, shard, plan, overwrite, noHash,
-            allowNonFinite, noTimestamp,
+            allowNonFinite, noTimestamp, workDir,
         };
+        var open = new CheckpointOpenCliOptions();
+        open.AddTo(command);
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
 
@@ -53,6 +56,7 @@ public static class MergeCommand
             {
                 if (methodName is not null || parse.GetValue(models) is { Length: > 0 })
                     throw new ModelSoupsException("give either a recipe file or --method/--models, not both");
+                if (RecipeParser.CountDocuments(recipePath) > 1) return RunChain(parse, recipePath, cancel);
                 r = RecipeParser.ParseFile(recipePath);
             }
             else
@@ -62,20 +66,8 @@ public static class MergeCommand
                     parse.GetValue(weights) is { Length: > 0 } w ? w : null, parse.GetValue(density), parse.GetValue(set),
                     parse.GetValue(dtype), parse.GetValue(outDtype), parse.GetValue(allowMissing));
             }
-            int threadCount = parse.GetValue(threads);
-            if (threadCount < 1) throw new ModelSoupsException("--threads must be at least 1");
-            bool interactive = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
-            var options = new MergeOptions
-            {
-                Threads = threadCount,
-                MemoryBudgetBytes = ByteSize.Parse(parse.GetValue(budget)!, "--memory-budget", requireUnit: true),
-                MaxShardBytes = ByteSize.Parse(parse.GetValue(shard)!, "--max-shard-size"),
-                Overwrite = parse.GetValue(overwrite),
-                HashInputs = !parse.GetValue(noHash),
-                AllowNonFinite = parse.GetValue(allowNonFinite),
-                NoTimestamp = parse.GetValue(noTimestamp),
-                Progress = ProgressPrinter.For(stderr, interactive),
-            };
+            var options = Options(parse);
+            bool interactive = Interactive(parse);
             var output = parse.GetValue(outDir)!;
             if (string.IsNullOrWhiteSpace(output)) throw new ModelSoupsException("--out is empty; give the output folder.");
             using var mergePlan = MergePlan.Create(r, options);
@@ -86,6 +78,67 @@ public static class MergeCommand
             }
             var summary = MergeEngine.Run(mergePlan, output, options, cancel);
             if (interactive) stderr.Write("\r\u001b[2K");
+            PrintSummary(stdout, summary, options);
+            return 0;
+        }
+
+        bool Interactive(ParseResult parse) => ReferenceEquals(parse.InvocationConfiguration.Error, Console.Error) && !Console.IsErrorRedirected;
+
+        MergeOptions Options(ParseResult parse)
+        {
+            if (string.IsNullOrWhiteSpace(parse.GetValue(outDir))) throw new ModelSoupsException("--out is empty; give the output folder.");
+            int threadCount = parse.GetValue(threads);
+            if (threadCount < 1) throw new ModelSoupsException("--threads must be at least 1");
+            return new MergeOptions
+            {
+                Threads = threadCount,
+                MemoryBudgetBytes = ByteSize.Parse(parse.GetValue(budget)!, "--memory-budget", requireUnit: true),
+                MaxShardBytes = ByteSize.Parse(parse.GetValue(shard)!, "--max-shard-size"),
+                Overwrite = parse.GetValue(overwrite),
+                HashInputs = !parse.GetValue(noHash),
+                AllowNonFinite = parse.GetValue(allowNonFinite),
+                NoTimestamp = parse.GetValue(noTimestamp),
+                Progress = ProgressPrinter.For(parse.InvocationConfiguration.Error, Interactive(parse)),
+                Open = open.Read(parse),
+            };
+        }
+
+        int RunChain(ParseResult parse, string recipePath, CancellationToken cancel)
+        {
+            var stdout = parse.InvocationConfiguration.Output;
+            var output = Path.GetFullPath(parse.GetValue(outDir)!);
+            var work = parse.GetValue(workDir) ?? output + ".work";
+            var options = Options(parse);
+            var steps = RecipeChain.Plan(recipePath, output, work);
+            if (parse.GetValue(plan))
+            {
+                foreach (var (step, i) in steps.Select((x, i) => (x, i)))
+                {
+                    stdout.WriteLine($"merge {i + 1}/{steps.Count} {step.Label} -> {step.OutputFolder}: {(step.Done ? "done (same recipe hash), skipped" : "will run")}");
+                    if (step.Done) continue;
+                    var pending = step.Uses.Where(u => !steps.First(x => x.Label == u).Done).ToList();
+                    if (pending.Count > 0) { stdout.WriteLine($"  planned once {string.Join(", ", pending)} exist(s)"); continue; }
+                    using var p = MergePlan.Create(step.Recipe, options);
+                    foreach (var line in p.Describe(options, step.OutputFolder).Split('\n', StringSplitOptions.RemoveEmptyEntries)) stdout.WriteLine("  " + line);
+                }
+                return 0;
+            }
+            bool interactive = Interactive(parse);
+            foreach (var result in RecipeChain.Run(steps, options, (step, runs) =>
+                     {
+                         if (!runs) stdout.WriteLine($"{step.Label}: done (same recipe hash), skipped: {step.OutputFolder}");
+                     }, cancel))
+            {
+                if (result.Summary is null) continue;
+                if (interactive) parse.InvocationConfiguration.Error.Write("\r\u001b[2K");
+                stdout.Write($"{result.Step.Label}: ");
+                PrintSummary(stdout, result.Summary, options);
+            }
+            return 0;
+        }
+
+        static void PrintSummary(TextWriter stdout, MergeSummary summary, MergeOptions options)
+        {
             stdout.WriteLine($"wrote {summary.OutputFolder}: {summary.TensorsMerged} tensors merged, {summary.TensorsCopied} copied, " +
                 $"{ByteSize.Format(summary.OutputBytes)} in {summary.ShardFiles.Count} shard(s)");
             double seconds = summary.Elapsed.TotalSeconds;
@@ -94,7 +147,6 @@ public static class MergeCommand
                 $"read {ByteSize.Format(summary.InputBytes)} in {seconds:0.00} s ({summary.InputBytes / seconds / (1 << 30):0.00} GiB/s; hashing {summary.HashingTime.TotalSeconds:0.00} s); " +
                 $"working memory peak {ByteSize.Format(summary.PeakWorkingBytes)} of {ByteSize.Format(options.MemoryBudgetBytes)}{anonText}"));
             foreach (var n in summary.Notes) stdout.WriteLine($"note: {n}");
-            return 0;
         }
     }
 

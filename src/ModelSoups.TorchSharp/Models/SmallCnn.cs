@@ -17,13 +17,15 @@ public sealed class SmallCnn : nn.Module<Tensor, Tensor>, IFunctionalModel, IFea
     readonly ScalarSafeBatchNorm2d bn2;
     readonly Linear fc;
 
-    public SmallCnn(int inChannels, int classes, int width = 16) : base(nameof(SmallCnn))
+    /// <summary>Blocks of <paramref name="width"/> and <paramref name="width2"/> (default 2·width) channels.</summary>
+    public SmallCnn(int inChannels, int classes, int width = 16, int? width2 = null) : base(nameof(SmallCnn))
     {
+        int second = width2 ?? 2 * width;
         conv1 = nn.Conv2d(inChannels, width, 3, padding: 1, bias: false);
         bn1 = new ScalarSafeBatchNorm2d(width);
-        conv2 = nn.Conv2d(width, 2 * width, 3, padding: 1, bias: false);
-        bn2 = new ScalarSafeBatchNorm2d(2 * width);
-        fc = nn.Linear(2 * width, classes);
+        conv2 = nn.Conv2d(width, second, 3, padding: 1, bias: false);
+        bn2 = new ScalarSafeBatchNorm2d(second);
+        fc = nn.Linear(second, classes);
         RegisterComponents();
     }
 

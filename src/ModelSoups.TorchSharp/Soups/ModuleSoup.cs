@@ -1,3 +1,7 @@
+using ModelSoups.Checkpoints;
+using ModelSoups.Soups;
+using ModelSoups.Tensors;
+using ModelSoups.TorchSharp.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -5,10 +9,13 @@ namespace ModelSoups.TorchSharp.Soups;
 
 /// <summary>
 /// In-process soups over TorchSharp modules of one architecture (Wortsman et al. 2022, uniform soup:
-/// θ = (1/k) Σ θ_i). Float tensors are averaged in f32 (f64 stays f64); integer buffers such as
-/// BatchNorm's num_batches_tracked are copied from the first ingredient, as the paper's reference code
-/// has no integer tensors to average and averaging counters is meaningless. BatchNorm running statistics
-/// are averaged like any float buffer; recalibrate them afterwards when the method calls for it.
+/// θ = (1/k) Σ θ_i). The modules' states are exported as checkpoints and averaged by <see cref="SoupAccumulator"/>
+/// — the arithmetic of <c>soup merge --method linear</c>, not libtorch's — so a module soup equals that
+/// command's output of the same ingredients bit for bit (f64 tensors are the one exception: they are averaged
+/// in f64 compute, where the command's default f32 compute would round them first). Integer buffers such as
+/// BatchNorm's num_batches_tracked follow <see cref="SoupAccumulator.CopySource"/> (the first ingredient):
+/// averaging counters is meaningless. BatchNorm running statistics are averaged like any float buffer;
+/// recalibrate them afterwards when the method calls for it.
 /// </summary>
 public static class ModuleSoup
 {
@@ -16,8 +23,7 @@ public static class ModuleSoup
     public static void Uniform(nn.Module target, IReadOnlyList<nn.Module> ingredients)
     {
         if (ingredients.Count == 0) throw new ArgumentException("a soup needs at least one ingredient", nameof(ingredients));
-        var weights = Enumerable.Repeat(1.0 / ingredients.Count, ingredients.Count).ToArray();
-        Weighted(target, ingredients, weights);
+        Combine(target, ingredients, Enumerable.Repeat(1.0, ingredients.Count).ToArray(), ingredients.Count);
     }
 
     /// <summary>Writes Σ w_i θ_i into <paramref name="target"/> for float tensors; integer tensors come from the first ingredient.</summary>
@@ -25,46 +31,48 @@ public static class ModuleSoup
     {
         if (ingredients.Count == 0) throw new ArgumentException("a soup needs at least one ingredient", nameof(ingredients));
         if (weights.Count != ingredients.Count) throw new ArgumentException("one weight per ingredient is needed", nameof(weights));
-        var targetState = target.state_dict();
-        var states = ingredients.Select(m => m.state_dict()).ToList();
-        foreach (var (s, i) in states.Select((s, i) => (s, i)))
-        {
-            if (s.Count != targetState.Count || s.Keys.Any(k => !targetState.ContainsKey(k)))
-                throw new ArgumentException($"ingredient {i} has different tensor names than the target");
-        }
-        using var _ = no_grad();
-        // Compute every average before writing any, so the target may be one of the ingredients.
-        var results = new List<(Tensor Target, Tensor Value)>();
+        Combine(target, ingredients, weights, 1.0);
+    }
+
+    /// <summary>Σ w_i θ_i / divisor of every float tensor, computed in full before the target is written (it may be an ingredient).</summary>
+    static void Combine(nn.Module target, IReadOnlyList<nn.Module> ingredients, IReadOnlyList<double> weights, double divisor)
+    {
+        var layout = ModuleState.Export(target).Select(t => t.Info).ToList();
+        var states = ingredients.Select(m => ModuleState.ToCheckpoint(m)).ToList();
         try
         {
-            foreach (var (name, t) in targetState)
+            var result = new List<(TensorInfo, byte[])>(layout.Count);
+            foreach (var info in layout)
             {
-                if (!t.is_floating_point())
+                var refs = new List<TensorRef>(states.Count);
+                foreach (var (s, i) in states.Select((s, i) => (s, i)))
                 {
-                    using (var scope = NewDisposeScope())
-                        results.Add((t, states[0][name].detach().clone().DetachFromDisposeScope()));
+                    if (s.Tensors.Count != layout.Count || !s.Tensors.TryGetValue(info.Name, out var r))
+                        throw new ArgumentException($"ingredient {i} has different tensor names than the target");
+                    if (!r.Info.SameShape(info)) throw new ArgumentException($"tensor '{info.Name}' differs in shape between ingredients");
+                    refs.Add(r);
+                }
+                if (!info.DType.IsFloat())
+                {
+                    result.Add((info, SoupAccumulator.CopySource(null, refs[0]).GetBytes().ToArray()));
                     continue;
                 }
-                var accType = t.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
-                // Detached from any caller's scope: the finally below owns it.
-                var acc = zeros(t.shape, accType, t.device).DetachFromDisposeScope();
-                for (int i = 0; i < states.Count; i++)
-                {
-                    var x = states[i][name];
-                    if (!x.shape.SequenceEqual(t.shape)) throw new ArgumentException($"tensor '{name}' differs in shape between ingredients");
-                    // An explicit Scalar kept alive by `using`: the implicit double → Scalar conversion is left to the finalizer,
-                    // which can free it while libtorch still reads it ("Unknown scalar type"; dotnet/TorchSharp#1434).
-                    using var scope = NewDisposeScope();
-                    using var weight = weights[i].ToScalar();
-                    acc.add_(x.detach().to(accType), weight);
-                }
-                results.Add((t, acc));
+                var compute = info.DType == DType.F64 ? DType.F64 : DType.F32;
+                var accumulation = Accumulation.For(compute, refs.Select(r => r.DType), info.DType, weights.Sum(Math.Abs));
+                var acc = new byte[info.ElementCount * accumulation.Size];
+                SoupAccumulator.Clear(accumulation, acc);
+                for (int i = 0; i < refs.Count; i++)
+                    SoupAccumulator.Add(accumulation, acc, compute, refs[i].DType, refs[i].GetBytes(), weights[i]);
+                var mean = new byte[info.ByteLength];
+                SoupAccumulator.Mean(accumulation, acc, compute, divisor, info.DType, mean);
+                result.Add((info, mean));
             }
-            foreach (var (t, value) in results) t.copy_(value);
+            using var soup = new InMemoryCheckpoint(result);
+            ModuleState.Load(target, soup);
         }
         finally
         {
-            foreach (var (_, value) in results) value.Dispose();
+            foreach (var s in states) s.Dispose();
         }
     }
 }

@@ -118,11 +118,15 @@ public static class SparseSoup
                     Report("soup", SparseRow.SmsGreedy);
                     var candidates = ingredients.Select((m, i) => Candidate.FromCheckpoint(runs[i].Name, ModuleState.ToCheckpoint(m))).ToList();
                     GreedyResult greedy;
-                    using (var builder = new InMemorySoupBuilder(candidates))
-                        greedy = GreedySoup.Run(builder, chooser, new GreedyOptions { Rule = o.Accept }, cancellationToken: cancel);
-                    var members = greedy.Members.Select(i => runs[i].Name).ToList();
                     using var greedySoup = spec.Create();
-                    ModuleSoup.Uniform(greedySoup, greedy.Members.Select(i => ingredients[i]).ToList());
+                    using (var builder = new InMemorySoupBuilder(candidates))
+                    {
+                        greedy = GreedySoup.Run(builder, chooser, new GreedyOptions { Rule = o.Accept }, cancellationToken: cancel);
+                        // The soup the greedy search chose, from the builder that chose it (not re-averaged elsewhere).
+                        using var greedyState = builder.CurrentSoup();
+                        ModuleState.Load(greedySoup, greedyState);
+                    }
+                    var members = greedy.Members.Select(i => runs[i].Name).ToList();
                     FinishSoup(greedySoup, spec, mask, train, o);
                     Save(greedySoup, spec, mask, Path.Combine(phaseDir, GreedyFolder), Info(p, target, SparseRow.SmsGreedy, null, null, members));
                     Scored(SparseRow.SmsGreedy, greedySoup);

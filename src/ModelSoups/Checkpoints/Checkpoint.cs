@@ -1,67 +1,86 @@
+using ModelSoups.Formats;
 using ModelSoups.Formats.HuggingFace;
+using ModelSoups.Formats.PyTorch;
 using ModelSoups.Formats.Safetensors;
 
 namespace ModelSoups.Checkpoints;
 
 /// <summary>
 /// Opens checkpoints: a Hugging Face folder (one <c>model.safetensors</c>, or shards listed by
-/// <c>model.safetensors.index.json</c>), a shard index file, one <c>.safetensors</c> file, or a
-/// list of files, each as one logical <see cref="ICheckpoint"/>. Everything is validated from the
-/// headers before any tensor byte is used; files are memory-mapped, tensors are zero-copy views.
+/// <c>model.safetensors.index.json</c>; else <c>pytorch_model.bin</c> or a
+/// <c>pytorch_model.bin.index.json</c> and its shards), a shard index file, one
+/// <c>.safetensors</c> file, one <c>torch.save</c> file (<c>.bin</c>, <c>.pt</c>, <c>.pth</c>, ...),
+/// or a list of files, each as one logical <see cref="ICheckpoint"/>. The format is told from
+/// the file's first bytes, not its name. Everything is validated before any tensor byte is used;
+/// files are memory-mapped, tensors are zero-copy views where the layout allows.
 /// </summary>
 public static class Checkpoint
 {
-    /// <summary>Opens a folder, an index file or a single safetensors file.</summary>
+    /// <summary>The file name transformers uses for a single PyTorch weights file.</summary>
+    public const string PyTorchSingleFileName = "pytorch_model.bin";
+
+    /// <summary>The file name transformers uses for the index of <c>pytorch_model.bin</c> shards.</summary>
+    public const string PyTorchIndexFileName = "pytorch_model.bin.index.json";
+
+    /// <summary>Opens a folder, an index file, a single safetensors file or a single torch.save file.</summary>
+    /// <param name="path">The folder or file.</param>
+    /// <param name="options">How to pick the state dict out of PyTorch files; null for the defaults.</param>
     /// <exception cref="ModelSoupsException">Missing path, malformed file, or inconsistent folder/index.</exception>
-    public static SafetensorsCheckpoint Open(string path)
+    public static ICheckpoint Open(string path, CheckpointOpenOptions? options = null)
     {
+        options ??= CheckpointOpenOptions.Default;
         string full = Path.GetFullPath(path);
-        if (Directory.Exists(full)) return OpenFolder(full);
+        if (Directory.Exists(full)) return OpenFolder(full, options);
         if (File.Exists(full))
         {
-            if (full.EndsWith(HfShardIndex.FileSuffix, StringComparison.Ordinal) || full.EndsWith(".index.json", StringComparison.Ordinal))
-                return OpenIndex(full);
-            return OpenFiles([full], full, Path.GetDirectoryName(full));
+            if (full.EndsWith(".index.json", StringComparison.Ordinal))
+                return OpenIndex(full, options);
+            return OpenFiles([full], full, Path.GetDirectoryName(full), options);
         }
         throw new HfCheckpointException(HfCheckpointErrorKind.NotFound, "no such file or folder.", path);
     }
 
-    /// <summary>Opens several safetensors files as one checkpoint; a tensor name may appear in only one of them.</summary>
-    public static SafetensorsCheckpoint Open(IReadOnlyList<string> files)
+    /// <summary>Opens several weight files (all safetensors or all torch.save) as one checkpoint; a tensor name may appear in only one of them.</summary>
+    public static ICheckpoint Open(IReadOnlyList<string> files, CheckpointOpenOptions? options = null)
     {
-        if (files.Count == 1) return Open(files[0]);
+        if (files.Count == 1) return Open(files[0], options);
         var full = files.Select(Path.GetFullPath).ToList();
         string location = full.Count == 0 ? "(no files)" : $"{full.Count} files ({string.Join(", ", full.Select(Path.GetFileName))})";
-        return OpenFiles(full, location, full.Count == 0 ? null : Path.GetDirectoryName(full[0]));
+        return OpenFiles(full, location, full.Count == 0 ? null : Path.GetDirectoryName(full[0]), options ?? CheckpointOpenOptions.Default);
     }
 
-    static SafetensorsCheckpoint OpenFolder(string folder)
+    static ICheckpoint OpenFolder(string folder, CheckpointOpenOptions options)
     {
         var indexes = Directory.GetFiles(folder, "*" + HfShardIndex.FileSuffix).Order(StringComparer.Ordinal).ToArray();
         string defaultIndex = Path.Combine(folder, HfShardIndex.DefaultFileName);
-        if (indexes.Contains(defaultIndex)) return OpenIndex(defaultIndex);
-        if (indexes.Length == 1) return OpenIndex(indexes[0]);
+        if (indexes.Contains(defaultIndex)) return OpenIndex(defaultIndex, options);
+        if (indexes.Length == 1) return OpenIndex(indexes[0], options);
         if (indexes.Length > 1)
             throw new HfCheckpointException(HfCheckpointErrorKind.Ambiguous,
                 $"the folder has {indexes.Length} shard indexes ({string.Join(", ", indexes.Select(Path.GetFileName))}) and none is {HfShardIndex.DefaultFileName}; open one of them directly.", folder);
 
         string single = Path.Combine(folder, ShardPlan.SingleFileName);
-        if (File.Exists(single)) return OpenFiles([single], folder, folder);
+        if (File.Exists(single)) return OpenFiles([single], folder, folder, options);
         var weights = Directory.GetFiles(folder, "*.safetensors").Order(StringComparer.Ordinal).ToArray();
-        if (weights.Length == 1) return OpenFiles(weights, folder, folder);
-        if (weights.Length == 0)
-            throw new HfCheckpointException(HfCheckpointErrorKind.NoWeights, "the folder has no .safetensors weights (model.safetensors or a model.safetensors.index.json).", folder);
-        throw new HfCheckpointException(HfCheckpointErrorKind.Ambiguous,
-            $"the folder has {weights.Length} .safetensors files but no {ShardPlan.SingleFileName} and no shard index; pass the files explicitly.", folder);
+        if (weights.Length == 1) return OpenFiles(weights, folder, folder, options);
+        if (weights.Length > 1)
+            throw new HfCheckpointException(HfCheckpointErrorKind.Ambiguous,
+                $"the folder has {weights.Length} .safetensors files but no {ShardPlan.SingleFileName} and no shard index; pass the files explicitly.", folder);
+
+        // No safetensors: PyTorch weights, as transformers names them (it, too, prefers safetensors).
+        string binIndex = Path.Combine(folder, PyTorchIndexFileName);
+        if (File.Exists(binIndex)) return OpenIndex(binIndex, options);
+        string bin = Path.Combine(folder, PyTorchSingleFileName);
+        if (File.Exists(bin)) return OpenFiles([bin], folder, folder, options);
+        throw new HfCheckpointException(HfCheckpointErrorKind.NoWeights,
+            $"the folder has no weights (model.safetensors, a model.safetensors.index.json, {PyTorchSingleFileName} or a {PyTorchIndexFileName}).", folder);
     }
 
-    static SafetensorsCheckpoint OpenIndex(string indexPath)
+    /// <summary>The index's shard files as absolute paths; each must be a file inside the index's folder (no absolute paths, no "..").</summary>
+    static List<string> ShardPaths(HfShardIndex index, string indexPath)
     {
         string folder = Path.GetDirectoryName(indexPath)!;
-        var index = HfShardIndex.Read(indexPath);
         string folderPrefix = Path.TrimEndingDirectorySeparator(folder) + Path.DirectorySeparatorChar;
-
-        // Every shard must be a file inside the index's folder: no absolute paths, no escaping with "..".
         var shardPaths = new List<string>();
         foreach (var name in index.ShardFiles)
         {
@@ -74,7 +93,25 @@ public static class Checkpoint
                 throw new HfCheckpointException(HfCheckpointErrorKind.MissingShard, $"the index names shard '{Tensors.PrintableName.Of(name)}', which does not exist.", indexPath);
             shardPaths.Add(candidate);
         }
+        return shardPaths;
+    }
 
+    static ICheckpoint OpenIndex(string indexPath, CheckpointOpenOptions options)
+    {
+        string folder = Path.GetDirectoryName(indexPath)!;
+        var index = HfShardIndex.Read(indexPath);
+        var shardPaths = ShardPaths(index, indexPath);
+        if (shardPaths.Count > 0 && IsPyTorch(shardPaths[0]))
+        {
+            if (options.StripPrefix is { Length: > 0 } prefix)   // the index lists the names as saved
+                index = new HfShardIndex(index.WeightMap.ToDictionary(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) ? kv.Key[prefix.Length..] : kv.Key, kv => kv.Value, StringComparer.Ordinal), index.TotalSize);
+            return PyTorchCheckpoint.Open(shardPaths, folder, folder, options, index, indexPath);
+        }
+        return OpenSafetensorsIndex(indexPath, folder, index, shardPaths);
+    }
+
+    static SafetensorsCheckpoint OpenSafetensorsIndex(string indexPath, string folder, HfShardIndex index, List<string> shardPaths)
+    {
         var files = new List<SafetensorsFile>();
         try
         {
@@ -111,17 +148,27 @@ public static class Checkpoint
         }
     }
 
-    static SafetensorsCheckpoint OpenFiles(IReadOnlyList<string> paths, string location, string? folder)
+    static ICheckpoint OpenFiles(IReadOnlyList<string> paths, string location, string? folder, CheckpointOpenOptions options)
     {
+        foreach (var p in paths)
+        {
+            if (Directory.Exists(p))
+                throw new HfCheckpointException(HfCheckpointErrorKind.Ambiguous, "is a folder; open folders on their own, not in a file list.", p);
+            // Before anything reads it (format detection included): a FIFO would block the open forever.
+            if (Durability.Posix.Stat(p) is { IsRegularFile: false } st)
+                throw new SafetensorsFormatException(SafetensorsErrorKind.NotARegularFile, $"this is {st.TypeName}, not a regular file; give a weights file.", p);
+        }
+        var torch = paths.Where(IsPyTorch).ToList();
+        if (torch.Count == paths.Count && paths.Count > 0) return PyTorchCheckpoint.Open(paths, location, folder, options);
+        if (torch.Count > 0)
+            throw new HfCheckpointException(HfCheckpointErrorKind.Ambiguous,
+                $"the file list mixes torch.save files ({string.Join(", ", torch.Select(Path.GetFileName))}) with other files; open them as separate checkpoints.", torch[0]);
+        foreach (var p in paths) RefuseOtherFormats(p);
+
         var files = new List<SafetensorsFile>();
         try
         {
-            foreach (var p in paths)
-            {
-                if (Directory.Exists(p))
-                    throw new HfCheckpointException(HfCheckpointErrorKind.Ambiguous, "is a folder; open folders on their own, not in a file list.", p);
-                files.Add(SafetensorsFile.Open(p));
-            }
+            foreach (var p in paths) files.Add(SafetensorsFile.Open(p));
             return new SafetensorsCheckpoint(location, folder, files, null);
         }
         catch
@@ -129,6 +176,23 @@ public static class Checkpoint
             foreach (var f in files) f.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A zip or a pickle is read as torch.save (its own reader says when it is not one).</summary>
+    static bool IsPyTorch(string path) => FileSignature.Detect(path) is FileKind.Zip or FileKind.Pickle;
+
+    /// <summary>
+    /// A file that is recognisably something else (GGUF, ONNX, tar) is refused by name rather than
+    /// misread as a safetensors header; anything unrecognised that is not named .safetensors too.
+    /// </summary>
+    static void RefuseOtherFormats(string path)
+    {
+        if (!File.Exists(path)) return;   // the safetensors reader reports it
+        var kind = FileSignature.Detect(path);
+        if (kind is FileKind.Gguf or FileKind.Onnx or FileKind.Tar
+            || (kind == FileKind.Unknown && !path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)))
+            throw new PyTorchFormatException(PyTorchErrorKind.NotPyTorch,
+                $"is neither a safetensors file nor a torch.save file: it looks like {FileSignature.Describe(kind)}.", path);
     }
 
     /// <summary>

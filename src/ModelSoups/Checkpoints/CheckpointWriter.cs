@@ -17,9 +17,10 @@ namespace ModelSoups.Checkpoints;
 /// </summary>
 public sealed class CheckpointWriter : IDisposable
 {
-    sealed class Shard(string fileName, SafetensorsLayout layout, SafeFileHandle handle)
+    sealed class Shard(string fileName, IReadOnlyList<TensorInfo> tensors, SafetensorsLayout layout, SafeFileHandle handle)
     {
         public string FileName => fileName;
+        public IReadOnlyList<TensorInfo> Tensors => tensors;
         public SafetensorsLayout Layout => layout;
         public SafeFileHandle Handle => handle;
     }
@@ -72,7 +73,7 @@ public sealed class CheckpointWriter : IDisposable
         if (options.MaxShardBytes < 1)
             throw new ArgumentOutOfRangeException(nameof(options), "MaxShardBytes must be positive.");
         var plan = ShardPlan.Plan(tensors, options.MaxShardBytes);
-        var layouts = plan.Select(p => (p.FileName, Layout: SafetensorsLayout.Plan(p.Tensors, options.Metadata))).ToList();
+        var layouts = plan.Select(p => (p.FileName, Tensors: (IReadOnlyList<TensorInfo>)p.Tensors.ToList(), Layout: SafetensorsLayout.Plan(p.Tensors, options.Metadata))).ToList();
         long total = layouts.Sum(l => l.Layout.FileLength);
 
         var folder = AtomicFolder.Create(outputFolder, options.Overwrite, WhyNotReplaceable);
@@ -80,10 +81,10 @@ public sealed class CheckpointWriter : IDisposable
         try
         {
             RefuseWhenItCannotFit(folder, total);
-            foreach (var (fileName, layout) in layouts)
+            foreach (var (fileName, shardTensors, layout) in layouts)
             {
                 var handle = File.OpenHandle(Path.Combine(folder.TempPath, fileName), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
-                var shard = new Shard(fileName, layout, handle);
+                var shard = new Shard(fileName, shardTensors, layout, handle);
                 writer._shards.Add(shard);
                 writer.Guard(fileName, () =>
                 {
@@ -132,6 +133,22 @@ public sealed class CheckpointWriter : IDisposable
         {
             throw EnvironmentFaultException.DiskFull(Path.Combine(OutputFolder, fileName), _totalBytes, e);
         }
+    }
+
+    /// <summary>
+    /// Rewrites every shard's header with new metadata of the same length, so a value known only at the end
+    /// (the inputs' SHA-256, hashed while the merge runs) can be reserved with a same-length placeholder up front.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The new header's length differs from the one written (a bug in the caller).</exception>
+    public void ReplaceMetadata(IReadOnlyDictionary<string, string> metadata)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_committed) throw new InvalidOperationException("the checkpoint is already committed.");
+        var headers = _shards.Select(s => SafetensorsLayout.Plan(s.Tensors, metadata).HeaderBytes).ToList();
+        for (int i = 0; i < _shards.Count; i++)
+            if (headers[i].Length != _shards[i].Layout.HeaderBytes.Length)
+                throw new InvalidOperationException($"the new metadata changes the header length of {_shards[i].FileName} ({headers[i].Length} vs {_shards[i].Layout.HeaderBytes.Length} bytes).");
+        for (int i = 0; i < _shards.Count; i++) RandomAccess.Write(_shards[i].Handle, headers[i], 0);
     }
 
     /// <summary>

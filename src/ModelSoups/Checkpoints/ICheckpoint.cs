@@ -20,4 +20,7 @@ public interface ICheckpoint : IDisposable
 
     /// <summary>The weight files it reads, absolute paths, in shard order.</summary>
     IReadOnlyList<string> Files { get; }
+
+    /// <summary>What the reader chose for the user, one line each (e.g. which key of a nested PyTorch checkpoint held the state dict); usually empty.</summary>
+    IReadOnlyList<string> Notes => [];
 }

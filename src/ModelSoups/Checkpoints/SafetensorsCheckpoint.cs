@@ -3,7 +3,7 @@ using ModelSoups.Formats.Safetensors;
 
 namespace ModelSoups.Checkpoints;
 
-/// <summary>A checkpoint backed by one or more memory-mapped safetensors files (see <see cref="Checkpoint.Open(string)"/>).</summary>
+/// <summary>A checkpoint backed by one or more memory-mapped safetensors files (see <see cref="Checkpoint.Open(string, CheckpointOpenOptions?)"/>).</summary>
 public sealed class SafetensorsCheckpoint : ICheckpoint
 {
     readonly IReadOnlyList<SafetensorsFile> _files;

@@ -5,6 +5,7 @@ using ModelSoups.Checkpoints;
 using ModelSoups.Durability;
 using ModelSoups.Merging;
 using ModelSoups.Recipes;
+using ModelSoups.Soups;
 using ModelSoups.Tensors;
 
 namespace ModelSoups.Engine;
@@ -69,21 +70,23 @@ public static class MergeEngine
             }
         }) { IsBackground = true, Name = "soup-progress" };
         progressThread.Start();
+        using var hashStop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        Task<(IReadOnlyList<RecipeWriter.InputFile> Hashes, TimeSpan Took)>? hashing = null;
 
         try
         {
-            var hashClock = Stopwatch.StartNew();
-            var hashes = options.HashInputs
-                ? InputHashes.Compute(AllInputFiles(plan), threads, n => Interlocked.Add(ref bytesDone, n), cancel)
-                : null;
-            var hashingTime = hashClock.Elapsed;
+            // The inputs are hashed while the merge runs (on the same threads' worth of cores, from the page
+            // cache the merge fills), never in a pass of their own; the header reserves a same-length placeholder.
+            var files = AllInputFiles(plan);
+            hashing = options.HashInputs ? StartHashing(files, threads, n => Interlocked.Add(ref bytesDone, n), hashStop.Token) : null;
             var provenance = new Dictionary<string, object>
             {
                 ["tool"] = "ModelSoups " + (typeof(MergeEngine).Assembly.GetName().Version?.ToString(3) ?? "0"),
             };
             if (CreationTime.Text(options.NoTimestamp) is { } created) provenance["created"] = created;
             foreach (var (k, v) in options.Provenance ?? new Dictionary<string, object>()) provenance[k] = v;
-            var recipeYaml = RecipeWriter.ToYaml(plan.Recipe, hashes, provenance);
+            var placeholders = options.HashInputs ? InputHashes.Placeholders(files) : null;
+            var recipeYaml = RecipeWriter.ToYaml(plan.Recipe, placeholders, provenance);
             var metadata = new Dictionary<string, string>
             {
                 ["format"] = "pt",
@@ -136,6 +139,16 @@ public static class MergeEngine
                     ". Nothing was written; merge models pruned with the same mask, or drop sparsity: preserve.", plan.Recipe.SourcePath);
             }
 
+            var hashingTime = TimeSpan.Zero;
+            IReadOnlyList<RecipeWriter.InputFile>? hashes = null;
+            if (hashing is not null)
+            {
+                (hashes, var took) = hashing.GetAwaiter().GetResult();
+                hashingTime = took;
+                recipeYaml = RecipeWriter.ToYaml(plan.Recipe, hashes, provenance);
+                metadata["soup_recipe"] = recipeYaml;
+                writer.ReplaceMetadata(metadata);
+            }
             if (nonFinite.NewInOutput.Count > 0 && !options.AllowNonFinite)
             {
                 // The writer is not committed: nothing reaches the output folder.
@@ -152,12 +165,29 @@ public static class MergeEngine
                 notes.Add($"the output has {nonFinite.NewInOutput.Values.Sum():N0} non-finite value(s) not in the inputs (--allow-nonfinite), in: " +
                     string.Join(", ", nonFinite.NewInOutput.Keys.Order(StringComparer.Ordinal).Take(10).Select(PrintableName.Of)) + ".");
 
+            string? baseCard = null;
             if (plan.ConfigSource is { } folder)
+            {
                 foreach (var name in SideFiles)
                 {
                     var path = Path.Combine(folder, name);
-                    if (File.Exists(path)) writer.CopyFile(path, name);
+                    if (!File.Exists(path)) continue;
+                    if (plan.Tokenizer is not null && OutputTokenizer.FileNames.Contains(name)) continue;   // written below
+                    // config.json gets what the merge changed (layer count, dtype, vocabulary size); the rest is copied as is.
+                    int? vocab = plan.OutputVocabSize;
+                    if (name == "config.json" && (plan.OutputLayerCount is not null || plan.Recipe.OutDType is not null || vocab is not null))
+                        writer.WriteText(name, OutputConfig.Rewrite(File.ReadAllText(path), plan.OutputLayerCount, plan.Recipe.OutDType, path, vocab));
+                    else writer.CopyFile(path, name);
                 }
+                var card = Path.Combine(folder, ModelCard.FileName);
+                if (File.Exists(card)) baseCard = File.ReadAllText(card);
+            }
+            foreach (var (name, copyFrom, text) in plan.Tokenizer?.Files ?? [])
+            {
+                if (copyFrom is not null) writer.CopyFile(copyFrom, name);
+                else writer.WriteText(name, text!);
+            }
+            writer.WriteText(ModelCard.FileName, ModelCard.Build(CardContent(plan, output, hashes, (string)provenance["tool"]), baseCard));
             writer.WriteText(RecipeFileName, recipeYaml);
             writer.Commit();
             return new MergeSummary
@@ -177,6 +207,8 @@ public static class MergeEngine
         }
         finally
         {
+            hashStop.Cancel();
+            try { hashing?.Wait(); } catch (AggregateException) { } // a failure already propagated; only wait for the reads to stop
             progressStop.Cancel();
             progressThread.Join();
         }
@@ -195,6 +227,31 @@ public static class MergeEngine
             if (inputsFinite) made++;
         }
         return made;
+    }
+
+    /// <summary>Hashes the input files in the background; the task returns the hashes and how long they took.</summary>
+    static Task<(IReadOnlyList<RecipeWriter.InputFile> Hashes, TimeSpan Took)> StartHashing(IReadOnlyList<string> files, int threads, Action<long> onBytes, CancellationToken cancel) =>
+        Task.Factory.StartNew(() =>
+        {
+            var clock = Stopwatch.StartNew();
+            var hashes = InputHashes.Compute(files, threads, onBytes, cancel);
+            return (hashes, clock.Elapsed);
+        }, cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    static ModelCard.Content CardContent(MergePlan plan, string output, IReadOnlyList<RecipeWriter.InputFile>? hashes, string tool)
+    {
+        var basePath = plan.HasBase ? plan.InputModels[0].Path : plan.LayerMap is not null ? plan.Recipe.BaseModel?.Path : null;
+        var inputs = plan.Inputs.Zip(plan.InputModels).Select(p =>
+        {
+            var files = p.First.Files.Select(f =>
+            {
+                var h = hashes?.FirstOrDefault(x => x.Path == f);
+                return (Path.GetFileName(f), h?.Bytes ?? new FileInfo(f).Length, h?.Sha256);
+            }).ToList();
+            return new ModelCard.Input(p.Second.Spelled, p.Second.Path == basePath ? "base" : "model", files);
+        }).ToList();
+        var recipe = plan.Recipe.SourceText ?? RecipeWriter.ToYaml(plan.Recipe);
+        return new ModelCard.Content(Path.GetFileName(output), plan.Method.Name, plan.Method.Description, inputs, recipe, tool);
     }
 
     static Exception Rethrow(Exception e) =>
@@ -261,6 +318,12 @@ public static class MergeEngine
             }
             return item.Count;
         }
+        if (plan.Method is Linear && !plan.Recipe.PreserveSparsity)
+        {
+            var buffer = budget.Rent(AccumulatingMerge.WorkingBytes(task, item.Count), cancel);
+            try { return AccumulatingMerge.Run(plan, task, item.Start, checked((int)item.Count), writer, buffer, nonFinite); }
+            finally { budget.Return(buffer); }
+        }
         return plan.Recipe.ComputeDType == DType.F64
             ? Merge<double>(plan, item, writer, budget, maskMismatches, nonFinite, cancel)
             : Merge<float>(plan, item, writer, budget, maskMismatches, nonFinite, cancel);
@@ -273,7 +336,9 @@ public static class MergeEngine
         var task = item.Task;
         var name = task.Output.Name;
         int count = checked((int)item.Count);
-        int inputs = plan.Inputs.Count;
+        var sources = plan.SourcesOf(task);
+        bool hasBase = plan.HasBaseFor(task);
+        int inputs = sources.Count;
         long computeBytes = (long)count * sizeof(T);
         var buffer = budget.Rent(plan.WorkingBytes(task, count), cancel);
         try
@@ -282,8 +347,15 @@ public static class MergeEngine
             var memories = new ReadOnlyMemory<T>[inputs];
             for (int i = 0; i < inputs; i++)
             {
-                var source = plan.Inputs[i].Tensors[name];
+                var source = sources[i];
                 var target = buffer.AsSpan<T>(i * computeBytes, count);
+                if (task.Rows is { } rows)
+                {
+                    // An embedding whose vocabulary changed: rows gathered per token (tokenizer merge).
+                    read += EmbeddingGather.Fill(rows, i, sources, task.Output.Shape[1], item.Start, target);
+                    memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
+                    continue;
+                }
                 int size = source.DType.Size();
                 // Before touching the mapping (a truncated file faults) and after (a rewrite in place): see CheckUnchanged.
                 source.CheckUnchanged();
@@ -297,17 +369,17 @@ public static class MergeEngine
                 if (NonFiniteCount.Count<T>(target) is var bad and > 0) nonFinite.AddInput(i, name, bad);
                 memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
             }
-            int first = plan.HasBase ? 1 : 0;
+            int first = hasBase ? 1 : 0;
             var input = new MergeInput<T>
             {
                 Models = memories[first..],
-                Base = plan.HasBase ? memories[0] : ReadOnlyMemory<T>.Empty,
-                HasBase = plan.HasBase,
+                Base = hasBase ? memories[0] : ReadOnlyMemory<T>.Empty,
+                HasBase = hasBase,
                 Parameters = task.Parameters!,
                 TensorName = name,
                 Shape = task.Output.Shape,
                 LayerIndex = task.LayerIndex,
-                LayerCount = plan.LayerCount,
+                LayerCount = task.LayerCount,
                 Seed = MergeSeed.ForTensor(plan.Recipe.RandomSeed, name),
                 Offset = item.Start,
             };
@@ -317,7 +389,10 @@ public static class MergeEngine
                 maskMismatches.TryAdd(name, true); // reported once every tensor has been looked at
                 return read;
             }
-            plan.Method.Merge(input, result);
+            if (plan.Method is Linear linear)
+                linear.Merge(input, Accumulation.For(plan.Recipe.ComputeDType, plan.Inputs.Skip(first).Select(c => c.Tensors[name].DType), task.Output.DType,
+                    Linear.WeightSum(Linear.Weights(task.Parameters!, out _))), result);
+            else plan.Method.Merge(input, result);
             if (plan.Recipe.PreserveSparsity) SparsityPreservation.KeepZeros(input.Models, result);
 
             var outType = task.Output.DType;

@@ -1,3 +1,4 @@
+using ModelSoups.Checkpoints;
 using ModelSoups.Formats.HuggingFace;
 
 namespace ModelSoups.Engine;
@@ -25,6 +26,9 @@ public sealed record MergeOptions
 
     /// <summary>Called about every 100 ms from a background thread while merging.</summary>
     public Action<MergeProgress>? Progress { get; init; }
+
+    /// <summary>How inputs that are PyTorch files are read (state dict key, prefix to strip); applies to every input.</summary>
+    public CheckpointOpenOptions Open { get; init; } = CheckpointOpenOptions.Default;
 
     /// <summary>Keep non-finite values (NaN, ±Inf) the merge makes instead of failing (they are reported as a note).</summary>
     public bool AllowNonFinite { get; init; }

@@ -2,6 +2,7 @@ using System.Text;
 using ModelSoups.Checkpoints;
 using ModelSoups.Merging;
 using ModelSoups.Recipes;
+using ModelSoups.Soups;
 using ModelSoups.Tensors;
 
 namespace ModelSoups.Engine;
@@ -39,6 +40,18 @@ public sealed class MergePlan : IDisposable
     /// <summary>Number of transformer layers seen in the tensor names (0 when none).</summary>
     public required int LayerCount { get; init; }
 
+    /// <summary>With slices: one line per slice, output layers and the (model, input layers) they come from; null otherwise.</summary>
+    public IReadOnlyList<string>? LayerMap { get; init; }
+
+    /// <summary>The output tokenizer (tokenizer_source, tokenizer block, chat_template), or null: tokenizer files copied from <see cref="ConfigSource"/>.</summary>
+    public OutputTokenizer? Tokenizer { get; init; }
+
+    /// <summary>The vocabulary size written into the output's config.json: the embedding rows when a tokenizer merge rebuilt them, else null.</summary>
+    public int? OutputVocabSize => Tasks.Any(t => t.Rows is not null) ? Tokenizer?.RowCount : null;
+
+    /// <summary>The layer count written into the output's config.json: set when slices change it, else null (left as the source's).</summary>
+    public int? OutputLayerCount => LayerMap is null ? null : LayerCount;
+
     /// <summary>Things the user should know (copied tensors that differ between inputs, dropped duplicates).</summary>
     public required IReadOnlyList<string> Notes { get; init; }
 
@@ -54,7 +67,15 @@ public sealed class MergePlan : IDisposable
     /// <summary>Bytes the merge reads from the inputs.</summary>
     public long InputBytes => Tasks.Sum(t => t.Action == TensorAction.Copy
         ? t.Output.ByteLength
-        : Inputs.Sum(c => c.Tensors[t.Output.Name].ByteLength));
+        : SourcesOf(t).Sum(r => r.ByteLength));
+
+    /// <summary>The tensors a merge task reads, the base first when <see cref="HasBaseFor"/>.</summary>
+    public IReadOnlyList<TensorRef> SourcesOf(TensorTask task) => task.Sources ?? [.. Inputs.Select(c => c.Tensors[task.Output.Name])];
+
+    /// <summary>Whether the first of <see cref="SourcesOf"/> is the base.</summary>
+    public bool HasBaseFor(TensorTask task) => task.HasBase ?? HasBase;
+
+    int SourceCount(TensorTask task) => task.Sources?.Count ?? Inputs.Count;
 
     /// <summary>Size of one compute element (4 for f32, 8 for f64).</summary>
     public int ComputeSize => Recipe.ComputeDType.Size();
@@ -63,8 +84,9 @@ public sealed class MergePlan : IDisposable
     public long WorkingBytes(TensorTask task, long elements)
     {
         if (task.Action == TensorAction.Copy) return 0;
-        long scratch = task.Elementwise ? 0 : Method.ScratchElements(elements, ModelCount);
-        return ((Inputs.Count + 1) * elements + scratch) * ComputeSize + Math.Min(elements, ConvertSlice) * task.Output.DType.Size();
+        int sources = SourceCount(task);
+        long scratch = task.Elementwise ? 0 : Method.ScratchElements(elements, sources - (HasBaseFor(task) ? 1 : 0));
+        return ((sources + 1) * elements + scratch) * ComputeSize + Math.Min(elements, ConvertSlice) * task.Output.DType.Size();
     }
 
     /// <summary>Builds and validates the plan for <paramref name="recipe"/>; throws <see cref="ModelSoupsException"/> on the first problem.</summary>
@@ -81,9 +103,10 @@ public sealed class MergePlan : IDisposable
         }
         if (baseModel is null && method.BaseModel == BaseModelUse.Required)
             throw new RecipeException($"{method.Name} needs a base_model (the pre-trained model the task vectors are taken from)", recipe.SourcePath);
-        var models = recipe.Models.ToList();
         if (recipe.PreserveSparsity)
             notes.Add("sparsity: preserve: the models' zero patterns are compared while merging (a difference stops the merge before anything is written) and shared zeros stay exactly 0.");
+        if (recipe.Slices is not null) return FromSlices(recipe, method, notes, options);
+        var models = recipe.Models.ToList();
         bool baseIsInput = baseModel is not null && method.BaseModel != BaseModelUse.None;
         if (baseIsInput)
         {
@@ -100,9 +123,10 @@ public sealed class MergePlan : IDisposable
         var opened = new List<ICheckpoint>();
         try
         {
-            foreach (var im in inputModels) opened.Add(Checkpoint.Open(im.Path));
+            foreach (var im in inputModels) opened.Add(Checkpoint.Open(im.Path, options.Open));
             ICheckpoint? copySource = null;
-            if (baseModel is not null && !baseIsInput) { copySource = Checkpoint.Open(baseModel.Path); opened.Add(copySource); }
+            if (baseModel is not null && !baseIsInput) { copySource = Checkpoint.Open(baseModel.Path, options.Open); opened.Add(copySource); }
+            foreach (var c in opened) notes.AddRange(c.Notes.Select(n => $"{c.Location}: {n}"));
             var plan = Build(recipe, method, inputModels, opened, baseIsInput, copySource, notes, options);
             return plan;
         }
@@ -119,6 +143,34 @@ public sealed class MergePlan : IDisposable
         }
     }
 
+    static MergePlan FromSlices(Recipe recipe, IMergeMethod method, List<string> notes, MergeOptions options)
+    {
+        var s = SlicePlanner.Plan(recipe, method, notes, options);
+        var plan = new MergePlan
+        {
+            Recipe = recipe,
+            Method = method,
+            Inputs = s.Inputs,
+            InputModels = s.InputModels,
+            HasBase = false,
+            Tasks = s.Tasks,
+            LayerCount = s.LayerCount,
+            LayerMap = s.LayerMap,
+            Notes = notes,
+            ConfigSource = s.ConfigSource,
+            Tokenizer = s.Tokenizer,
+        };
+        try
+        {
+            plan.CheckMemory(options);
+            // The output config must be writable with the new layer count: checked now, not after the merge.
+            if (plan.ConfigSource is { } folder && File.Exists(Path.Combine(folder, "config.json")))
+                OutputConfig.Rewrite(File.ReadAllText(Path.Combine(folder, "config.json")), plan.LayerCount, recipe.OutDType, Path.Combine(folder, "config.json"), plan.OutputVocabSize);
+        }
+        catch { plan.Dispose(); throw; }
+        return plan;
+    }
+
     static MergePlan Build(Recipe recipe, IMergeMethod method, List<RecipeModel> inputModels, List<ICheckpoint> opened,
         bool hasBase, ICheckpoint? extraBase, List<string> notes, MergeOptions options)
     {
@@ -126,15 +178,33 @@ public sealed class MergePlan : IDisposable
         var schedules = RecipeParameters.FromRecipe(recipe, inputModels.Skip(hasBase ? 1 : 0).ToList());
         var names = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var c in inputs) names.UnionWith(c.Tensors.Keys);
-        int layerCount = names.Select(LayerIndex.Parse).Where(i => i is not null).Select(i => i!.Value + 1).DefaultIfEmpty(0).Max();
+        // Layer counts per stack (mergekit: t = i/(L − 1) within each stack, so a vision tower and a text stack each use their own L).
+        var stackLayers = names.Where(x => LayerIndex.Parse(x) is not null).GroupBy(x => LayerIndex.Stack(x)!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Max(x => LayerIndex.Parse(x)!.Value) + 1, StringComparer.Ordinal);
+        int layerCount = stackLayers.Values.DefaultIfEmpty(0).Max();
 
         var problems = new List<string>();
         var tasks = new List<TensorTask>();
+        string? configSource = null;
+        var sourceModel = recipe.BaseModel ?? recipe.Models[0];
+        if (Directory.Exists(sourceModel.Path)) configSource = sourceModel.Path;
+        var tokenizer = OutputTokenizer.Plan(recipe, inputModels, configSource);
+        // mergekit permutes the embeddings whenever a tokenizer is built (PermutedEmbeddings), which also
+        // drops padding rows past the vocabulary; the gather is the identity when nothing else changes.
+        bool permuteEmbeddings = tokenizer?.Vocabulary is not null;
         var reference = inputs[0];   // the base when there is one, else the first model: it sets output dtypes
         var copyDiffers = new List<string>();
         foreach (var name in names)
         {
             var refs = inputs.Select(c => c.Tensors.GetValueOrDefault(name)).ToList();
+            if (permuteEmbeddings && OutputTokenizer.IsEmbedding(name) && LayerIndex.Parse(name) is null)
+            {
+                // The vocabulary changes (tokenizer_source): the rows are gathered per token first.
+                if (tokenizer!.EmbeddingTask(name, refs, inputModels, hasBase, () => RecipeParameters.ForTensor(method, schedules, name, null, layerCount),
+                        method, recipe.OutDType, problems) is { } embedding)
+                    tasks.Add(embedding);
+                continue;
+            }
             var missing = refs.Select((r, i) => (r, i)).Where(p => p.r is null).Select(p => Short(inputModels[p.i])).ToList();
             var first = refs.First(r => r is not null)!;
             var shapeMismatch = refs.Where(r => r is not null && !r.Info.SameShape(first.Info)).ToList();
@@ -156,16 +226,15 @@ public sealed class MergePlan : IDisposable
             {
                 // Integer and bool tensors (num_batches_tracked, position ids) are never averaged: copy
                 // from the base, else the first model (model-soups reference code, METHODS.md pitfalls).
-                var source = refs[0]!;
-                if (!hasBase && extraBase?.Tensors.GetValueOrDefault(name) is { } eb && eb.Info.SameShape(first.Info) && eb.DType == first.DType)
-                    source = eb;
+                var source = SoupAccumulator.CopySource(hasBase ? null : extraBase?.Tensors.GetValueOrDefault(name), refs[0]!);
                 if (refs.Any(r => r!.DType != source.DType)) { problems.Add($"{name} (dtypes {string.Join(" vs ", refs.Select(r => r!.DType.SafetensorsName()).Distinct())})"); continue; }
                 if (refs.Any(r => !SameBytes(r!, source))) copyDiffers.Add(name);
                 tasks.Add(new TensorTask { Output = source.Info, Action = TensorAction.Copy, CopySource = source, Note = "not a float tensor: copied" });
                 continue;
             }
             int? layer = LayerIndex.Parse(name);
-            var parameters = RecipeParameters.ForTensor(method, schedules, name, layer, layerCount);
+            int stackCount = layer is null ? layerCount : stackLayers[LayerIndex.Stack(name)!];
+            var parameters = RecipeParameters.ForTensor(method, schedules, name, layer, stackCount);
             method.Validate(parameters, hasBase, name);
             var outType = recipe.OutDType ?? (reference.Tensors.GetValueOrDefault(name) ?? first).DType;
             if (!outType.IsWritable()) outType = DType.F32;
@@ -175,6 +244,7 @@ public sealed class MergePlan : IDisposable
                 Action = TensorAction.Merge,
                 Parameters = parameters,
                 LayerIndex = layer,
+                LayerCount = stackCount,
                 Elementwise = method.IsElementwise(parameters),
             });
         }
@@ -190,10 +260,6 @@ public sealed class MergePlan : IDisposable
         if (copyDiffers.Count > 0)
             notes.Add($"{copyDiffers.Count} non-float tensor(s) differ between the inputs and were copied from {(hasBase ? "the base" : "the first model")}: {string.Join(", ", copyDiffers.Take(5))}{(copyDiffers.Count > 5 ? ", …" : "")}.");
 
-        string? configSource = null;
-        var sourceModel = recipe.BaseModel ?? recipe.Models[0];
-        if (Directory.Exists(sourceModel.Path)) configSource = sourceModel.Path;
-
         var plan = new MergePlan
         {
             Recipe = recipe,
@@ -205,6 +271,7 @@ public sealed class MergePlan : IDisposable
             LayerCount = layerCount,
             Notes = notes,
             ConfigSource = configSource,
+            Tokenizer = tokenizer,
             ExtraOpened = extraBase,
         };
         plan.CheckMemory(options);
@@ -275,9 +342,14 @@ public sealed class MergePlan : IDisposable
     {
         var sb = new StringBuilder();
         sb.AppendLine($"method      {Method.Name}: {Method.Description}");
+        if (Tasks.FirstOrDefault(t => t.Action == TensorAction.Merge)?.Parameters is { } first)
+            sb.AppendLine($"definition  {Method.Definition(first)}");
         if (HasBase) sb.AppendLine($"base        {InputModels[0].Spelled}");
+        if (LayerMap is not null && Recipe.BaseModel is { } sliceBase) sb.AppendLine($"base        {sliceBase.Spelled}");
+        foreach (var line in LayerMap ?? []) sb.AppendLine($"slice       {line}");
         foreach (var (im, i) in InputModels.Skip(HasBase ? 1 : 0).Select((x, i) => (x, i)))
         {
+            if (LayerMap is not null) break;
             var ps = im.Parameters.Count == 0 ? "" : "  " + string.Join(", ", im.Parameters.Select(p => $"{p.Key}={p.Value.Describe()}"));
             sb.AppendLine($"model {i + 1,-5} {im.Spelled}{ps}");
         }
@@ -290,6 +362,7 @@ public sealed class MergePlan : IDisposable
         int shards = (int)Math.Max(1, (OutputBytes + options.MaxShardBytes - 1) / options.MaxShardBytes);
         sb.AppendLine($"writes      {ByteSize.Format(OutputBytes)} in about {shards} shard(s) to {outputFolder}");
         sb.AppendLine($"memory      peak working memory {ByteSize.Format(ExpectedPeakBytes(options))} (budget {ByteSize.Format(options.MemoryBudgetBytes)}, {options.Threads} thread(s))");
+        if (Tokenizer is not null) sb.AppendLine(Tokenizer.Summary);
         foreach (var n in Notes) sb.AppendLine($"note        {n}");
         return sb.ToString();
     }

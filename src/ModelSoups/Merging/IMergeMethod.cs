@@ -16,6 +16,12 @@ public interface IMergeMethod
     /// <summary>One line for help text.</summary>
     string Description { get; }
 
+    /// <summary>
+    /// One line for <c>soup merge --plan</c>: which definition these parameters select (mergekit's,
+    /// a paper's, PEFT's) and any deliberate difference from mergekit.
+    /// </summary>
+    string Definition(MergeParameters parameters);
+
     /// <summary>Declared parameters.</summary>
     IReadOnlyList<MergeParameterDef> Parameters { get; }
 

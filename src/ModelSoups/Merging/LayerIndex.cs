@@ -15,4 +15,15 @@ public static partial class LayerIndex
         var m = Pattern().Match(tensorName);
         return m.Success && int.TryParse(m.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : null;
     }
+
+    /// <summary>
+    /// The layer stack a layer tensor belongs to: the name up to its layer number, e.g.
+    /// "model.layers." or "vision_tower.encoder.layers."; null outside the layer stacks. A model with
+    /// a vision tower and a text stack has two stacks, each with its own layer count.
+    /// </summary>
+    public static string? Stack(string tensorName)
+    {
+        var m = Pattern().Match(tensorName);
+        return m.Success ? tensorName[..m.Groups[1].Index] : null;
+    }
 }

@@ -1,4 +1,7 @@
-using System.Runtime.Intrinsics;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using ModelSoups.Soups;
+using ModelSoups.Tensors;
 namespace ModelSoups.Merging;
 
 /// <summary>
@@ -26,106 +29,72 @@ public sealed class Linear : MergeMethod
     protected override void ValidateMore(MergeParameters p, bool hasBase, string where)
     {
         if (!p.Flag("normalize")) return;
-        var (_, sum) = Weights(p);
+        Weights(p, out double sum);
         // Only an exact zero cannot be normalised: weights of 1e-39 (or 1e308) are scaled first (see Weights).
         if (sum == 0 || !double.IsFinite(sum))
             throw new ModelSoupsException($"The linear weights sum to zero{where}, so they cannot be normalised; change a weight or set normalize: false.");
     }
 
     /// <inheritdoc/>
-    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
-    {
-        var p = input.Parameters;
-        int k = p.ModelCount;
-        // Accumulate in double (one chunk at a time, model by model) and round once:
-        // identical inputs give back exactly the input.
-        var (w, div) = Weights(p);
-        if (typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated)
-        {
-            var models = new ReadOnlyMemory<float>[k];
-            for (int i = 0; i < k; i++) models[i] = (ReadOnlyMemory<float>)(object)input.Models[i];
-            WeightedMeanSingle(models, w, div, System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(output));
-            return;
-        }
-        Span<double> acc = stackalloc double[1024];
-        for (int s = 0; s < output.Length; s += acc.Length)
-        {
-            int len = Math.Min(acc.Length, output.Length - s);
-            var a = acc[..len];
-            a.Clear();
-            for (int i = 0; i < k; i++)
-            {
-                var m = input.Models[i].Span.Slice(s, len);
-                for (int j = 0; j < len; j++) a[j] += w[i] * double.CreateChecked(m[j]);
-            }
-            var o = output.Slice(s, len);
-            for (int j = 0; j < len; j++) o[j] = T.CreateChecked(a[j] / div);
-        }
-    }
+    /// <remarks>Inputs of unknown file dtype accumulate in f64 (the rule for f32 files); the engine, which
+    /// knows the files, passes <see cref="Accumulation.For"/> through <see cref="Merge{T}(MergeInput{T}, Accumulation, Span{T})"/>.</remarks>
+    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output) => Accumulate(input, Accumulation.F64, output);
 
     /// <summary>
-    /// The weights and the divisor. With normalize, the weights are first multiplied by the power of two that
-    /// brings the largest to [1, 2): a power-of-two scale is exact, so for ordinary weights every product, sum
-    /// and quotient is bit for bit what it was unscaled, while weights like 1e-39 (whose sum is not zero) or
-    /// 1e308 (whose sum would overflow) still give their true weighted mean.
+    /// The weighted mean with the running sum kept in <paramref name="accumulation"/> (F32 only for f32
+    /// compute): <see cref="SoupAccumulator"/> over the already converted inputs.
     /// </summary>
-    static (double[] Weights, double Divisor) Weights(MergeParameters p)
+    public void Merge<T>(MergeInput<T> input, Accumulation accumulation, Span<T> output) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int k = p.ModelCount;
-        var w = new double[k];
+        Validate(input.Parameters, input.HasBase, input.TensorName);
+        foreach (var m in input.Models)
+            if (m.Length != output.Length) throw new ArgumentException("Every input must have the output's length.", nameof(input));
+        Accumulate(input, accumulation, output);
+    }
+
+    /// <summary>Σ|w_i|, which bounds every partial sum (see <see cref="Accumulation.For"/>).</summary>
+    internal static double WeightSum(double[] weights) => weights.Sum(Math.Abs);
+
+    /// <summary>
+    /// The weights w_i and the divisor (Σ w_i when normalising, else 1), both in f64. With normalize, the weights
+    /// are first multiplied by the power of two that brings the largest to [1, 2): a power-of-two scale is exact,
+    /// so for ordinary weights every product, sum and quotient is bit for bit what it was unscaled, while weights
+    /// like 1e-39 (whose sum is not zero) or 1e308 (whose sum would overflow) still give their true weighted mean.
+    /// </summary>
+    internal static double[] Weights(MergeParameters p, out double divisor)
+    {
+        var w = new double[p.ModelCount];
         double max = 0;
-        for (int i = 0; i < k; i++) max = Math.Max(max, Math.Abs(w[i] = p.Number("weight", i)));
-        if (!p.Flag("normalize")) return (w, 1);
+        for (int i = 0; i < w.Length; i++) max = Math.Max(max, Math.Abs(w[i] = p.Number("weight", i)));
+        if (!p.Flag("normalize")) { divisor = 1; return w; }
         if (max > 0 && double.IsFinite(max))
         {
             int e = Math.ILogB(max);
-            for (int i = 0; i < k; i++) w[i] = Math.ScaleB(w[i], -e);
+            for (int i = 0; i < w.Length; i++) w[i] = Math.ScaleB(w[i], -e);
         }
         double sum = 0;
-        for (int i = 0; i < k; i++) sum += w[i];
-        return (w, sum);
+        for (int i = 0; i < w.Length; i++) sum += w[i];
+        divisor = sum;
+        return w;
     }
 
-    /// <summary>
-    /// The f32 path of <see cref="MergeCore{T}"/>, vectorised: the same double accumulation in the
-    /// same order (so the same bits), 4 doubles per lane group. Widening f32→f64 and narrowing
-    /// f64→f32 are exact / round-to-nearest-even, like the scalar casts.
-    /// </summary>
-    static void WeightedMeanSingle(ReadOnlyMemory<float>[] models, double[] w, double div, Span<float> output)
+    static void Accumulate<T>(MergeInput<T> input, Accumulation accumulation, Span<T> output) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        const int Chunk = 1024;
-        Span<double> acc = stackalloc double[Chunk];
-        var vdiv = Vector256.Create(div);
-        for (int s = 0; s < output.Length; s += Chunk)
+        var w = Weights(input.Parameters, out double divisor);
+        var compute = typeof(T) == typeof(double) ? DType.F64 : DType.F32;
+        if (compute == DType.F64) accumulation = Accumulation.F64;
+        // One L1-sized slice of every model at a time, so the sum stays in cache.
+        Span<byte> acc = stackalloc byte[SoupAccumulator.Slice * sizeof(double)];
+        int size = compute.Size();
+        var outBytes = MemoryMarshal.AsBytes(output);
+        for (int s = 0; s < output.Length; s += SoupAccumulator.Slice)
         {
-            int len = Math.Min(Chunk, output.Length - s);
-            var a = acc[..len];
-            a.Clear();
-            int vecEnd = len - len % Vector256<float>.Count;
-            for (int i = 0; i < models.Length; i++)
-            {
-                var m = models[i].Span.Slice(s, len);
-                var wi = Vector256.Create(w[i]);
-                int j = 0;
-                for (; j < vecEnd; j += Vector256<float>.Count)
-                {
-                    var (lo, hi) = Vector256.Widen(Vector256.Create(m.Slice(j, Vector256<float>.Count)));
-                    var aLo = Vector256.Create(a.Slice(j, Vector256<double>.Count));
-                    var aHi = Vector256.Create(a.Slice(j + Vector256<double>.Count, Vector256<double>.Count));
-                    (aLo + wi * lo).CopyTo(a.Slice(j, Vector256<double>.Count));
-                    (aHi + wi * hi).CopyTo(a.Slice(j + Vector256<double>.Count, Vector256<double>.Count));
-                }
-                for (; j < len; j++) a[j] += w[i] * m[j];
-            }
-            var o = output.Slice(s, len);
-            int k2 = 0;
-            for (; k2 < vecEnd; k2 += Vector256<float>.Count)
-            {
-                var lo = Vector256.Create(a.Slice(k2, Vector256<double>.Count)) / vdiv;
-                var hi = Vector256.Create(a.Slice(k2 + Vector256<double>.Count, Vector256<double>.Count)) / vdiv;
-                Vector256.Narrow(lo, hi).CopyTo(o.Slice(k2, Vector256<float>.Count));
-            }
-            for (; k2 < len; k2++) o[k2] = (float)(a[k2] / div);
+            int n = Math.Min(SoupAccumulator.Slice, output.Length - s);
+            var a = acc[..(n * accumulation.Size)];
+            SoupAccumulator.Clear(accumulation, a);
+            for (int i = 0; i < w.Length; i++)
+                SoupAccumulator.Add(accumulation, a, compute, compute, MemoryMarshal.AsBytes(input.Models[i].Span.Slice(s, n)), w[i]);
+            SoupAccumulator.Mean(accumulation, a, compute, divisor, compute, outBytes.Slice(s * size, n * size));
         }
     }
 }

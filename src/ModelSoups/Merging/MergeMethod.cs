@@ -15,6 +15,8 @@ public abstract class MergeMethod : IMergeMethod
     /// <inheritdoc/>
     public abstract IReadOnlyList<MergeParameterDef> Parameters { get; }
     /// <inheritdoc/>
+    public virtual string Definition(MergeParameters parameters) => $"mergekit {Name}.";
+    /// <inheritdoc/>
     public abstract BaseModelUse BaseModel { get; }
     /// <inheritdoc/>
     public virtual int MinModels => 1;
@@ -29,7 +31,7 @@ public abstract class MergeMethod : IMergeMethod
     public void Validate(MergeParameters parameters, bool hasBase, string? tensorName = null)
     {
         int k = parameters.ModelCount;
-        string models = MaxModels == int.MaxValue ? $"at least {MinModels}" : MinModels == MaxModels ? $"exactly {MinModels}" : $"{MinModels} to {MaxModels}";
+        string models = ModelCountText;
         if (k < MinModels || k > MaxModels)
             throw new ModelSoupsException($"{Name} merges {models} model{(MinModels == 1 && MaxModels == 1 ? "" : "s")} besides the base, but the recipe gives {k}.");
         if (BaseModel == BaseModelUse.Required && !hasBase)
@@ -37,6 +39,10 @@ public abstract class MergeMethod : IMergeMethod
         parameters.Validate(tensorName);
         ValidateMore(parameters, hasBase, tensorName is null ? "" : $" (tensor {tensorName})");
     }
+
+    /// <summary>How many models the method takes, as the error for a wrong count says it.</summary>
+    protected virtual string ModelCountText =>
+        MaxModels == int.MaxValue ? $"at least {MinModels}" : MinModels == MaxModels ? $"exactly {MinModels}" : $"{MinModels} to {MaxModels}";
 
     /// <summary>Method-specific checks beyond ranges (e.g. weights that sum to zero).</summary>
     protected virtual void ValidateMore(MergeParameters parameters, bool hasBase, string where) { }

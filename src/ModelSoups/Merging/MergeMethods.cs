@@ -6,7 +6,8 @@ public static class MergeMethods
     static readonly IMergeMethod[] Methods =
     [
         new Linear(), new TaskArithmetic(), new Ties(), new DareLinear(), new DareTies(),
-        new Breadcrumbs(), new BreadcrumbsTies(), new Slerp(), new ModelStock(), new LayerSwap(), new Passthrough(),
+        new Breadcrumbs(), new BreadcrumbsTies(), new Della(), new DellaLinear(), new Sce(), new Slerp(), new NuSlerp(), new MultiSlerp(), new Karcher(),
+        new ModelStock(), new NearSwap(), new ArceeFusion(), new LayerSwap(), new Passthrough(),
     ];
 
     /// <summary>Every method, in documentation order.</summary>

@@ -16,7 +16,13 @@ public sealed class ModelStock : MergeMethod
     /// <inheritdoc/>
     public override int MinModels => 2;
     /// <inheritdoc/>
-    public override IReadOnlyList<MergeParameterDef> Parameters { get; } = [];
+    public override IReadOnlyList<MergeParameterDef> Parameters { get; } =
+    [
+        new("filter_wise", ParameterScope.Global, ParameterKind.Flag, false, "One t per row (last dimension; a 1-D tensor is one row) instead of one per tensor (mergekit filter_wise)."),
+    ];
+    /// <inheritdoc/>
+    public override string Definition(MergeParameters p) => (p.Flag("filter_wise") ? "mergekit model_stock, filter_wise: one t per row" : "mergekit model_stock: one t per tensor")
+        + "; where 1 + (k − 1)·cos = 0 we take t = 0 (the base), mergekit divides by zero.";
     /// <inheritdoc/>
     public override bool IsElementwise(MergeParameters parameters) => false;
 
@@ -30,14 +36,25 @@ public sealed class ModelStock : MergeMethod
     /// <inheritdoc/>
     protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
     {
+        int n = output.Length;
+        int row = input.Parameters.Flag("filter_wise") && input.Shape.Length >= 2 && input.Shape[^1] > 0 ? (int)Math.Min(n, input.Shape[^1]) : n;
+        for (int s = 0; s < n; s += Math.Max(row, 1))
+        {
+            int len = Math.Min(row, n - s);
+            MergeSegment(input, s, len, output.Slice(s, len));
+        }
+    }
+
+    static void MergeSegment<T>(MergeInput<T> input, int start, int len, Span<T> output) where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
+    {
         int k = input.Models.Count;
-        var o = input.Base.Span;
+        var o = input.Base.Span.Slice(start, len);
         var norms = new double[k];
         for (int i = 0; i < k; i++)
         {
-            var m = input.Models[i].Span;
+            var m = input.Models[i].Span.Slice(start, len);
             double s = 0;
-            for (int j = 0; j < o.Length; j++) { double d = double.CreateChecked(m[j] - o[j]); s += d * d; }
+            for (int j = 0; j < len; j++) { double d = double.CreateChecked(m[j] - o[j]); s += d * d; }
             norms[i] = Math.Sqrt(s);
         }
         double cosSum = 0;
@@ -45,20 +62,20 @@ public sealed class ModelStock : MergeMethod
         for (int i = 0; i < k; i++)
             for (int l = i + 1; l < k; l++)
             {
-                var x = input.Models[i].Span;
-                var y = input.Models[l].Span;
+                var x = input.Models[i].Span.Slice(start, len);
+                var y = input.Models[l].Span.Slice(start, len);
                 double dot = 0;
-                for (int j = 0; j < o.Length; j++) dot += double.CreateChecked(x[j] - o[j]) * double.CreateChecked(y[j] - o[j]);
+                for (int j = 0; j < len; j++) dot += double.CreateChecked(x[j] - o[j]) * double.CreateChecked(y[j] - o[j]);
                 cosSum += Math.Clamp(dot / Math.Max(norms[i] * norms[l], 1e-6), -1, 1);
                 pairs++;
             }
         double t = Factor(k, cosSum / pairs);
-        T tt = T.CreateChecked(t), rest = T.CreateChecked(1 - t), inv = T.CreateChecked(1.0 / k);
-        for (int j = 0; j < output.Length; j++)
+        T tt = T.CreateChecked(t), rest = T.CreateChecked(1 - t), kk = T.CreateChecked(k);
+        for (int j = 0; j < len; j++)
         {
             T mean = T.Zero;
-            for (int i = 0; i < k; i++) mean += input.Models[i].Span[j];
-            output[j] = tt * (mean * inv) + rest * o[j];
+            for (int i = 0; i < k; i++) mean += input.Models[i].Span[start + j];
+            output[j] = tt * (mean / kk) + rest * o[j]; // mergekit: t·(Σ w_i / N) + (1 − t)·w_0
         }
     }
 }

@@ -16,19 +16,16 @@ public abstract record ParameterSchedule
     public object? ValueFor(string tensorName, int? layerIndex, int layerCount) => ValueAt(tensorName, Position(tensorName, layerIndex, layerCount));
 
     /// <summary>
-    /// The gradient position t. Layer i of n: i / (n − 1), and 1 when n = 1 (mergekit <c>plan_slice</c>).
-    /// Non-layer tensors follow mergekit's pre/post weights: embeddings (names containing "embed",
-    /// "wte" or "wpe") are before the stack, t = 0; everything else (final norm, lm_head) after it, t = 1.
+    /// The gradient position t. Layer i of a stack of n layers: i / (n − 1), and 1 when n = 1
+    /// (mergekit <c>plan_slice</c>). Tensors outside the layer stack — embeddings before it, the final
+    /// norm and <c>lm_head</c> after it — take t = 0: mergekit's <c>plan_module</c> reads the pre- and
+    /// post-layer weights' parameters with a <c>ConfigReader</c> built with t = 0.
     /// </summary>
     public static double Position(string tensorName, int? layerIndex, int layerCount)
     {
-        if (layerIndex is int i)
-        {
-            if (layerCount <= 1) return 1;
-            return Math.Clamp(i / (double)(layerCount - 1), 0, 1);
-        }
-        return tensorName.Contains("embed", StringComparison.Ordinal) || tensorName.Contains("wte", StringComparison.Ordinal)
-            || tensorName.Contains("wpe", StringComparison.Ordinal) ? 0 : 1;
+        if (layerIndex is not int i) return 0;
+        if (layerCount <= 1) return 1;
+        return Math.Clamp(i / (double)(layerCount - 1), 0, 1);
     }
 
     /// <summary>A value that is the same for every tensor (number, bool or string).</summary>

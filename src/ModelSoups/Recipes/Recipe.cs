@@ -8,6 +8,25 @@ namespace ModelSoups.Recipes;
 /// <param name="Parameters">Per-model parameters such as weight or density.</param>
 public sealed record RecipeModel(string Path, string Spelled, IReadOnlyDictionary<string, RecipeValue> Parameters);
 
+/// <summary>One source of a slice: layers [<paramref name="Start"/>, <paramref name="End"/>) of one model, with per-source parameters on <see cref="RecipeModel.Parameters"/>.</summary>
+/// <param name="Model">The model (its parameters are this source's parameters).</param>
+/// <param name="Start">First layer taken (0-based).</param>
+/// <param name="End">One past the last layer taken (mergekit's <c>layer_range: [a, b]</c> is half-open).</param>
+public sealed record RecipeSliceSource(RecipeModel Model, int Start, int End)
+{
+    /// <summary>Number of layers this source contributes.</summary>
+    public int Length => End - Start;
+}
+
+/// <summary>
+/// One entry of mergekit's <c>slices:</c> list: output layers made by merging the same number of
+/// layers from each source with the recipe's method.
+/// </summary>
+/// <param name="Sources">The sources, in recipe order.</param>
+/// <param name="BaseModel">The slice's own base model (mergekit <c>OutputSliceDefinition.base_model</c>), or null for the recipe's.</param>
+/// <param name="Parameters">Slice parameters: they override the recipe's global ones for this slice's tensors.</param>
+public sealed record RecipeSlice(IReadOnlyList<RecipeSliceSource> Sources, RecipeModel? BaseModel, IReadOnlyDictionary<string, RecipeValue> Parameters);
+
 /// <summary>
 /// A merge as the user asked for it: a mergekit-compatible subset (merge_method, base_model,
 /// models with parameters, global parameters, dtype, out_dtype) plus our extensions
@@ -22,8 +41,17 @@ public sealed record Recipe
     /// <summary>The base (pre-trained) model, absolute path; null when the recipe has none.</summary>
     public RecipeModel? BaseModel { get; init; }
 
-    /// <summary>The models to merge, in recipe order.</summary>
+    /// <summary>The models to merge, in recipe order. With <see cref="Slices"/>: every model the slices name, once each, without parameters.</summary>
     public required IReadOnlyList<RecipeModel> Models { get; init; }
+
+    /// <summary>mergekit's <c>slices:</c> (layer ranges stacked into the output), or null for a merge of whole models.</summary>
+    public IReadOnlyList<RecipeSlice>? Slices { get; init; }
+
+    /// <summary>Tokenizer and chat-template settings, or null: the tokenizer files of the base (else the first model) are copied.</summary>
+    public RecipeTokenizer? Tokenizer { get; init; }
+
+    /// <summary>The document's <c>name:</c> in a recipe with several documents (mergekit-multi), or null.</summary>
+    public string? Name { get; init; }
 
     /// <summary>Global parameters (per-model ones live on <see cref="RecipeModel"/>).</summary>
     public IReadOnlyDictionary<string, RecipeValue> Parameters { get; init; } = new Dictionary<string, RecipeValue>();
@@ -31,7 +59,10 @@ public sealed record Recipe
     /// <summary>Compute dtype: F32 (default) or F64.</summary>
     public DType ComputeDType { get; init; } = DType.F32;
 
-    /// <summary>Output dtype of float tensors; null keeps each tensor's input dtype.</summary>
+    /// <summary>
+    /// Output dtype of float tensors; null keeps each tensor's input dtype. A recipe's
+    /// <c>out_dtype</c>, else its <c>dtype</c> (mergekit writes in <c>dtype</c> when no <c>out_dtype</c> is given).
+    /// </summary>
     public DType? OutDType { get; init; }
 
     /// <summary>Seed for random methods (DARE); each tensor derives its own stream from it and its name.</summary>

@@ -6,45 +6,99 @@ using YamlDotNet.RepresentationModel;
 namespace ModelSoups.Recipes;
 
 /// <summary>
-/// Reads a mergekit-compatible recipe (the subset for single-pass merges of whole models:
-/// <c>merge_method</c>, <c>base_model</c>, <c>models</c> with <c>parameters</c>, global <c>parameters</c>,
-/// <c>dtype</c>, <c>out_dtype</c>). Unknown keys are errors, as in mergekit (pydantic, extra="forbid"),
-/// so a typo never silently changes a merge. Relative model paths are relative to the recipe file.
+/// Reads a mergekit-compatible recipe: <c>merge_method</c>, <c>base_model</c>, <c>models</c> with
+/// <c>parameters</c> or <c>slices</c> of <c>sources</c> with <c>layer_range</c>, global
+/// <c>parameters</c>, <c>dtype</c>, <c>out_dtype</c>; and a file of several <c>---</c> documents with
+/// <c>name:</c> (mergekit-multi, see <see cref="ParseChain"/>). Unknown keys are errors, as in mergekit
+/// (pydantic, extra="forbid"), so a typo never silently changes a merge. Relative model paths are
+/// relative to the recipe file.
 /// </summary>
 public static class RecipeParser
 {
     static readonly string[] TopLevelKeys =
-        ["merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "random_seed", "allow_missing", "sparsity", "tokenizer_source", "name", "provenance"];
+        ["merge_method", "base_model", "models", "slices", "parameters", "dtype", "out_dtype", "compute_dtype", "random_seed", "allow_missing", "sparsity",
+         "tokenizer_source", "tokenizer", "chat_template", "name", "provenance"];
 
     static readonly string[] ModelKeys = ["model", "parameters"];
+    static readonly string[] SliceKeys = ["sources", "base_model", "parameters", "residual_weight"];
+    static readonly string[] SourceKeys = ["model", "layer_range", "parameters"];
+    static readonly string[] TokenizerKeys = ["source", "tokens", "pad_to_multiple_of"];
+    static readonly string[] TokenKeys = ["source", "force"];
+    static readonly string[] TokenSourceKeys = ["kind", "model", "token", "token_id"];
 
-    /// <summary>Parses the recipe file at <paramref name="path"/>.</summary>
-    public static Recipe ParseFile(string path)
+    static readonly IReadOnlyDictionary<string, string> NoReferences = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Parses the recipe file at <paramref name="path"/> (one YAML document).</summary>
+    public static Recipe ParseFile(string path) => Parse(ReadText(path), System.IO.Path.GetFullPath(path));
+
+    /// <summary>Parses recipe text (one YAML document); relative paths resolve against the folder of <paramref name="sourcePath"/> (or the current folder).</summary>
+    public static Recipe Parse(string text, string? sourcePath = null)
+    {
+        var where = sourcePath ?? "recipe";
+        var documents = LoadDocuments(text, where);
+        if (documents.Count != 1)
+            throw new RecipeException($"expected one YAML document, found {documents.Count} (a file of several '---' documents with 'name:' is a recipe chain; soup merge runs it)", where);
+        return ParseDocument(documents[0], text, sourcePath, NoReferences);
+    }
+
+    /// <summary>The number of YAML documents in a recipe file: more than one makes it a chain (<see cref="ParseChain"/>).</summary>
+    public static int CountDocuments(string path) => LoadDocuments(ReadText(path), path).Count;
+
+    /// <summary>
+    /// Parses a recipe chain (mergekit-multi): several YAML documents, each a recipe with a
+    /// <c>name:</c>, at most one without (the final merge). A document may name an earlier
+    /// document's <c>name</c> as a model; it then reads that merge's output,
+    /// <paramref name="workFolder"/>/NAME. Names must be defined before they are used, so the
+    /// file order is a valid run order and cycles cannot occur.
+    /// </summary>
+    public static IReadOnlyList<Recipe> ParseChain(string path, string workFolder)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        var text = ReadText(path);
+        var documents = LoadDocuments(text, full);
+        var references = new Dictionary<string, string>(StringComparer.Ordinal);
+        var result = new List<Recipe>();
+        for (int i = 0; i < documents.Count; i++)
+        {
+            var doc = documents[i];
+            var docText = DocumentText(text, doc);
+            var recipe = ParseDocument(doc, docText, full, references);
+            if (recipe.Name is null)
+            {
+                if (i != documents.Count - 1)
+                    throw At(doc, full, "only the last document may have no 'name:' (it is the final merge, written to the output folder); name this one");
+            }
+            else
+            {
+                if (references.ContainsKey(recipe.Name)) throw At(doc, full, $"the name '{recipe.Name}' is used by two documents");
+                if (recipe.Name.Contains('/') || recipe.Name.Contains('\\') || recipe.Name is "." or "..")
+                    throw At(doc, full, $"the name '{recipe.Name}' must be a plain folder name (no '/')");
+                references[recipe.Name] = System.IO.Path.Combine(System.IO.Path.GetFullPath(workFolder), recipe.Name);
+            }
+            result.Add(recipe);
+        }
+        return result;
+    }
+
+    static string ReadText(string path)
     {
         var full = System.IO.Path.GetFullPath(path);
         if (Directory.Exists(full)) throw new RecipeException("this is a folder, not a recipe file; give the recipe's .yaml file", path);
         if (!File.Exists(full)) throw new RecipeException("recipe file not found", path);
-        string text;
-        try { text = File.ReadAllText(full); }
+        try { return File.ReadAllText(full); }
         catch (IOException e) { throw new RecipeException($"cannot read the recipe: {e.Message}", path, e); }
-        return Parse(text, full);
     }
 
-    /// <summary>Parses recipe text; relative paths resolve against the folder of <paramref name="sourcePath"/> (or the current folder).</summary>
-    public static Recipe Parse(string text, string? sourcePath = null)
+    static List<YamlMappingNode> LoadDocuments(string text, string where)
     {
-        var where = sourcePath ?? "recipe";
-        var folder = sourcePath is null ? Directory.GetCurrentDirectory() : System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(sourcePath))!;
-        YamlMappingNode root;
         YamlDepthLimit.Check(text, where);
         try
         {
             var stream = new YamlStream();
             stream.Load(new StringReader(text));
-            if (stream.Documents.Count != 1)
-                throw new RecipeException($"expected one YAML document, found {stream.Documents.Count}", where);
-            root = stream.Documents[0].RootNode as YamlMappingNode
-                ?? throw new RecipeException("the recipe must be a YAML mapping (key: value lines)", where);
+            if (stream.Documents.Count == 0) throw new RecipeException("the recipe is empty", where);
+            return stream.Documents.Select(d => d.RootNode as YamlMappingNode
+                ?? throw new RecipeException($"line {d.RootNode.Start.Line}: a recipe must be a YAML mapping (key: value lines)", where)).ToList();
         }
         catch (YamlException e)
         {
@@ -55,44 +109,66 @@ public static class RecipeParser
             // YamlDotNet reports some malformed documents this way instead of as YamlException (found by RecipeFuzzTests).
             throw new RecipeException($"invalid YAML: {FirstSentence(e.Message)}", where, e);
         }
+    }
 
+    static string DocumentText(string text, YamlNode root)
+    {
+        int start = (int)Math.Clamp(root.Start.Index, 0, text.Length);
+        int end = (int)Math.Clamp(root.End.Index, start, text.Length);
+        return text[start..end];
+    }
+
+    static Recipe ParseDocument(YamlMappingNode root, string text, string? sourcePath, IReadOnlyDictionary<string, string> references)
+    {
+        var where = sourcePath ?? "recipe";
+        var folder = sourcePath is null ? Directory.GetCurrentDirectory() : System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(sourcePath))!;
         var keys = ReadMapping(root, TopLevelKeys, where, "recipe");
         var method = RequireText(keys, "merge_method", where, root);
+        string? name = null;
+        if (keys.TryGetValue("name", out var nameNode))
+            name = nameNode is YamlScalarNode { Value: { Length: > 0 } nv } ? nv : throw At(nameNode, where, "'name' must be a word");
         RecipeModel? baseModel = null;
         if (keys.TryGetValue("base_model", out var baseNode))
-            baseModel = ReadModelPath(baseNode, folder, where, new Dictionary<string, RecipeValue>());
+            baseModel = ReadModelPath(baseNode, folder, where, new Dictionary<string, RecipeValue>(), references);
 
-        if (!keys.TryGetValue("models", out var modelsNode))
-            throw new RecipeException("'models' is missing: list the models to merge (each as '- model: PATH')", where);
-        if (modelsNode is not YamlSequenceNode seq || seq.Children.Count == 0)
-            throw At(modelsNode, where, "'models' must be a non-empty list of '- model: PATH' entries");
-        var models = new List<RecipeModel>();
-        foreach (var item in seq.Children)
+        List<RecipeModel> models;
+        List<RecipeSlice>? slices = null;
+        if (keys.TryGetValue("slices", out var slicesNode))
         {
-            if (item is YamlScalarNode)
-            {
-                models.Add(ReadModelPath(item, folder, where, new Dictionary<string, RecipeValue>()));
-                continue;
-            }
-            if (item is not YamlMappingNode m) throw At(item, where, "each entry of 'models' must be '- model: PATH' with optional 'parameters'");
-            var mk = ReadMapping(m, ModelKeys, where, "model entry");
-            if (!mk.TryGetValue("model", out var pathNode)) throw At(m, where, "a 'models' entry has no 'model: PATH'");
-            var parameters = mk.TryGetValue("parameters", out var pn) ? ReadParameters(pn, where) : new Dictionary<string, RecipeValue>();
-            models.Add(ReadModelPath(pathNode, folder, where, parameters));
+            // mergekit MergeConfiguration.validate_inputs: exactly one of models, slices.
+            if (keys.ContainsKey("models")) throw At(slicesNode, where, "give either 'models' or 'slices', not both");
+            slices = ReadSlices(slicesNode, folder, where, references);
+            models = slices.SelectMany(s => s.Sources.Select(x => x.Model).Append(s.BaseModel))
+                .Where(m => m is not null).Select(m => m!)
+                .DistinctBy(m => m.Path)
+                .Select(m => m with { Parameters = new Dictionary<string, RecipeValue>() }).ToList();
+        }
+        else
+        {
+            if (!keys.TryGetValue("models", out var modelsNode))
+                throw new RecipeException("'models' is missing: list the models to merge (each as '- model: PATH'), or give 'slices'", where);
+            models = ReadModels(modelsNode, folder, where, references);
         }
 
         var global = keys.TryGetValue("parameters", out var gp) ? ReadParameters(gp, where) : new Dictionary<string, RecipeValue>();
+        // mergekit: `dtype` is the dtype it computes in and writes (unless `out_dtype` says otherwise).
+        // We always compute in f32 or wider (accumulating in bf16 loses bits: METHODS.md pitfalls), so
+        // `dtype` sets the output dtype, and the computation is f64 only for dtype float64.
+        // `compute_dtype` (ours) chooses the compute dtype alone.
         var compute = DType.F32;
         DType? outDType = null;
         if (keys.TryGetValue("dtype", out var dn))
         {
             var d = ReadDType(dn, where, "dtype");
-            // mergekit's `dtype` is the dtype it computes in and, by default, writes. We always
-            // compute in f32 or wider (accumulating in bf16 loses bits: METHODS.md pitfalls), so a
-            // half-precision `dtype` becomes the output dtype and the computation stays f32.
-            if (d is DType.F32 or DType.F64) compute = d; else outDType = d;
+            if (d == DType.F64) compute = d;
+            outDType = d;
         }
         if (keys.TryGetValue("out_dtype", out var on)) outDType = ReadDType(on, where, "out_dtype");
+        if (keys.TryGetValue("compute_dtype", out var cn))
+        {
+            compute = ReadDType(cn, where, "compute_dtype");
+            if (compute is not (DType.F32 or DType.F64)) throw At(cn, where, "'compute_dtype' must be float32 or float64");
+        }
         ulong seed = 0;
         if (keys.TryGetValue("random_seed", out var sn)) seed = ReadSeed(sn, where);
         else if (global.TryGetValue("random_seed", out var sv))
@@ -112,14 +188,17 @@ public static class RecipeParser
             preserveSparsity = ReadSparsity(gsp is RecipeValue.Text t ? t.Value : null) ?? throw new RecipeException("parameters." + SparsityMessage, where);
             global = global.Where(p => p.Key != "sparsity").ToDictionary(p => p.Key, p => p.Value);
         }
-        if (keys.TryGetValue("tokenizer_source", out var ts) && !(ts is YamlScalarNode { Value: "base" }))
-            throw At(ts, where, "only 'tokenizer_source: base' is supported (tokenizer files are copied from the base model, else the first model)");
+        var tokenizer = ReadTokenizer(keys, folder, where, references);
+        if (slices is not null && allowMissing) throw At(keys["allow_missing"], where, "'allow_missing' applies to 'models' recipes, not to 'slices'");
 
         return new Recipe
         {
             MergeMethod = method,
             BaseModel = baseModel,
             Models = models,
+            Slices = slices,
+            Tokenizer = tokenizer,
+            Name = name,
             Parameters = global,
             ComputeDType = compute,
             OutDType = outDType,
@@ -129,6 +208,145 @@ public static class RecipeParser
             SourcePath = sourcePath is null ? null : System.IO.Path.GetFullPath(sourcePath),
             SourceText = text,
         };
+    }
+
+    static List<RecipeModel> ReadModels(YamlNode modelsNode, string folder, string where, IReadOnlyDictionary<string, string> references)
+    {
+        if (modelsNode is not YamlSequenceNode seq || seq.Children.Count == 0)
+            throw At(modelsNode, where, "'models' must be a non-empty list of '- model: PATH' entries");
+        var models = new List<RecipeModel>();
+        foreach (var item in seq.Children)
+        {
+            if (item is YamlScalarNode)
+            {
+                models.Add(ReadModelPath(item, folder, where, new Dictionary<string, RecipeValue>(), references));
+                continue;
+            }
+            if (item is not YamlMappingNode m) throw At(item, where, "each entry of 'models' must be '- model: PATH' with optional 'parameters'");
+            var mk = ReadMapping(m, ModelKeys, where, "model entry");
+            if (!mk.TryGetValue("model", out var pathNode)) throw At(m, where, "a 'models' entry has no 'model: PATH'");
+            var parameters = mk.TryGetValue("parameters", out var pn) ? ReadParameters(pn, where) : new Dictionary<string, RecipeValue>();
+            models.Add(ReadModelPath(pathNode, folder, where, parameters, references));
+        }
+        return models;
+    }
+
+    /// <summary>mergekit's <c>slices:</c> — each <c>{sources: [{model, layer_range: [a, b], parameters}], base_model, parameters}</c>.</summary>
+    static List<RecipeSlice> ReadSlices(YamlNode node, string folder, string where, IReadOnlyDictionary<string, string> references)
+    {
+        if (node is not YamlSequenceNode seq || seq.Children.Count == 0)
+            throw At(node, where, "'slices' must be a non-empty list of '- sources: [...]' entries");
+        var slices = new List<RecipeSlice>();
+        foreach (var item in seq.Children)
+        {
+            if (item is not YamlMappingNode m) throw At(item, where, "each entry of 'slices' must be a mapping with 'sources'");
+            var sk = ReadMapping(m, SliceKeys, where, "slice");
+            if (sk.TryGetValue("residual_weight", out var rw))
+                throw At(rw, where, "'residual_weight' in a slice is not supported (mergekit declares it but no merge method reads it); remove it");
+            if (!sk.TryGetValue("sources", out var sourcesNode) || sourcesNode is not YamlSequenceNode sources || sources.Children.Count == 0)
+                throw At(m, where, "a slice needs 'sources': a non-empty list of '- model: PATH' with 'layer_range: [first, end]'");
+            var list = new List<RecipeSliceSource>();
+            foreach (var src in sources.Children)
+            {
+                if (src is not YamlMappingNode sm) throw At(src, where, "each source of a slice must be a mapping with 'model' and 'layer_range'");
+                var k = ReadMapping(sm, SourceKeys, where, "slice source");
+                if (!k.TryGetValue("model", out var pathNode)) throw At(sm, where, "a slice source has no 'model: PATH'");
+                if (!k.TryGetValue("layer_range", out var rangeNode)) throw At(sm, where, "a slice source has no 'layer_range: [first, end]'");
+                var (start, end) = ReadLayerRange(rangeNode, where);
+                var parameters = k.TryGetValue("parameters", out var pn) ? ReadParameters(pn, where) : new Dictionary<string, RecipeValue>();
+                list.Add(new RecipeSliceSource(ReadModelPath(pathNode, folder, where, parameters, references), start, end));
+            }
+            RecipeModel? sliceBase = sk.TryGetValue("base_model", out var bn)
+                ? ReadModelPath(bn, folder, where, new Dictionary<string, RecipeValue>(), references)
+                : null;
+            var sliceParameters = sk.TryGetValue("parameters", out var sp) ? ReadParameters(sp, where) : new Dictionary<string, RecipeValue>();
+            slices.Add(new RecipeSlice(list, sliceBase, sliceParameters));
+        }
+        return slices;
+    }
+
+    /// <summary><c>tokenizer_source</c>, the <c>tokenizer:</c> block (mergekit <c>TokenizerConfig</c>) and <c>chat_template</c>.</summary>
+    static RecipeTokenizer? ReadTokenizer(Dictionary<string, YamlNode> keys, string folder, string where, IReadOnlyDictionary<string, string> references)
+    {
+        keys.TryGetValue("tokenizer_source", out var ts);
+        keys.TryGetValue("tokenizer", out var tb);
+        string? chat = null;
+        if (keys.TryGetValue("chat_template", out var ct))
+            chat = ct is YamlScalarNode { Value: { Length: > 0 } c } ? c : throw At(ct, where, "'chat_template' must be auto, a template name or a Jinja template text");
+        if (ts is null && tb is null) return chat is null ? null : new RecipeTokenizer(null, null, new Dictionary<string, RecipeTokenEmbedding>(), null, chat);
+        // mergekit MergeConfiguration.validate_tokenizer.
+        if (ts is not null && tb is not null) throw At(tb, where, "give either 'tokenizer_source' or 'tokenizer', not both");
+        YamlNode? sourceNode = ts;
+        var tokens = new Dictionary<string, RecipeTokenEmbedding>(StringComparer.Ordinal);
+        int? pad = null;
+        if (tb is not null)
+        {
+            if (tb is not YamlMappingNode tm) throw At(tb, where, "'tokenizer' must be a mapping with 'source', 'tokens', 'pad_to_multiple_of'");
+            var tk = ReadMapping(tm, TokenizerKeys, where, "tokenizer block");
+            sourceNode = tk.GetValueOrDefault("source");
+            if (tk.TryGetValue("pad_to_multiple_of", out var pn))
+                pad = pn is YamlScalarNode { Value: { } pv } && int.TryParse(pv, NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p >= 1
+                    ? p : throw At(pn, where, "'pad_to_multiple_of' must be a whole number of at least 1");
+            if (tk.TryGetValue("tokens", out var tn) && tn is not YamlScalarNode { Value: null or "" or "~" or "null" })
+            {
+                if (tn is not YamlMappingNode tokensMap) throw At(tn, where, "'tokens' must be a mapping TOKEN: {source: ..., force: ...}");
+                foreach (var (k, v) in tokensMap.Children)
+                {
+                    if (k is not YamlScalarNode { Value: { Length: > 0 } token }) throw At(k, where, "a 'tokens' key must be the token text");
+                    if (!tokens.TryAdd(token, ReadTokenEmbedding(v, folder, where, references))) throw At(k, where, $"the token {token} appears twice under 'tokens'");
+                }
+            }
+        }
+        TokenizerSourceKind kind = TokenizerSourceKind.Union;   // mergekit TokenizerConfig.source defaults to union
+        RecipeModel? model = null;
+        if (sourceNode is not null)
+        {
+            if (sourceNode is not YamlScalarNode { Value: { Length: > 0 } sv }) throw At(sourceNode, where, "the tokenizer source must be union, base or a model path");
+            if (sv == "union") kind = TokenizerSourceKind.Union;
+            else if (sv == "base") kind = TokenizerSourceKind.Base;
+            else
+            {
+                kind = TokenizerSourceKind.Model;
+                model = ReadModelPath(sourceNode, folder, where, new Dictionary<string, RecipeValue>(), references);
+            }
+        }
+        return new RecipeTokenizer(kind, model, tokens, pad, chat);
+    }
+
+    static RecipeTokenEmbedding ReadTokenEmbedding(YamlNode node, string folder, string where, IReadOnlyDictionary<string, string> references)
+    {
+        if (node is not YamlMappingNode m) throw At(node, where, "a 'tokens' entry must be {source: MODEL | {kind: zero} | {kind: model_token, model, token | token_id}, force: BOOL}");
+        var k = ReadMapping(m, TokenKeys, where, "tokens entry");
+        bool force = k.TryGetValue("force", out var f) && ReadBool(f, where, "force");
+        if (!k.TryGetValue("source", out var s)) throw At(m, where, "a 'tokens' entry needs 'source'");
+        if (s is YamlScalarNode) return new RecipeTokenEmbedding(ReadModelPath(s, folder, where, new Dictionary<string, RecipeValue>(), references), false, null, null, force);
+        if (s is not YamlMappingNode sm) throw At(s, where, "a token 'source' is a model path or {kind: zero} or {kind: model_token, ...}");
+        var sk = ReadMapping(sm, TokenSourceKeys, where, "token source");
+        var kindText = sk.TryGetValue("kind", out var kn) && kn is YamlScalarNode { Value: { } kv } ? kv : throw At(sm, where, "a token source mapping needs 'kind: zero' or 'kind: model_token'");
+        if (kindText == "zero")
+        {
+            if (sk.Count > 1) throw At(sm, where, "'kind: zero' takes no other keys");
+            return new RecipeTokenEmbedding(null, true, null, null, force);
+        }
+        if (kindText != "model_token") throw At(kn, where, $"unknown token source kind '{kindText}' (known: zero, model_token)");
+        if (!sk.TryGetValue("model", out var mn)) throw At(sm, where, "'kind: model_token' needs 'model'");
+        string? token = sk.TryGetValue("token", out var tn) ? (tn as YamlScalarNode)?.Value : null;
+        int? tokenId = null;
+        if (sk.TryGetValue("token_id", out var idn))
+            tokenId = idn is YamlScalarNode { Value: { } iv } && int.TryParse(iv, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+                ? id : throw At(idn, where, "'token_id' must be a non-negative whole number");
+        // mergekit ModelTokenEmbedding.validate_token: exactly one of token, token_id.
+        if ((token is null) == (tokenId is null)) throw At(sm, where, "'kind: model_token' needs exactly one of 'token' and 'token_id'");
+        return new RecipeTokenEmbedding(ReadModelPath(mn, folder, where, new Dictionary<string, RecipeValue>(), references), false, token, tokenId, force);
+    }
+
+    static (int Start, int End) ReadLayerRange(YamlNode node, string where)
+    {
+        const string Form = "'layer_range' must be [first, end]: two whole numbers, first < end (end is exclusive, as in mergekit)";
+        if (node is not YamlSequenceNode { Children.Count: 2 } seq) throw At(node, where, Form);
+        int Read(YamlNode n) => n is YamlScalarNode { Value: { } v } && int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : throw At(n, where, Form);
+        int a = Read(seq.Children[0]), b = Read(seq.Children[1]);
+        return a < b ? (a, b) : throw At(node, where, $"{Form}; got [{a}, {b}]");
     }
 
     /// <summary>Parses one command-line <c>key=value</c> into a recipe value (number, bool, list or word).</summary>
@@ -158,8 +376,8 @@ public static class RecipeParser
         foreach (var (k, v) in node.Children)
         {
             if (k is not YamlScalarNode { Value: { } key }) throw At(k, where, $"a {what} key must be a plain word");
-            if (key == "slices" && what == "recipe")
-                throw At(k, where, "'slices' (layer ranges, frankenmerges) is not supported; list whole models under 'models' (layer_swap covers per-layer choices)");
+            if (key == "modules" && what == "recipe")
+                throw At(k, where, "'modules' (separate merges per module of a multi-part model) is not supported; use 'models' or 'slices'");
             if (!allowed.Contains(key))
                 throw At(k, where, $"unknown key '{key}' in the {what} (known: {string.Join(", ", allowed)})");
             if (!result.TryAdd(key, v)) throw At(k, where, $"the key '{key}' appears twice in the {what}");
@@ -231,10 +449,14 @@ public static class RecipeParser
         return new RecipeValue.Text(v);
     }
 
-    static RecipeModel ReadModelPath(YamlNode node, string folder, string where, Dictionary<string, RecipeValue> parameters)
+    static RecipeModel ReadModelPath(YamlNode node, string folder, string where, Dictionary<string, RecipeValue> parameters,
+        IReadOnlyDictionary<string, string> references)
     {
         if (node is not YamlScalarNode { Value: { Length: > 0 } spelled })
             throw At(node, where, "a model must be a path to a Hugging Face folder or a .safetensors file");
+        // A recipe chain: an earlier document's name stands for its output (mergekit-multi patches
+        // such references to the intermediate folder), which exists only once that merge has run.
+        if (references.TryGetValue(spelled, out var produced)) return new RecipeModel(produced, spelled, parameters);
         var expanded = spelled.StartsWith("~/", StringComparison.Ordinal)
             ? System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), spelled[2..])
             : spelled;

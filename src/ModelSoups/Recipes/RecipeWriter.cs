@@ -20,18 +20,43 @@ public static class RecipeWriter
             ["merge_method"] = recipe.MergeMethod,
         };
         if (recipe.BaseModel is { } b) root["base_model"] = b.Path;
-        root["models"] = recipe.Models.Select(m =>
-        {
-            var entry = new Dictionary<string, object> { ["model"] = m.Path };
-            if (m.Parameters.Count > 0) entry["parameters"] = Values(m.Parameters);
-            return entry;
-        }).ToList();
+        if (recipe.Slices is { } slices)
+            root["slices"] = slices.Select(Slice).ToList();
+        else
+            root["models"] = recipe.Models.Select(m =>
+            {
+                var entry = new Dictionary<string, object> { ["model"] = m.Path };
+                if (m.Parameters.Count > 0) entry["parameters"] = Values(m.Parameters);
+                return entry;
+            }).ToList();
         if (recipe.Parameters.Count > 0) root["parameters"] = Values(recipe.Parameters);
-        root["dtype"] = Name(recipe.ComputeDType);
-        if (recipe.OutDType is { } o) root["out_dtype"] = Name(o);
+        // Spelled so that RecipeParser reads back the same compute and output dtypes, and mergekit
+        // (which computes and writes in `dtype` unless `out_dtype` is given) writes the same dtype.
+        if (recipe.OutDType is { } o)
+        {
+            root["dtype"] = recipe.ComputeDType == DType.F64 ? "float64" : o == DType.F64 ? "float32" : Name(o);
+            root["out_dtype"] = Name(o);
+        }
+        else if (recipe.ComputeDType != DType.F32) root["compute_dtype"] = Name(recipe.ComputeDType);
         if (recipe.RandomSeed != 0) root["random_seed"] = recipe.RandomSeed;
         if (recipe.AllowMissingFromBase) root["allow_missing"] = true;
         if (recipe.PreserveSparsity) root["sparsity"] = "preserve";
+        if (recipe.Tokenizer is { } tok)
+        {
+            if (tok.Kind is { } kind)
+            {
+                var source = kind switch { TokenizerSourceKind.Union => "union", TokenizerSourceKind.Base => "base", _ => tok.Model!.Path };
+                if (tok.Tokens.Count == 0 && tok.PadToMultipleOf is null) root["tokenizer_source"] = source;
+                else
+                {
+                    var block = new Dictionary<string, object> { ["source"] = source };
+                    if (tok.Tokens.Count > 0) block["tokens"] = tok.Tokens.ToDictionary(p => p.Key, p => (object)Token(p.Value));
+                    if (tok.PadToMultipleOf is { } pad) block["pad_to_multiple_of"] = pad;
+                    root["tokenizer"] = block;
+                }
+            }
+            if (tok.ChatTemplate is { } chat) root["chat_template"] = chat;
+        }
         if (inputs is not null || extra is not null)
         {
             var prov = new Dictionary<string, object>();
@@ -41,6 +66,36 @@ public static class RecipeWriter
             root["provenance"] = prov;
         }
         return new SerializerBuilder().DisableAliases().Build().Serialize(root);
+    }
+
+    static Dictionary<string, object> Token(RecipeTokenEmbedding t)
+    {
+        object source = t.Zero
+            ? new Dictionary<string, object> { ["kind"] = "zero" }
+            : t.SourceToken is null && t.SourceTokenId is null
+                ? t.Model!.Path
+                : t.SourceToken is { } st
+                    ? new Dictionary<string, object> { ["kind"] = "model_token", ["model"] = t.Model!.Path, ["token"] = st }
+                    : new Dictionary<string, object> { ["kind"] = "model_token", ["model"] = t.Model!.Path, ["token_id"] = t.SourceTokenId!.Value };
+        var entry = new Dictionary<string, object> { ["source"] = source };
+        if (t.Force) entry["force"] = true;
+        return entry;
+    }
+
+    static Dictionary<string, object> Slice(RecipeSlice slice)
+    {
+        var entry = new Dictionary<string, object>
+        {
+            ["sources"] = slice.Sources.Select(s =>
+            {
+                var source = new Dictionary<string, object> { ["model"] = s.Model.Path, ["layer_range"] = new List<int> { s.Start, s.End } };
+                if (s.Model.Parameters.Count > 0) source["parameters"] = Values(s.Model.Parameters);
+                return source;
+            }).ToList(),
+        };
+        if (slice.BaseModel is { } b) entry["base_model"] = b.Path;
+        if (slice.Parameters.Count > 0) entry["parameters"] = Values(slice.Parameters);
+        return entry;
     }
 
     static Dictionary<string, object> Values(IReadOnlyDictionary<string, RecipeValue> values) =>

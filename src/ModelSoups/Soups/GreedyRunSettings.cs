@@ -12,6 +12,9 @@ public sealed record GreedyRunSettings
     /// <summary>Optional base model: source of non-float tensors and of config/tokenizer files.</summary>
     public string? Base { get; init; }
 
+    /// <summary>How ingredients that are PyTorch files are read (state dict key, prefix to strip).</summary>
+    public Checkpoints.CheckpointOpenOptions Open { get; init; } = Checkpoints.CheckpointOpenOptions.Default;
+
     /// <summary>The output folder (Hugging Face layout); must not exist or be empty.</summary>
     public required string Output { get; init; }
 

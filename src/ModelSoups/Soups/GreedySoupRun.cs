@@ -57,9 +57,9 @@ public static class GreedySoupRun
         try
         {
             var paths = settings.Models.Select(Path.GetFullPath).ToArray();
-            foreach (var p in settings.Models) opened.Add(Checkpoint.Open(p));
+            foreach (var p in settings.Models) opened.Add(Checkpoint.Open(p, settings.Open));
             var ingredients = opened.ToArray();
-            ICheckpoint? baseCkpt = settings.Base is null ? null : Checkpoint.Open(settings.Base);
+            ICheckpoint? baseCkpt = settings.Base is null ? null : Checkpoint.Open(settings.Base, settings.Open);
             if (baseCkpt is not null) opened.Add(baseCkpt);
             var names = UniqueNames(settings.Models);
 
@@ -218,6 +218,7 @@ public static class GreedySoupRun
             Threads = settings.Threads,
             MemoryBudgetBytes = settings.MemoryBudgetBytes,
             Progress = settings.MergeProgress,
+            Open = settings.Open,
             Provenance = new Dictionary<string, object> { ["greedy_soup"] = greedy },
             NoTimestamp = settings.NoTimestamp,
             AllowNonFinite = settings.AllowNonFinite,

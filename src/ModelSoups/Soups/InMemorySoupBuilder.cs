@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 using ModelSoups.Checkpoints;
 using ModelSoups.Evaluation;
 using ModelSoups.Tensors;
@@ -7,9 +5,11 @@ using ModelSoups.Tensors;
 namespace ModelSoups.Soups;
 
 /// <summary>
-/// An <see cref="ISoupBuilder"/> over open checkpoints, holding the soup's running sum in f32 memory.
-/// Float tensors (F32 only, for now) are averaged; other tensors (e.g. BatchNorm's integer
-/// <c>num_batches_tracked</c>) are copied from the soup's first member, as MODEL soups pitfalls advise.
+/// An <see cref="ISoupBuilder"/> over open checkpoints, holding the soup's <see cref="SoupAccumulator"/>
+/// running sum in managed memory: the same sum, order and rounding as <c>soup merge --method linear</c> of the
+/// members in join order, so its soups equal that command's output bit for bit. Float tensors of any writable
+/// dtype are averaged; other tensors (e.g. BatchNorm's integer <c>num_batches_tracked</c>) follow
+/// <see cref="SoupAccumulator.CopySource"/> with the soup's first member as the first model.
 /// For evaluators that need a folder, candidates are written by <c>writeFolder</c> into a temporary
 /// folder, deleted on <see cref="Discard"/>. Meant for small models and tests; the streaming engine
 /// implements the same interface for large ones.
@@ -20,7 +20,8 @@ public sealed class InMemorySoupBuilder : ISoupBuilder
     private readonly Action<ICheckpoint, string>? _writeFolder;
     private readonly string _tempRoot;
     private readonly TensorInfo[] _layout;
-    private Dictionary<string, float[]>? _sum;
+    private readonly Dictionary<string, Accumulation> _accumulation = new(StringComparer.Ordinal);
+    private Dictionary<string, byte[]>? _sum;
     private int _first = -1;
     private int _count;
     private string? _tempFolder;
@@ -40,8 +41,12 @@ public sealed class InMemorySoupBuilder : ISoupBuilder
         var first = ingredients[0].RequireCheckpoint("in-memory soup");
         _layout = first.Tensors.Values.Select(t => t.Info).ToArray();
         foreach (var info in _layout)
-            if (info.DType.IsFloat() && info.DType != DType.F32)
-                throw new ModelSoupsException($"tensor '{info.Name}' is {info.DType}; the in-memory soup builder averages F32 tensors only.", first.Location);
+        {
+            if (info.DType.IsFloat() && !info.DType.IsWritable())
+                throw new ModelSoupsException($"tensor '{info.Name}' is {info.DType}, which cannot be written; convert the ingredients to a writable float dtype first.", first.Location);
+            // Every ingredient has this dtype (checked below), and the soup is written in it.
+            if (info.DType.IsFloat()) _accumulation[info.Name] = Accumulation.For(DType.F32, [info.DType], null, ingredients.Count);
+        }
         for (int i = 1; i < ingredients.Count; i++)
         {
             var other = ingredients[i].RequireCheckpoint("in-memory soup");
@@ -72,11 +77,14 @@ public sealed class InMemorySoupBuilder : ISoupBuilder
     {
         _first = index;
         _count = 1;
-        _sum = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        var ckpt = _ingredients[index].Checkpoint!;
-        foreach (var info in _layout)
-            if (info.DType.IsFloat())
-                _sum[info.Name] = Floats(ckpt.Tensors[info.Name]).ToArray();
+        _sum = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (name, accumulation) in _accumulation)
+        {
+            var sum = new byte[checked((int)(_ingredients[index].Checkpoint!.Tensors[name].ElementCount * accumulation.Size))];
+            SoupAccumulator.Clear(accumulation, sum);
+            _sum[name] = sum;
+        }
+        AddToSum(index);
     }
 
     public Candidate Propose(int index, bool needsFolder)
@@ -93,9 +101,7 @@ public sealed class InMemorySoupBuilder : ISoupBuilder
     public void Accept(int index)
     {
         var sum = _sum ?? throw new InvalidOperationException("Accept before Start.");
-        var ckpt = _ingredients[index].Checkpoint!;
-        foreach (var (name, s) in sum)
-            TensorPrimitives.Add(s, Floats(ckpt.Tensors[name]), s);
+        AddToSum(index);
         _count++;
     }
 
@@ -108,23 +114,35 @@ public sealed class InMemorySoupBuilder : ISoupBuilder
 
     public void Dispose() => Discard();
 
-    /// <summary>(sum + extra) / (count + 1), or sum / count without an extra, in f32.</summary>
-    private CandidateCheckpoint Mean(string name, Dictionary<string, float[]> sum, int count, ICheckpoint? extra)
+    private void AddToSum(int index)
+    {
+        var ckpt = _ingredients[index].Checkpoint!;
+        foreach (var (name, sum) in _sum!)
+        {
+            var t = ckpt.Tensors[name];
+            SoupAccumulator.Add(_accumulation[name], sum, DType.F32, t.DType, t.GetBytes(), 1.0);
+        }
+    }
+
+    /// <summary>(sum + extra) / (count + 1), or sum / count without an extra.</summary>
+    private CandidateCheckpoint Mean(string name, Dictionary<string, byte[]> sum, int count, ICheckpoint? extra)
     {
         var result = new CandidateCheckpoint(name);
         var firstCkpt = _ingredients[_first].Checkpoint!;
-        float n = extra is null ? count : count + 1;
         foreach (var info in _layout)
         {
             if (!sum.TryGetValue(info.Name, out var s))
             {
-                result.Add(info, firstCkpt.Tensors[info.Name].GetBytes().ToArray());
+                result.Add(info, SoupAccumulator.CopySource(null, firstCkpt.Tensors[info.Name]).GetBytes().ToArray());
                 continue;
             }
-            var mean = new float[s.Length];
-            if (extra is null) s.CopyTo(mean);
-            else TensorPrimitives.Add(s, Floats(extra.Tensors[info.Name]), mean);
-            TensorPrimitives.Divide(mean, n, mean);
+            var mean = new byte[info.ByteLength];
+            if (extra is null) SoupAccumulator.Mean(_accumulation[info.Name], s, DType.F32, count, info.DType, mean);
+            else
+            {
+                var x = extra.Tensors[info.Name];
+                SoupAccumulator.MeanWith(_accumulation[info.Name], s, DType.F32, x.DType, x.GetBytes(), 1.0, count + 1, info.DType, mean);
+            }
             result.Add(info, mean);
         }
         return result;
@@ -141,6 +159,4 @@ public sealed class InMemorySoupBuilder : ISoupBuilder
         _writeFolder(checkpoint, folder);
         return new Candidate(name, folder, checkpoint);
     }
-
-    private static ReadOnlySpan<float> Floats(TensorRef t) => MemoryMarshal.Cast<byte, float>(t.GetBytes());
 }

@@ -8,16 +8,16 @@ using ModelSoups.Tensors;
 namespace ModelSoups.Soups;
 
 /// <summary>
-/// An <see cref="ISoupBuilder"/> over on-disk (memory-mapped) checkpoints of any size. The running sum of
-/// the soup's float tensors is kept in f64, in memory when it fits half the memory budget, else in a
-/// memory-mapped scratch file (so anonymous memory stays bounded for LLM-sized models); a candidate
-/// mean(soup ∪ {ingredient}) is computed block by block from that sum and one more ingredient, never by
-/// re-reading the soup's members. The sum is f64 and accumulated in the members' join order because that is
-/// exactly what <c>linear</c> does (<see cref="Merging.Linear"/>: each value widened to f32 then f64, summed
-/// in model order, divided by the count, rounded to f32, then to the output dtype), so a candidate equals
-/// <c>soup merge --method linear</c> of the same members bit for bit.
-/// Non-float tensors come from the base (when given and of the same dtype and shape), else from the soup's
-/// first member (the best ingredient) — again as the merge plan does.
+/// An <see cref="ISoupBuilder"/> over on-disk (memory-mapped) checkpoints of any size: the storage of a
+/// <see cref="SoupAccumulator"/> running sum. The sum of the soup's float tensors (in each tensor's
+/// accumulation dtype) is kept in memory when it fits half the memory budget, else in a memory-mapped
+/// scratch file (so anonymous memory stays bounded for LLM-sized models); a candidate mean(soup ∪ {ingredient})
+/// is computed block by block from that sum and one more ingredient, never by re-reading the soup's members.
+/// Members are added in join order with weight 1, which is what <c>linear</c> does with the members listed in
+/// that order, so a candidate equals <c>soup merge --method linear</c> of the same members bit for bit (the
+/// accumulation dtype is chosen from every ingredient's dtype, so this holds when all ingredients share the
+/// members' dtypes). Non-float tensors follow <see cref="SoupAccumulator.CopySource"/> with the soup's first
+/// member (the best ingredient) as the first model.
 /// </summary>
 public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
 {
@@ -27,9 +27,9 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
     private readonly IReadOnlyList<ICheckpoint> _ingredients;
     private readonly StreamingSoupOptions _options;
     private readonly TensorInfo[] _layout;
-    private readonly Dictionary<string, long> _sumOffset = new(StringComparer.Ordinal);
-    private readonly long _sumElements;
-    private double* _sum;
+    private readonly Dictionary<string, (long Offset, Accumulation Accumulation)> _sumOffset = new(StringComparer.Ordinal);
+    private readonly long _sumBytes;
+    private byte* _sum;
     private MemoryMappedFile? _map;
     private MemoryMappedViewAccessor? _view;
     private string? _scratchPath;
@@ -68,8 +68,11 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
                 throw new ModelSoupsException($"tensor '{t.Name}' is not a float tensor in every ingredient and its dtype differs between them.", first.Location);
             if (allFloat)
             {
-                _sumOffset[t.Name] = offset;
-                offset += t.ElementCount;
+                var dtypes = ingredients.Select(c => c.Tensors[t.Name].DType).ToList();
+                var output = options.OutDType ?? (dtypes.All(d => d.IsWritable()) ? null : DType.F32);
+                var accumulation = Accumulation.For(DType.F32, dtypes, output, ingredients.Count);
+                _sumOffset[t.Name] = (offset, accumulation);
+                offset += t.ElementCount * accumulation.Size;
             }
             layout.Add(t.Info);
         }
@@ -81,7 +84,7 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
             }
         if (layout.Count == 0) throw new ModelSoupsException("the ingredients have no tensors.", first.Location);
         _layout = [.. layout];
-        _sumElements = offset;
+        _sumBytes = offset;
     }
 
     public IReadOnlyList<string> IngredientNames { get; }
@@ -92,8 +95,8 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
     /// <summary>True when the running sum lives in a memory-mapped scratch file rather than in memory.</summary>
     public bool SumOnDisk => _map is not null;
 
-    /// <summary>Bytes of the running sum (8 per float element).</summary>
-    public long SumBytes => _sumElements * sizeof(double);
+    /// <summary>Bytes of the running sum (4 or 8 per float element, by <see cref="Accumulation.For"/>).</summary>
+    public long SumBytes => _sumBytes;
 
     public Candidate Ingredient(int index, bool needsFolder)
     {
@@ -170,53 +173,50 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
         long bytes = Math.Max(SumBytes, sizeof(double));
         if (bytes <= _options.MemoryBudgetBytes / 2)
         {
-            _sum = (double*)NativeMemory.Alloc((nuint)bytes);
+            _sum = (byte*)NativeMemory.Alloc((nuint)bytes);
             return;
         }
         // A file-backed mapping: the kernel writes pages back instead of the process holding them as
         // anonymous memory, so the sum of a 7B model (56 GB in f64) does not need 56 GB of RAM.
         Directory.CreateDirectory(_options.ScratchFolder);
-        _scratchPath = Path.Combine(_options.ScratchFolder, $"soup-sum-{Guid.NewGuid():N}.f64");
+        _scratchPath = Path.Combine(_options.ScratchFolder, $"soup-sum-{Guid.NewGuid():N}.bin");
         _map = MemoryMappedFile.CreateFromFile(_scratchPath, FileMode.CreateNew, null, bytes, MemoryMappedFileAccess.ReadWrite);
         _view = _map.CreateViewAccessor(0, bytes, MemoryMappedFileAccess.ReadWrite);
         byte* p = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-        _sum = (double*)(p + _view.PointerOffset);
+        _sum = p + _view.PointerOffset;
     }
 
     private void ClearSum()
     {
-        for (long s = 0; s < _sumElements; s += Block)
-            new Span<double>(_sum + s, (int)Math.Min(Block, _sumElements - s)).Clear();
+        foreach (var (name, (offset, accumulation)) in _sumOffset)
+        {
+            long bytes = _ingredients[0].Tensors[name].ElementCount * accumulation.Size;
+            for (long s = 0; s < bytes; s += Block * sizeof(double))
+                SoupAccumulator.Clear(accumulation, new Span<byte>(_sum + offset + s, (int)Math.Min(Block * sizeof(double), bytes - s)));
+        }
     }
 
-    /// <summary>sum += f64(f32(ingredient)), the same operation order as <see cref="Merging.Linear"/>.</summary>
+    /// <summary>sum += ingredient, tensor by tensor, block by block (weight 1, in join order, as <c>linear</c> adds models).</summary>
     private void AddToSum(int index)
     {
         var ckpt = _ingredients[index];
-        var buffer = new float[Block];
-        foreach (var (name, offset) in _sumOffset)
+        foreach (var (name, (offset, accumulation)) in _sumOffset)
         {
             var t = ckpt.Tensors[name];
-            int size = t.DType.Size();
+            int size = t.DType.Size(), accSize = accumulation.Size;
             for (long s = 0; s < t.ElementCount; s += Block)
             {
                 int n = (int)Math.Min(Block, t.ElementCount - s);
-                var f = buffer.AsSpan(0, n);
-                DTypeConversion.ToCompute(t.DType, t.GetBytes(s * size, n * size), f);
-                var sum = new Span<double>(_sum + offset + s, n);
-                for (int j = 0; j < n; j++) sum[j] += 1.0 * f[j];
+                var sum = new Span<byte>(_sum + offset + s * accSize, n * accSize);
+                SoupAccumulator.Add(accumulation, sum, DType.F32, t.DType, t.GetBytes(s * size, n * size), 1.0);
             }
         }
     }
 
-    /// <summary>The bytes of a non-float tensor: from the base when it matches, else the first member.</summary>
-    private TensorRef CopySource(TensorInfo info, int first)
-    {
-        var own = _ingredients[first].Tensors[info.Name];
-        if (_options.Base?.Tensors.GetValueOrDefault(info.Name) is { } b && b.DType == own.DType && b.Info.SameShape(own.Info)) return b;
-        return own;
-    }
+    /// <summary>The bytes of a non-float tensor: the one rule, with the soup's first member as the first model.</summary>
+    private TensorRef CopySource(TensorInfo info, int first) =>
+        SoupAccumulator.CopySource(_options.Base?.Tensors.GetValueOrDefault(info.Name), _ingredients[first].Tensors[info.Name]);
 
     private IEnumerable<TensorInfo> OutputLayout(int first, bool asIngredient) =>
         _layout.Select(i => _sumOffset.ContainsKey(i.Name) && !asIngredient
@@ -233,7 +233,7 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
     /// Writes one float tensor of (sum + extra) / divisor, or the ingredient <paramref name="first"/> itself,
     /// through <paramref name="write"/> (byte offset, bytes), block by block.
     /// </summary>
-    private void Produce(TensorInfo output, int first, int? extra, int divisor, bool asIngredient, Action<long, ReadOnlySpan<byte>> write, float[] f, byte[] bytes)
+    private void Produce(TensorInfo output, int first, int? extra, int divisor, bool asIngredient, Action<long, ReadOnlySpan<byte>> write, byte[] bytes)
     {
         if (asIngredient || !_sumOffset.TryGetValue(output.Name, out var offset))
         {
@@ -243,26 +243,21 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
                 write(off, src.GetBytes(off, (int)Math.Min(CopyBlock, src.ByteLength - off)));
             return;
         }
+        var (sumOffset, accumulation) = offset;
         var extraRef = extra is { } e ? _ingredients[e].Tensors[output.Name] : null;
-        int outSize = output.DType.Size();
-        double div = divisor;
+        int outSize = output.DType.Size(), accSize = accumulation.Size;
         for (long s = 0; s < output.ElementCount; s += Block)
         {
             int n = (int)Math.Min(Block, output.ElementCount - s);
-            var sum = new ReadOnlySpan<double>(_sum + offset + s, n);
-            var mean = f.AsSpan(0, n);
+            var sum = new ReadOnlySpan<byte>(_sum + sumOffset + s * accSize, n * accSize);
+            var outBytes = bytes.AsSpan(0, n * outSize);
             if (extraRef is null)
-            {
-                for (int j = 0; j < n; j++) mean[j] = (float)(sum[j] / div);
-            }
+                SoupAccumulator.Mean(accumulation, sum, DType.F32, divisor, output.DType, outBytes);
             else
             {
                 int size = extraRef.DType.Size();
-                DTypeConversion.ToCompute(extraRef.DType, extraRef.GetBytes(s * size, n * size), mean);
-                for (int j = 0; j < n; j++) mean[j] = (float)((sum[j] + 1.0 * mean[j]) / div);
+                SoupAccumulator.MeanWith(accumulation, sum, DType.F32, extraRef.DType, extraRef.GetBytes(s * size, n * size), 1.0, divisor, output.DType, outBytes);
             }
-            var outBytes = bytes.AsSpan(0, n * outSize);
-            DTypeConversion.FromCompute<float>(mean, output.DType, outBytes);
             write(s * outSize, outBytes);
         }
     }
@@ -273,12 +268,11 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
         Directory.CreateDirectory(_options.ScratchFolder);
         var folder = Path.Combine(_options.ScratchFolder, "candidate-" + Guid.NewGuid().ToString("N"));
         var infos = OutputLayout(first, asIngredient).ToList();
-        var f = new float[Block];
         var bytes = new byte[Block * sizeof(double)];
         using (var writer = CheckpointWriter.Create(folder, infos, new CheckpointWriterOptions(_options.MaxShardBytes, new Dictionary<string, string> { ["format"] = "pt" })))
         {
             foreach (var info in infos)
-                Produce(info, first, extra, divisor, asIngredient, (off, b) => writer.Write(info.Name, off, b), f, bytes);
+                Produce(info, first, extra, divisor, asIngredient, (off, b) => writer.Write(info.Name, off, b), bytes);
             var config = _options.ConfigSource ?? _ingredients[first].Folder;
             if (config is not null && Directory.Exists(config))
                 foreach (var side in MergeEngine.SideFiles)
@@ -295,12 +289,11 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
     private CandidateCheckpoint InMemory(string name, int? extra, int divisor)
     {
         var result = new CandidateCheckpoint(name);
-        var f = new float[Block];
         var bytes = new byte[Block * sizeof(double)];
         foreach (var info in OutputLayout(_first, asIngredient: false))
         {
             var data = new byte[info.ByteLength];
-            Produce(info, _first, extra, divisor, false, (off, b) => b.CopyTo(data.AsSpan(checked((int)off))), f, bytes);
+            Produce(info, _first, extra, divisor, false, (off, b) => b.CopyTo(data.AsSpan(checked((int)off))), bytes);
             result.Add(info, data);
         }
         return result;

@@ -102,4 +102,52 @@ public sealed class MergeCommandTests : IDisposable
         Assert.StartsWith("soup: ", r.Err);
         Assert.Single(r.Err.TrimEnd('\n').Split('\n'));
     }
+
+    [Theory]
+    [InlineData("slice 1: ./a layer_range [0, 9] goes past the end: the model has 2 layers (0..1)", "[0, 9]", "[0, 2]")]
+    [InlineData("every source of a slice must give the same number of layers", "[0, 2]", "[1, 2]")]
+    public void Slice_errors_are_one_line_exit_code_2_and_write_nothing(string expected, string rangeA, string rangeB)
+    {
+        TinyLlama.Write(_dir.File("a"), 2, 1);
+        TinyLlama.Write(_dir.File("b"), 2, 2);
+        File.WriteAllText(_dir.File("s.yaml"), $"slices:\n  - sources:\n    - {{model: ./a, layer_range: {rangeA}}}\n    - {{model: ./b, layer_range: {rangeB}}}\nmerge_method: linear\n");
+        var r = Soup("merge", _dir.File("s.yaml"), "--out", _dir.File("out"));
+        Assert.Equal(2, r.Code);
+        Assert.Contains(expected, r.Err);
+        Assert.Single(r.Err.TrimEnd('\n').Split('\n'));
+        Assert.False(Directory.Exists(_dir.File("out")));
+    }
+
+    [Fact]
+    public void A_recipe_of_several_documents_runs_as_a_chain_and_reruns_for_free()
+    {
+        TinyLlama.Write(_dir.File("a"), 2, 1);
+        TinyLlama.Write(_dir.File("b"), 2, 2);
+        File.WriteAllText(_dir.File("multi.yaml"), """
+            name: ab
+            merge_method: linear
+            models: [{model: ./a}, {model: ./b}]
+            ---
+            merge_method: passthrough
+            slices:
+              - sources: [{model: ab, layer_range: [0, 2]}]
+              - sources: [{model: ./b, layer_range: [1, 2]}]
+            """);
+        var plan = Soup("merge", _dir.File("multi.yaml"), "--out", _dir.File("out"), "--plan");
+        Assert.Equal(0, plan.Code);
+        Assert.Contains($"merge 1/2 ab -> {_dir.File("out.work/ab")}: will run", plan.Out);
+        Assert.Contains("planned once ab exist(s)", plan.Out);
+        Assert.False(Directory.Exists(_dir.File("out.work")));
+
+        var r = Soup("merge", _dir.File("multi.yaml"), "--out", _dir.File("out"), "--threads", "1");
+        Assert.Equal(0, r.Code);
+        Assert.Contains("ab: wrote ", r.Out);
+        Assert.Contains("final: wrote ", r.Out);
+        Assert.Equal(3, (int)System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(_dir.File("out/config.json")))!["num_hidden_layers"]!);
+
+        var again = Soup("merge", _dir.File("multi.yaml"), "--out", _dir.File("out"));
+        Assert.Equal(0, again.Code);
+        Assert.Contains("ab: done (same recipe hash), skipped", again.Out);
+        Assert.Contains("final: done (same recipe hash), skipped", again.Out);
+    }
 }

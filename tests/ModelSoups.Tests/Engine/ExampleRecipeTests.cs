@@ -52,9 +52,20 @@ public sealed partial class ExampleRecipeTests : IDisposable
         File.WriteAllText(recipePath, text);
         int seed = 0;
         foreach (var path in ModelPath().Matches(text).Select(m => m.Groups[1].Value).Distinct())
-            ModelFolders.Write(_tmp.File(path[2..]), EightLayerModel(++seed));
-        var summary = MergeEngine.Run(RecipeParser.ParseFile(recipePath), _tmp.File("out"), new MergeOptions { Threads = 2, MemoryBudgetBytes = 16 << 20 });
-        Assert.Equal(18, summary.TensorsMerged + summary.TensorsCopied);
+            ModelFolders.Write(_tmp.File(path[2..]), EightLayerModel(++seed), config: "{\"model_type\": \"llama\", \"num_hidden_layers\": 8}");
+        var options = new MergeOptions { Threads = 2, MemoryBudgetBytes = 16 << 20 };
+        int layers = 8;
+        MergeSummary summary;
+        if (RecipeParser.CountDocuments(recipePath) > 1)
+            summary = RecipeChain.Run(RecipeChain.Plan(recipePath, _tmp.File("out"), _tmp.File("work")), options)[^1].Summary!;
+        else
+        {
+            var recipe = RecipeParser.ParseFile(recipePath);
+            // slices: the output has as many layers as the slices give.
+            if (recipe.Slices is { } slices) layers = slices.Sum(s => s.Sources[0].Length);
+            summary = MergeEngine.Run(recipe, _tmp.File("out"), options);
+        }
+        Assert.Equal(2 + 2 * layers, summary.TensorsMerged + summary.TensorsCopied);
         var merged = ModelFolders.ReadFloats(_tmp.File("out"));
         Assert.All(merged.Values, v => Assert.All(v, x => Assert.True(float.IsFinite(x))));
     }

@@ -159,7 +159,11 @@ public sealed class MergeEngineTests : IDisposable
         var a = Model("a", DType.F16, 1); var b = Model("b", DType.F16, 2);
         MergeEngine.Run(QuickRecipe.Build("linear", [a, b], outDType: "float32"), _tmp.File("out"), Options);
         var outDir = _tmp.File("out");
-        Assert.Equal(File.ReadAllText(Path.Combine(a, "config.json")), File.ReadAllText(Path.Combine(outDir, "config.json")));
+        // The source's config, with out_dtype recorded as torch_dtype (as mergekit writes it); nothing else changes.
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "config.json")))!.AsObject();
+        Assert.Equal(["model_type", "torch_dtype"], config.Select(p => p.Key));
+        Assert.Equal("tiny", (string)config["model_type"]!);
+        Assert.Equal("float32", (string)config["torch_dtype"]!);
         var yaml = File.ReadAllText(Path.Combine(outDir, MergeEngine.RecipeFileName));
         var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(a, "model.safetensors"))));
         Assert.Contains(sha, yaml);

@@ -33,7 +33,7 @@ public class GoldenTests
     {
         // density 0.5 → k = 2 of 4. τ1 magnitudes [1, 1, 0, 3]: keep 3 (idx 3) and the tie at idx 0 (not idx 1) → [1, 0, 0, 3].
         // τ2 magnitudes [0, 2, 1, 0]: keep idx 1, 2 → [0, 2, −1, 0]. Σ w τ̂ = [1, 1, −0.5, 3] (w2 = 0.5); + 1.
-        Close([2, 2, 0.5, 4], Run("task_arithmetic", TaTwo, Ones, p => p.Set("weight", 1, 0.5).SetAll("density", 0.5)));
+        Close([2, 2, 0.5, 4], Run("task_arithmetic", TaTwo, Ones, p => p.Set("weight", 1, 0.5).SetAll("density", 0.5).Set("trim", true)));
     }
 
     // τ1 = [1, −2, 3, 0], τ2 = [−3, 1, 1, 0], τ3 = [1, −1, −5, 2] on a zero base.
@@ -46,7 +46,7 @@ public class GoldenTests
         // w = [1, 1, 2]. Election on unweighted sums [−1, −2, −1, 2] → signs [−, −, −, +].
         // col0: only τ2 agrees → 1·(−3)/1 = −3. col1: τ1, τ3 → (−2 + 2·(−1))/2 = −2.
         // col2: τ3 → 2·(−5)/1 = −10. col3: τ3 → 2·2/1 = 4 (zeros never agree).
-        Close([-3, -2, -10, 4], Run("ties", Three, Zeros, p => p.Set("weight", 2, 2.0)));
+        Close([-3, -2, -10, 4], Run("ties", Three, Zeros, p => p.Set("weight", 2, 2.0).Set("ties_variant", "peft")));
     }
 
     [Fact]
@@ -55,7 +55,7 @@ public class GoldenTests
         // Sign counts: col0 +1−1+1 = 1 → +; col1 −1+1−1 → −; col2 +1+1−1 → +; col3 0+0+1 → +.
         // col0: τ1 (1), τ3 (2·1) → 3/2 = 1.5. col1: τ1 (−2), τ3 (2·−1) → −4/2 = −2.
         // col2: τ1 (3), τ2 (1) → 4/2 = 2. col3: τ3 (4) → 4.
-        Close([1.5, -2, 2, 4], Run("ties", Three, Zeros, p => p.Set("weight", 2, 2.0).Set("majority_sign_method", "frequency")));
+        Close([1.5, -2, 2, 4], Run("ties", Three, Zeros, p => p.Set("weight", 2, 2.0).Set("majority_sign_method", "frequency").Set("ties_variant", "peft")));
     }
 
     [Fact]
@@ -86,7 +86,7 @@ public class GoldenTests
         var seed = MergeSeed.ForTensor(7, "model.layers.0.mlp.weight");
         float[] b = Enumerable.Range(0, 64).Select(i => (float)i).ToArray();
         float[][] m = [b.Select(x => x + 2).ToArray(), b.Select(x => x - 1).ToArray()];
-        var got = Run("dare_linear", m, b, p => p.SetAll("density", 0.25).Set("weight", 1, 3.0), seed: seed);
+        var got = Run("dare_linear", m, b, p => p.SetAll("density", 0.25).Set("weight", 1, 3.0).Set("rescale_by", "keep_probability"), seed: seed);
         for (int j = 0; j < 64; j++)
         {
             // Survivors are τ/0.25: model 0 contributes 2·4 = 8, model 1 contributes 3·(−1)·4 = −12.
@@ -119,7 +119,7 @@ public class GoldenTests
         // Shape [2, 5]; gamma 0.2 → drop 1 per row, density 0.4 → keep 2 per row.
         // Row 0 [5, −4, 3, −2, 1]: drop 5, keep −4, 3. Row 1 [0.5, −0.25, 0.1, 0, 10]: drop 10, keep 0.5, −0.25.
         Close([0, -4, 3, 0, 0, 0.5, -0.25, 0, 0, 0],
-            Run("breadcrumbs", [tau], new float[10], p => p.SetAll("gamma", 0.2).SetAll("density", 0.4), shape: [2, 5]));
+            Run("breadcrumbs", [tau], new float[10], p => p.SetAll("gamma", 0.2).SetAll("density", 0.4).Set("granularity", "row"), shape: [2, 5]));
     }
 
     [Fact]

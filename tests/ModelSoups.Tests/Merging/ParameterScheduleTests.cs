@@ -22,8 +22,12 @@ public class ParameterScheduleTests
         Assert.Equal(0.5, ParameterSchedule.Position("model.layers.5.x", 5, 11));
         Assert.Equal(1.0, ParameterSchedule.Position("model.layers.0.x", 0, 1)); // one layer → t = 1
         Assert.Equal(0.0, ParameterSchedule.Position("model.embed_tokens.weight", null, 32));
-        Assert.Equal(1.0, ParameterSchedule.Position("lm_head.weight", null, 32));
-        Assert.Equal(1.0, ParameterSchedule.Position("model.norm.weight", null, 32));
+        // mergekit main (plan.py, plan_module): the post-layer weights (final norm, lm_head) are read
+        // with a ConfigReader built with t = 0, like the embeddings — not t = 1.
+        Assert.Equal(0.0, ParameterSchedule.Position("lm_head.weight", null, 32));
+        Assert.Equal(0.0, ParameterSchedule.Position("model.norm.weight", null, 32));
+        // A gradient [0.2, 0.9] therefore gives lm_head 0.2, the value at its start.
+        Assert.Equal(0.2, ParameterSchedule.Gradient(0.2, 0.9).ValueFor("lm_head.weight", null, 32));
     }
 
     [Fact]
@@ -68,4 +72,11 @@ public class ParameterScheduleTests
     [Fact]
     public void Empty_gradient_is_a_user_error() =>
         Assert.Throws<ModelSoupsException>(() => ParameterSchedule.Gradient());
+
+    [Theory]
+    [InlineData("model.layers.12.mlp.up_proj.weight", "model.layers.")]
+    [InlineData("vision_tower.encoder.layers.3.attn.q.weight", "vision_tower.encoder.layers.")]
+    [InlineData("language_model.model.layers.3.attn.q.weight", "language_model.model.layers.")]
+    [InlineData("lm_head.weight", null)]
+    public void Stack_is_the_name_up_to_the_layer_number(string name, string? stack) => Assert.Equal(stack, LayerIndex.Stack(name));
 }

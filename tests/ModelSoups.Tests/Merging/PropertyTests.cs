@@ -42,7 +42,11 @@ public class PropertyTests
         {
             Assert.Equal(
                 Run("task_arithmetic", d.Models, d.Base, p => p.Set("lambda", 0.7).SetAll("weight", 0.3)),
-                Run("ties", d.Models, d.Base, p => p.Set("lambda", 0.7).SetAll("weight", 0.3)));
+                Run("ties", d.Models, d.Base, p => p.Set("lambda", 0.7).SetAll("weight", 0.3).Set("ties_variant", "peft")));
+            // mergekit's variant divides by the agreeing weight, so without normalize it is task arithmetic too.
+            Assert.Equal(
+                Run("task_arithmetic", d.Models, d.Base, p => p.Set("lambda", 0.7).SetAll("weight", 0.3)),
+                Run("ties", d.Models, d.Base, p => p.Set("lambda", 0.7).SetAll("weight", 0.3).Set("normalize", false)));
         }, iter: 100);
 
     [Fact]
@@ -78,7 +82,7 @@ public class PropertyTests
          select (vals, density)).Sample(x =>
         {
             var tau = x.vals.Select(v => (float)v).ToArray();
-            var got = Run("task_arithmetic", [tau], new float[tau.Length], p => p.SetAll("density", x.density));
+            var got = Run("task_arithmetic", [tau], new float[tau.Length], p => p.SetAll("density", x.density).Set("trim", true));
             long k = (long)(x.density * tau.Length);
             int nonZeroInput = tau.Count(v => v != 0);
             Assert.Equal(Math.Min(k, nonZeroInput), got.Count(v => v != 0));
@@ -88,7 +92,7 @@ public class PropertyTests
             Assert.True(kept >= dropped);
         }, iter: 200);
 
-    public static TheoryData<string> Elementwise => new() { "linear", "task_arithmetic", "dare_linear", "dare_ties", "layer_swap", "passthrough" };
+    public static TheoryData<string> Elementwise => new() { "linear", "task_arithmetic", "dare_linear", "dare_ties", "layer_swap", "passthrough", "nearswap" };
 
     [Theory]
     [MemberData(nameof(Elementwise))]
@@ -99,11 +103,13 @@ public class PropertyTests
          select (d, block, seed)).Sample(x =>
         {
             var m = MergeMethods.Get(name);
-            var p = new MergeParameters(m, 2);
-            if (name.StartsWith("dare")) p.SetAll("density", 0.4);
+            var models = name == "nearswap" ? x.d.Models[..1] : x.d.Models; // nearswap: the base and one model
+            var p = new MergeParameters(m, models.Length);
+            if (name == "nearswap") p.Set("t", 0.5);
+            if (name.StartsWith("dare")) p.SetAll("density", 0.4).Set("rescale_by", "keep_probability"); // the L1 rescale needs the whole tensor
             if (name == "layer_swap") p.Set("bottom", 1).Set("top", 1).Set("transition", 1);
             Assert.True(m.IsElementwise(p));
-            var input = Input(x.d.Models, m.BaseModel == BaseModelUse.None ? null : x.d.Base, p, [x.d.Base.Length], x.seed, layer: 1, layerCount: 4);
+            var input = Input(models, m.BaseModel == BaseModelUse.None ? null : x.d.Base, p, [x.d.Base.Length], x.seed, layer: 1, layerCount: 4);
             var whole = new float[x.d.Base.Length];
             m.Merge(input, whole);
             Assert.Equal(whole, RunBlocked(m, input, x.block));
@@ -124,7 +130,7 @@ public class PropertyTests
         int n = 100_000;
         var b = new float[n];
         var m = Enumerable.Repeat(1f, n).ToArray();
-        var got = Run("dare_linear", [m], b, p => p.SetAll("density", 0.3), seed: 5);
+        var got = Run("dare_linear", [m], b, p => p.SetAll("density", 0.3).Set("rescale_by", "keep_probability"), seed: 5);
         double kept = got.Count(v => v != 0) / (double)n;
         Assert.InRange(kept, 0.29, 0.31); // deterministic for this seed; ±0.01 is ~7 standard deviations
         Assert.All(got, v => Assert.True(v == 0 || Math.Abs(v - 1 / 0.3f) < 1e-6));
@@ -134,7 +140,7 @@ public class PropertyTests
     public void F64_compute_matches_f32_on_exact_data()
     {
         double[][] m = [[1, -2, 3, 0], [-3, 1, 1, 0], [1, -1, -5, 2]];
-        var got = Run("ties", m, new double[4], p => p.Set("weight", 2, 2.0));
+        var got = Run("ties", m, new double[4], p => p.Set("weight", 2, 2.0).Set("ties_variant", "peft"));
         Assert.Equal([-3.0, -2, -10, 4], got);
     }
 }

@@ -29,7 +29,7 @@ public sealed class ReferenceGoldenTests
         var got = MergeRunner.Run("ties", [A, B, C], Base, p =>
         {
             for (int i = 0; i < 3; i++) { p.Set("weight", i, w[i]); p.Set("density", i, 0.5); }
-            p.Set("majority_sign_method", signMethod);
+            p.Set("majority_sign_method", signMethod).Set("ties_variant", "peft");
         });
         Close(expected, got);
     }
@@ -48,6 +48,7 @@ public sealed class ReferenceGoldenTests
         var got = MergeRunner.Run("task_arithmetic", [A, B, C], Base, p =>
         {
             for (int i = 0; i < 3; i++) { p.Set("weight", i, w[i]); p.Set("density", i, 0.375); }
+            p.Set("trim", true);
         });
         Close([0.10000000149011612f, -0.20000000298023224f, 0.45500001311302185f, -0.625f, 0.7350000143051147f, -0.26750001311302185f, 0.4449999928474426f, -0.1850000023841858f], got);
     }

@@ -82,10 +82,61 @@ public class ValidationTests
     [Fact]
     public void Registry_lists_every_method_once_with_declared_parameters()
     {
-        Assert.Equal(["linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs", "breadcrumbs_ties", "slerp", "model_stock", "layer_swap", "passthrough"],
+        Assert.Equal(["linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs", "breadcrumbs_ties", "della", "della_linear", "sce",
+                "slerp", "nuslerp", "multislerp", "karcher", "model_stock", "nearswap", "arcee_fusion", "layer_swap", "passthrough"],
             MergeMethods.All.Select(m => m.Name));
         foreach (var m in MergeMethods.All)
             Assert.All(m.Parameters, d => Assert.False(string.IsNullOrWhiteSpace(d.Description)));
         Assert.Same(MergeMethods.Get("TIES"), MergeMethods.Get("ties"));
+    }
+
+    [Fact]
+    public void Della_epsilon_must_keep_probabilities_inside_zero_one()
+    {
+        // density 0.5 ± 0.6 leaves (0, 1): mergekit della_magprune raises the same condition.
+        var e = Fails("della", 2, true, p => p.SetAll("density", 0.5).SetAll("epsilon", 0.6));
+        Assert.Contains("density ± epsilon of model 0", e.Message);
+        Assert.Contains("model.layers.0.mlp.weight", e.Message);
+    }
+
+    [Fact]
+    public void New_methods_check_model_counts_and_required_values()
+    {
+        Assert.Contains("needs parameter 't'", Fails("nearswap", 1, true, _ => { }).Message);
+        Assert.Contains("exactly 1", Fails("nearswap", 2, true, p => p.Set("t", 0.1)).Message);
+        Assert.Contains("exactly 1", Fails("arcee_fusion", 2, true, _ => { }).Message);
+        Assert.Contains("needs a base_model", Fails("arcee_fusion", 1, false, _ => { }).Message);
+        Assert.Contains("needs a base_model", Fails("sce", 2, false, _ => { }).Message);
+        Assert.Contains("exactly 2", Fails("nuslerp", 1, true, _ => { }).Message);
+        Assert.Contains("base_model and one other model", Fails("slerp", 1, false, p => p.Set("t", 0.5)).Message);
+        Assert.Contains("sum to zero", Fails("multislerp", 2, false, p => p.Set("weight", 1, -1.0)).Message);
+        Assert.Contains("whole number", Fails("karcher", 2, false, p => p.Set("max_iter", 2.5)).Message);
+        Assert.Contains("[0, 1]", Fails("sce", 2, true, p => p.Set("select_topk", 1.5)).Message);
+        Assert.Contains("l1 | keep_probability", Fails("dare_ties", 2, true, p => p.Set("rescale_by", "paper")).Message);
+    }
+
+    [Fact]
+    public void Ties_variant_choices_and_default()
+    {
+        var ties = MergeMethods.Get("ties");
+        Assert.Equal("mergekit", ties.Parameters.Single(d => d.Name == "ties_variant").Default);
+        Assert.Contains("mergekit | peft", Fails("ties", 2, true, p => p.Set("ties_variant", "paper")).Message);
+    }
+
+    [Theory]
+    [InlineData("task_arithmetic", false, false)]
+    [InlineData("ties", true, false)]
+    [InlineData("dare_linear", false, true)]
+    [InlineData("dare_ties", false, true)]
+    [InlineData("breadcrumbs", false, false)]
+    [InlineData("breadcrumbs_ties", false, false)]
+    [InlineData("della", true, true)]
+    [InlineData("della_linear", false, true)]
+    public void Normalize_and_rescale_default_as_mergekit(string method, bool normalize, bool rescale)
+    {
+        // mergekit merge_methods/registry.py: default_normalize and default_rescale per method.
+        var m = MergeMethods.Get(method);
+        Assert.Equal(normalize, m.Parameters.Single(d => d.Name == "normalize").Default);
+        Assert.Equal(rescale, m.Parameters.Single(d => d.Name == "rescale").Default);
     }
 }

@@ -1,3 +1,4 @@
+using ModelSoups.Tensors;
 using ModelSoups.Checkpoints;
 using ModelSoups.Evaluation;
 using ModelSoups.Soups;
@@ -91,9 +92,19 @@ public sealed class InMemorySoupBuilderTests
     }
 
     [Fact]
-    public void Non_f32_floats_are_refused_for_now()
+    public void Bf16_is_averaged_and_unwritable_floats_are_refused()
     {
+        // bf16 1 and 2 average to 1.5 (0x3FC0), exactly representable.
         var a = Candidate.FromCheckpoint("a", new TestCheckpoint("a").BF16("w", [1], 1));
-        Assert.Contains("BF16", Assert.Throws<ModelSoupsException>(() => new InMemorySoupBuilder([a])).Message);
+        var b = Candidate.FromCheckpoint("b", new TestCheckpoint("b").BF16("w", [1], 2));
+        using (var builder = new InMemorySoupBuilder([a, b]))
+        {
+            builder.Start(0);
+            builder.Accept(1);
+            Assert.Equal((ushort)0x3FC0, BitConverter.ToUInt16(builder.CurrentSoup().Tensors["w"].GetBytes()));
+        }
+        // F8 can be read but not written, so a soup of it cannot be stored: refused up front, naming the dtype.
+        var f8 = Candidate.FromCheckpoint("f8", new TestCheckpoint("f8").Add("w", DType.F8_E4M3, [1], [0x38]));
+        Assert.Contains("F8_E4M3", Assert.Throws<ModelSoupsException>(() => new InMemorySoupBuilder([f8])).Message);
     }
 }

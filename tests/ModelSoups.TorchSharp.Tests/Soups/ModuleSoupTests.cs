@@ -61,4 +61,23 @@ public class ModuleSoupTests
         var x = ModuleState.Export(a); var y = ModuleState.Export(soup);
         for (int i = 0; i < x.Count; i++) Assert.True(x[i].Data.AsSpan().SequenceEqual(y[i].Data), x[i].Info.Name);
     }
+
+    [Fact]
+    public void Module_soup_equals_the_in_memory_builders_soup_bit_for_bit()
+    {
+        // Both go through SoupAccumulator, so the sparse demo's saved soup is the one its greedy search scored.
+        using var a = Cnn(1, 2);
+        using var b = Cnn(2, 5);
+        using var c = Cnn(3, 1);
+        using var soup = Cnn(9, 0);
+        ModuleSoup.Uniform(soup, [a, b, c]);
+        var candidates = new[] { a, b, c }.Select((m, i) => ModelSoups.Evaluation.Candidate.FromCheckpoint($"m{i}", ModuleState.ToCheckpoint(m))).ToList();
+        using var builder = new ModelSoups.Soups.InMemorySoupBuilder(candidates);
+        builder.Start(0);
+        builder.Accept(1);
+        builder.Accept(2);
+        var expected = builder.CurrentSoup();
+        foreach (var (info, data) in ModuleState.Export(soup))
+            Assert.True(expected.Tensors[info.Name].GetBytes().SequenceEqual(data), info.Name);
+    }
 }

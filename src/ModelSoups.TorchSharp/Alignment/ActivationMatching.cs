@@ -1,0 +1,86 @@
+using ModelSoups.Assignment;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelSoups.TorchSharp.Alignment;
+
+/// <summary>
+/// Alignment by activation matching, as PLeaS uses (Nasery et al. 2025, §3.1; Ainsworth et al. 2023, §3.1): run both
+/// models on the same inputs, take each group's pre-activations (the layer output after BatchNorm, before ReLU;
+/// convolution channels pooled over positions as extra samples), correlate every unit of the reference with every
+/// unit of the model, and solve one linear assignment per group maximising total correlation. Activations of a
+/// group do not depend on other groups' permutations, so no iteration is needed.
+/// Pre-activations rather than post-ReLU values: a unit that is dead on the data has zero variance after ReLU,
+/// its correlations are undefined, and ties among dead units would make the matching arbitrary.
+/// </summary>
+public static class ActivationMatching
+{
+    /// <summary>Per group, the reference × model correlation matrix of pre-activations over <paramref name="inputs"/>.</summary>
+    public static double[][,] Correlations(LayerChain chain, IReadOnlyDictionary<string, Tensor> reference, IReadOnlyDictionary<string, Tensor> model,
+        IEnumerable<Tensor> inputs)
+    {
+        int groups = chain.Layers.Count - 1;
+        var moments = new CrossMoments[groups];
+        using var _ = no_grad();
+        foreach (var x in inputs)
+        {
+            using var scope = NewDisposeScope();
+            var fromReference = PreActivations(chain, reference, x);
+            var fromModel = PreActivations(chain, model, x);
+            for (int g = 0; g < groups; g++)
+                (moments[g] ??= new CrossMoments(fromReference[g].shape[1], fromModel[g].shape[1])).Add(fromReference[g], fromModel[g]);
+        }
+        if (moments.Length > 0 && moments[0] is null) throw new ModelSoupsException("activation matching needs at least one batch of data");
+        return moments.Select(m => m.Correlation()).ToArray();
+    }
+
+    /// <summary>The permutation of each group putting <paramref name="model"/>'s units onto <paramref name="reference"/>'s.</summary>
+    public static int[][] Match(LayerChain chain, IReadOnlyDictionary<string, Tensor> reference, IReadOnlyDictionary<string, Tensor> model, IEnumerable<Tensor> inputs) =>
+        Correlations(chain, reference, model, inputs).Select(LinearAssignment.Maximize).ToArray();
+
+    /// <summary>Per hidden layer, its pre-activations as [samples, units] (convolutions: one sample per example and position).</summary>
+    public static Tensor[] PreActivations(LayerChain chain, IReadOnlyDictionary<string, Tensor> state, Tensor input)
+    {
+        var result = new Tensor[chain.Layers.Count - 1];
+        using (chain.Forward(state, input, (l, o) =>
+        {
+            if (l < result.Length) result[l] = AsSamples(o.PreActivation).MoveToOuterDisposeScope();
+        })) { }
+        return result;
+    }
+
+    /// <summary>[N, C] stays; [N, C, H, W] becomes [N·H·W, C].</summary>
+    public static Tensor AsSamples(Tensor activation) =>
+        activation.dim() == 2 ? activation.to_type(ScalarType.Float64) : activation.movedim([1], [-1]).reshape(-1L, activation.shape[1]).to_type(ScalarType.Float64);
+
+    /// <summary>Running sums for a correlation matrix between two sets of units.</summary>
+    sealed class CrossMoments(long a, long b)
+    {
+        // Detached: the first Add runs inside a caller's dispose scope, which must not free the running sums.
+        readonly Tensor _sumA = zeros(a, ScalarType.Float64).DetachFromDisposeScope(), _sumB = zeros(b, ScalarType.Float64).DetachFromDisposeScope();
+        readonly Tensor _sqA = zeros(a, ScalarType.Float64).DetachFromDisposeScope(), _sqB = zeros(b, ScalarType.Float64).DetachFromDisposeScope();
+        readonly Tensor _cross = zeros([a, b], ScalarType.Float64).DetachFromDisposeScope();
+        long _n;
+
+        public void Add(Tensor x, Tensor y)
+        {
+            _sumA.add_(x.sum(0L)); _sumB.add_(y.sum(0L));
+            _sqA.add_((x * x).sum(0L)); _sqB.add_((y * y).sum(0L));
+            _cross.add_(x.t().matmul(y));
+            _n += x.shape[0];
+        }
+
+        public double[,] Correlation()
+        {
+            using var scope = NewDisposeScope();
+            var meanA = _sumA / _n; var meanB = _sumB / _n;
+            var cov = _cross / _n - meanA.unsqueeze(1) * meanB.unsqueeze(0);
+            var sdA = (_sqA / _n - meanA * meanA).clamp_min(0).sqrt();
+            var sdB = (_sqB / _n - meanB * meanB).clamp_min(0).sqrt();
+            // A constant unit correlates with nothing: 0 instead of 0/0.
+            var denominator = sdA.unsqueeze(1) * sdB.unsqueeze(0);
+            var corr = where(denominator > 1e-12, cov / denominator.clamp_min(1e-12), zeros_like(cov));
+            return WeightMatching.ToArray(corr);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using System.Buffers;
+using System.Numerics;
+using ModelSoups.Checkpoints;
+using ModelSoups.Tensors;
+using ModelSoups.Tokenizers;
+
+namespace ModelSoups.Engine;
+
+/// <summary>
+/// Fills one input's compute buffer for a block of an embedding whose vocabulary changed: each
+/// output row is the input's own row for that token or the stand-in rows (<see cref="EmbeddingRows"/>),
+/// averaged in the compute dtype, zeros when there are none. Works on any element range, so
+/// element-wise methods can still process the tensor in blocks.
+/// </summary>
+static class EmbeddingGather
+{
+    /// <summary>Fills <paramref name="target"/> with elements [<paramref name="start"/>, start + length) of input <paramref name="input"/>'s permuted tensor; returns the bytes read.</summary>
+    public static long Fill<T>(EmbeddingRows rows, int input, IReadOnlyList<TensorRef> sources, long width, long start, Span<T> target)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        long read = 0;
+        int done = 0;
+        while (done < target.Length)
+        {
+            long e = start + done;
+            int row = checked((int)(e / width));
+            int col = (int)(e % width);
+            int len = (int)Math.Min(width - col, target.Length - done);
+            var segment = target.Slice(done, len);
+            var from = rows.RowsFor(input, row);
+            if (from.Length == 0) segment.Clear();
+            else
+            {
+                read += Convert(sources[from[0].Input], from[0].Row * width + col, segment);
+                if (from.Length > 1)
+                {
+                    var scratch = ArrayPool<T>.Shared.Rent(len);
+                    try
+                    {
+                        var other = scratch.AsSpan(0, len);
+                        for (int k = 1; k < from.Length; k++)
+                        {
+                            read += Convert(sources[from[k].Input], from[k].Row * width + col, other);
+                            for (int j = 0; j < len; j++) segment[j] += other[j];
+                        }
+                        var count = T.CreateChecked(from.Length);
+                        for (int j = 0; j < len; j++) segment[j] /= count;
+                    }
+                    finally
+                    {
+                        ArrayPool<T>.Shared.Return(scratch);
+                    }
+                }
+            }
+            done += len;
+        }
+        return read;
+    }
+
+    static long Convert<T>(TensorRef source, long element, Span<T> target) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int size = source.DType.Size();
+        DTypeConversion.ToCompute(source.DType, source.GetBytes(element * size, target.Length * size), target);
+        return (long)target.Length * size;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Buffers;
+using System.Numerics;
+
+namespace ModelSoups.Merging;
+
+/// <summary>
+/// DELLA's MagPrune keep probabilities (Deep et al. 2024, "DELLA-Merging"; mergekit
+/// <c>della_magprune</c>): within a row, entries are ranked by magnitude, r = 1 for the smallest
+/// … m for the largest; the normalised rank ρ = (r − 1)/(m − 1) gives the keep probability
+/// p = (density − ε) + 2ε·ρ, so the row keeps density of its entries on average and large
+/// entries survive more often. Pure.
+/// </summary>
+public static class DellaProbabilities
+{
+    /// <summary>
+    /// Writes p for every entry of <paramref name="magnitudes"/> into <paramref name="keep"/>.
+    /// Equal magnitudes are ranked by index (lower index → lower rank); mergekit's
+    /// <c>argsort</c> leaves their order unspecified. NaN magnitudes rank lowest. A one-element
+    /// row gets ρ = ½ (p = density), where mergekit's formula divides 0 by 0.
+    /// </summary>
+    /// <param name="magnitudes">|τ| of one row (non-negative or NaN).</param>
+    /// <param name="density">Mean keep probability, in (0, 1).</param>
+    /// <param name="epsilon">Half-width of the probability range; density ± ε must lie in (0, 1).</param>
+    /// <param name="keep">Output, same length as <paramref name="magnitudes"/>.</param>
+    public static void Compute<T>(ReadOnlySpan<T> magnitudes, double density, double epsilon, Span<T> keep)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int m = magnitudes.Length;
+        if (m == 0) return;
+        if (m == 1) { keep[0] = T.CreateChecked(density); return; }
+        // One sort of (magnitude, index) keys: for non-negative values the order of the IEEE bit
+        // patterns is the order of the values, so a key packs the bits above the index.
+        var keys = ArrayPool<ulong>.Shared.Rent(m);
+        try
+        {
+            var ks = keys.AsSpan(0, m);
+            for (int i = 0; i < m; i++)
+            {
+                double v = double.CreateChecked(magnitudes[i]);
+                ulong bits = double.IsNaN(v) ? 0 : BitConverter.SingleToUInt32Bits((float)v);
+                ks[i] = (bits << 32) | (uint)i;
+            }
+            if (typeof(T) != typeof(float)) Refine(magnitudes, ks);
+            ks.Sort();
+            double low = density - epsilon, span = 2 * epsilon / (m - 1);
+            for (int r = 0; r < m; r++) keep[(int)(uint)ks[r]] = T.CreateChecked(low + span * r);
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(keys);
+        }
+    }
+
+    // Wider types: f32 keys may tie where the values differ; order such runs by the exact value, then index.
+    static void Refine<T>(ReadOnlySpan<T> magnitudes, Span<ulong> keys) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var exact = magnitudes.ToArray();
+        var idx = new int[keys.Length];
+        for (int i = 0; i < idx.Length; i++) idx[i] = i;
+        Array.Sort(idx, (x, y) =>
+        {
+            bool xn = T.IsNaN(exact[x]), yn = T.IsNaN(exact[y]);
+            int c = xn || yn ? (xn == yn ? 0 : xn ? -1 : 1) : exact[x].CompareTo(exact[y]);
+            return c != 0 ? c : x.CompareTo(y);
+        });
+        // Keys become (rank, index): already sorted order, so the later sort keeps it.
+        for (int r = 0; r < idx.Length; r++) keys[r] = ((ulong)(uint)r << 32) | (uint)idx[r];
+    }
+}

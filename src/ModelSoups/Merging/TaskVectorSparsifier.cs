@@ -1,0 +1,173 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace ModelSoups.Merging;
+
+/// <summary>
+/// The sparsification unit of the task-vector family (mergekit <c>sparsify</c>) for one model and
+/// one tensor: it turns τ = m − b into the kept τ̂ one chunk at a time, in index order. A tensor is
+/// split into segments (the whole tensor, or its rows for row-wise methods); <see cref="BeginSegment"/>
+/// prepares the segment's cut or probabilities, then <see cref="Fill"/> is called for consecutive
+/// chunks of it. Deterministic: cuts break ties by index, random draws come from the
+/// counter-based <see cref="MergeSeed"/> stream at the element's flat index.
+/// </summary>
+internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    readonly TaskVectorSparsification _kind;
+    readonly double _density, _gamma, _epsilon;
+    readonly ulong _seed;
+    readonly bool _divideByKeep;
+    readonly T[]? _keep; // DELLA: keep probability of each element of the current segment
+    RankCut<T> _keepCut = RankCut<T>.All, _dropCut = RankCut<T>.None;
+    int _segmentPosition;
+
+    /// <param name="kind">The sparsification.</param>
+    /// <param name="density">Fraction kept (top-k, outliers) or keep probability (random, DELLA).</param>
+    /// <param name="gamma">Outlier fraction (magnitude outliers).</param>
+    /// <param name="epsilon">DELLA's probability spread.</param>
+    /// <param name="seed">This model's random stream.</param>
+    /// <param name="divideByKeep">Random and DELLA: divide survivors by their keep probability (the papers' rescale).</param>
+    /// <param name="segmentLength">Longest segment (DELLA keeps one probability per element of it).</param>
+    public TaskVectorSparsifier(TaskVectorSparsification kind, double density, double gamma, double epsilon, ulong seed, bool divideByKeep, int segmentLength)
+    {
+        _kind = kind; _density = density; _gamma = gamma; _epsilon = epsilon; _seed = seed; _divideByKeep = divideByKeep;
+        if (kind == TaskVectorSparsification.DellaMagnitudeRanked) _keep = new T[Math.Max(1, segmentLength)];
+    }
+
+    /// <summary>Whether <see cref="BeginSegment"/> needs the magnitude scratch.</summary>
+    public bool NeedsScratch => _kind is TaskVectorSparsification.Magnitude or TaskVectorSparsification.MagnitudeOutliers or TaskVectorSparsification.DellaMagnitudeRanked;
+
+    /// <summary>Prepares segment <paramref name="model"/> − <paramref name="b"/>; <paramref name="scratch"/> holds at least its length.</summary>
+    public void BeginSegment(ReadOnlySpan<T> model, ReadOnlySpan<T> b, Span<T> scratch)
+    {
+        _segmentPosition = 0;
+        int len = model.Length;
+        var mags = NeedsScratch ? scratch[..len] : default;
+        // PEFT/mergekit: k = int(density · numel), computed in double like Python.
+        long keep = (long)(_density * len);
+        switch (_kind)
+        {
+            case TaskVectorSparsification.Magnitude:
+                if (_density >= 1) keep = len;
+                Magnitudes(model, b, mags);
+                _keepCut = RankCut<T>.Find(mags, keep);
+                _dropCut = RankCut<T>.None;
+                break;
+            case TaskVectorSparsification.MagnitudeOutliers:
+            {
+                long top = (long)(_gamma * len);
+                // floor(gamma·n) = 0 drops nothing (mergekit's slice indices[n_bot:-0] is empty and zeroes everything).
+                // When gamma + density > 1, drop fewer outliers to keep the density (mergekit magnitude_outliers).
+                if (top + keep > len) top = len - keep;
+                Magnitudes(model, b, mags);
+                _dropCut = RankCut<T>.Find(mags, top);
+                Magnitudes(model, b, mags);
+                _keepCut = RankCut<T>.Find(mags, top + keep);
+                break;
+            }
+            case TaskVectorSparsification.DellaMagnitudeRanked:
+                Magnitudes(model, b, mags);
+                DellaProbabilities.Compute<T>(mags, _density, _epsilon, _keep.AsSpan(0, len));
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Writes τ̂ for the next chunk of the segment: <paramref name="row"/>[j] = kept ? τ_j (rescaled) : 0.
+    /// <paramref name="index"/> is the flat index of the chunk's first element in the whole tensor.
+    /// </summary>
+    public void Fill(ReadOnlySpan<T> m, ReadOnlySpan<T> b, long index, Span<T> row)
+    {
+        int n = row.Length;
+        int start = _segmentPosition;
+        _segmentPosition += n;
+        switch (_kind)
+        {
+            case TaskVectorSparsification.None:
+                TensorPrimitives.Subtract(m, b, row);
+                return;
+            case TaskVectorSparsification.Random:
+            {
+                T scale = T.CreateChecked(_density);
+                for (int j = 0; j < n; j++)
+                {
+                    T d = m[j] - b[j];
+                    if (_divideByKeep) d /= scale; // DARE paper / PEFT random_pruning: survivors / density
+                    row[j] = MergeSeed.UniformAt(_seed, index + j) < _density ? d : T.Zero;
+                }
+                return;
+            }
+            case TaskVectorSparsification.DellaMagnitudeRanked:
+            {
+                var keep = _keep.AsSpan(start, n);
+                for (int j = 0; j < n; j++)
+                {
+                    T d = m[j] - b[j];
+                    if (_divideByKeep) d /= keep[j]; // DELLA paper: survivors / p_i
+                    row[j] = MergeSeed.UniformAt(_seed, index + j) < double.CreateChecked(keep[j]) ? d : T.Zero;
+                }
+                return;
+            }
+            default:
+                if (typeof(T) == typeof(float) && _dropCut.IsNone && Vector256.IsHardwareAccelerated)
+                {
+                    FillKeptSingle(Cast(m), Cast(b), MemoryMarshal.Cast<T, float>(row), ref Unsafe.As<RankCut<T>, RankCut<float>>(ref _keepCut));
+                    return;
+                }
+                for (int j = 0; j < n; j++)
+                {
+                    T d = m[j] - b[j];
+                    T mag = T.Abs(d);
+                    bool below = _keepCut.Take(mag);
+                    bool outlier = _dropCut.Take(mag); // both cuts must see every element
+                    row[j] = below && !outlier ? d : T.Zero;
+                }
+                return;
+        }
+    }
+
+    static ReadOnlySpan<float> Cast(ReadOnlySpan<T> x) => MemoryMarshal.Cast<T, float>(x);
+
+    static void Magnitudes(ReadOnlySpan<T> model, ReadOnlySpan<T> b, Span<T> mags)
+    {
+        TensorPrimitives.Subtract(model, b, mags);
+        TensorPrimitives.Abs<T>(mags, mags);
+    }
+
+    /// <summary>
+    /// f32 fast path of magnitude trimming: row = (m − b) where |m − b| is above the cut, else 0,
+    /// eight lanes at a time. A vector holding a magnitude equal to the cut value goes through
+    /// <see cref="RankCut{T}.Take"/> lane by lane, so ties are still taken in index order exactly
+    /// as the scalar loop takes them.
+    /// </summary>
+    static void FillKeptSingle(ReadOnlySpan<float> m, ReadOnlySpan<float> b, Span<float> row, ref RankCut<float> cut)
+    {
+        int n = row.Length, j = 0;
+        if (cut.IsAll) { TensorPrimitives.Subtract(m, b, row); return; }
+        if (cut.IsNone) { row.Clear(); return; }
+        var value = Vector256.Create(cut.Value);
+        for (; j <= n - Vector256<float>.Count; j += Vector256<float>.Count)
+        {
+            var d = Vector256.Create(m.Slice(j, Vector256<float>.Count)) - Vector256.Create(b.Slice(j, Vector256<float>.Count));
+            var mag = Vector256.Abs(d);
+            if (Vector256.EqualsAny(mag, value))
+            {
+                for (int l = 0; l < Vector256<float>.Count; l++)
+                {
+                    float dl = d.GetElement(l);
+                    row[j + l] = cut.Take(MathF.Abs(dl)) ? dl : 0f;
+                }
+                continue;
+            }
+            Vector256.ConditionalSelect(Vector256.GreaterThan(mag, value), d, Vector256<float>.Zero).CopyTo(row.Slice(j, Vector256<float>.Count));
+        }
+        for (; j < n; j++)
+        {
+            float d = m[j] - b[j];
+            row[j] = cut.Take(MathF.Abs(d)) ? d : 0f;
+        }
+    }
+}
