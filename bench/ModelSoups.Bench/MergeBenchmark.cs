@@ -13,7 +13,8 @@ namespace ModelSoups.Bench;
 /// `ties`. Reported next to, in the same run: the machine's memory-copy bandwidth, the raw I/O of
 /// the same job (read every input once, write and fsync one output-sized file), and a plain PyTorch
 /// implementation of the same merges (bench/baselines/pytorch_merge.py, Debian's python3-torch).
-/// Options: --dir PATH, --gib N (per model), --models K, --soup PATH (the launcher), --python PATH, --skip-torch, --skip-ties.
+/// Options: --dir PATH, --gib N (per model), --models K, --soup PATH (the launcher), --python PATH, --skip-torch, --skip-ties,
+/// --methods LIST (comma-separated, default linear,ties; also della, della_linear, sce, karcher with the settings in <see cref="MethodArgs"/>).
 /// </summary>
 static partial class MergeBenchmark
 {
@@ -32,7 +33,9 @@ static partial class MergeBenchmark
         string python = Arg(args, "--python") ?? "/usr/bin/python3";
         string script = Path.GetFullPath(Arg(args, "--script") ?? "bench/baselines/pytorch_merge.py");
         bool torch = !args.Contains("--skip-torch") && File.Exists(python);
-        bool ties = !args.Contains("--skip-ties");
+        var methods = (Arg(args, "--methods") ?? "linear,ties").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        if (args.Contains("--skip-ties")) methods.Remove("ties");
+        bool ties = methods.Any(m => MethodArgs(m, "").UsesBase);
         Directory.CreateDirectory(dir);
 
         const int Rows = 4096, Cols = 4096;                      // 32 MiB bf16 tensors
@@ -59,12 +62,12 @@ static partial class MergeBenchmark
         rows.Add(("memory copy of the input bytes", inputBytes / memcpy, ""));
 
         string outDir = Path.Combine(dir, "out");
-        foreach (var (method, extra) in new[] { ("linear", Array.Empty<string>()), ("ties", new[] { "--base", Path.Combine(dir, "base"), "--density", "0.5" }) })
+        foreach (var method in methods)
         {
-            if (method == "ties" && !ties) continue;
+            var extra = MethodArgs(method, Path.Combine(dir, "base")).Args;
             foreach (bool hash in new[] { false, true })
             {
-                if (method == "ties" && hash) continue;
+                if (method != "linear" && hash) continue;
                 DeleteDir(outDir);
                 var a = new List<string> { "merge", "--method", method, "--models" };
                 a.AddRange(inputs);
@@ -75,7 +78,7 @@ static partial class MergeBenchmark
                 var anon = AnonPeak().Match(output) is { Success: true } m ? m.Groups[1].Value : "?";
                 rows.Add(($"soup merge {method}{(hash ? " (+SHA-256 of inputs)" : "")}", secs, $"peak anon {anon}"));
             }
-            if (torch)
+            if (torch && method is "linear" or "ties")
             {
                 DeleteDir(outDir);
                 var outFile = Path.Combine(dir, "torch-out.safetensors");
@@ -97,6 +100,16 @@ static partial class MergeBenchmark
             Console.WriteLine(string.Create(inv, $"| {what} | {secs:0.00} | {gibIn / secs:0.00} | {extra} |"));
         return 0;
     }
+
+    /// <summary>The `soup merge` arguments each benchmarked method gets beyond the models.</summary>
+    static (bool UsesBase, string[] Args) MethodArgs(string method, string basePath) => method switch
+    {
+        "linear" => (false, []),
+        "karcher" => (false, []),
+        "ties" or "della" or "della_linear" => (true, ["--base", basePath, "--density", "0.5", "--set", "random_seed=1"]),
+        "sce" => (true, ["--base", basePath, "--set", "select_topk=0.5"]),
+        _ => throw new ArgumentException($"--methods: no benchmark settings for '{method}'"),
+    };
 
     [GeneratedRegex(@"process anonymous memory peak ([0-9.]+ [KMG]iB)")]
     private static partial Regex AnonPeak();

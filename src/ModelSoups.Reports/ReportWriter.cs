@@ -35,6 +35,27 @@ public static class ReportWriter
         return (html, md);
     }
 
+    /// <summary>
+    /// Writes the text demo's reports: per sweep seed <c>seed-N/report.html</c> and <c>report.md</c> (every ingredient, the
+    /// test-vs-shift plot), and <c>report.html</c> / <c>report.md</c> in <paramref name="folder"/> with the summary over seeds.
+    /// </summary>
+    public static (string Html, string Markdown) WriteTextDemo(string folder, TextDemoSummary summary, IReadOnlyList<string>? sections = null)
+    {
+        var plots = new List<string>();
+        foreach (var seed in summary.Seeds)
+        {
+            var seedFolder = Path.Combine(folder, $"seed-{seed.Seed}");
+            Directory.CreateDirectory(seedFolder);
+            WriteDemo(seedFolder, seed.Results);
+            plots.Add(StripXmlDeclaration(DemoPlot.Svg(seed.Results)));
+        }
+        var html = Path.Combine(folder, DemoHtmlReport.FileName);
+        var md = Path.Combine(folder, MarkdownReport.FileName);
+        File.WriteAllText(html, TextDemoTable.Page(summary, plots, sections));
+        File.WriteAllText(md, TextDemoTable.MarkdownReport(summary));
+        return (html, md);
+    }
+
     /// <summary>An inline &lt;svg&gt; in HTML must not carry an XML declaration.</summary>
     private static string StripXmlDeclaration(string svg)
     {

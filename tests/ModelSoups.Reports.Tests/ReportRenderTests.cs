@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using System.IO.Compression;
 using ModelSoups.Evaluation;
 using ModelSoups.Reports;
 using ModelSoups.Soups;
+using SkiaSharp;
 
 namespace ModelSoups.Reports.Tests;
 
@@ -84,74 +84,14 @@ public sealed class ReportRenderTests : IDisposable
             stdout.Join();
             Assert.True(File.Exists(png), "chromium wrote no screenshot: " + err);
         }
-        var (w, h, gray) = Png.DecodeGray(File.ReadAllBytes(png));
-        Assert.Equal((1200, 1600), (w, h));
+        // SkiaSharp (already here through ScottPlot) decodes the screenshot; gray = mean of R, G, B.
+        using var bitmap = SKBitmap.Decode(png) ?? throw new InvalidDataException("the screenshot is not a PNG SkiaSharp can read");
+        Assert.Equal((1200, 1600), (bitmap.Width, bitmap.Height));
+        var gray = bitmap.Pixels.Select(c => (byte)((c.Red + c.Green + c.Blue) / 3)).ToArray();
         double mean = gray.Average(v => (double)v);
         double variance = gray.Average(v => (v - mean) * (v - mean));
         Assert.True(variance > 100, $"the screenshot looks blank (variance {variance:0.0})");
         // Some pixels are coloured like the plot's series (not only black text on white).
         Assert.True(gray.Count(v => v > 30 && v < 220) > 2000, "too few mid-tone pixels: the plot did not render");
-    }
-}
-
-/// <summary>A minimal PNG decoder (8-bit RGB/RGBA, non-interlaced), enough to check a screenshot is not blank.</summary>
-static class Png
-{
-    public static (int Width, int Height, byte[] Gray) DecodeGray(byte[] file)
-    {
-        int pos = 8, width = 0, height = 0, channels = 0;
-        var idat = new MemoryStream();
-        while (pos < file.Length)
-        {
-            int len = (file[pos] << 24) | (file[pos + 1] << 16) | (file[pos + 2] << 8) | file[pos + 3];
-            var type = System.Text.Encoding.ASCII.GetString(file, pos + 4, 4);
-            if (type == "IHDR")
-            {
-                width = (file[pos + 8] << 24) | (file[pos + 9] << 16) | (file[pos + 10] << 8) | file[pos + 11];
-                height = (file[pos + 12] << 24) | (file[pos + 13] << 16) | (file[pos + 14] << 8) | file[pos + 15];
-                Assert.Equal(8, file[pos + 16]);
-                channels = file[pos + 17] switch { 2 => 3, 6 => 4, var c => throw new NotSupportedException($"PNG colour type {c}") };
-                Assert.Equal(0, file[pos + 20]);
-            }
-            else if (type == "IDAT") idat.Write(file, pos + 8, len);
-            pos += 12 + len;
-        }
-        idat.Position = 0;
-        using var z = new ZLibStream(idat, CompressionMode.Decompress);
-        var raw = new MemoryStream();
-        z.CopyTo(raw);
-        var data = raw.ToArray();
-        int stride = width * channels;
-        var prev = new byte[stride];
-        var cur = new byte[stride];
-        var gray = new byte[width * height];
-        for (int y = 0; y < height; y++)
-        {
-            int f = data[y * (stride + 1)];
-            Array.Copy(data, y * (stride + 1) + 1, cur, 0, stride);
-            for (int i = 0; i < stride; i++)
-            {
-                int a = i >= channels ? cur[i - channels] : 0, b = prev[i], c = i >= channels ? prev[i - channels] : 0;
-                cur[i] = (byte)(cur[i] + f switch
-                {
-                    0 => 0,
-                    1 => a,
-                    2 => b,
-                    3 => (a + b) / 2,
-                    4 => Paeth(a, b, c),
-                    _ => throw new NotSupportedException($"PNG filter {f}"),
-                });
-            }
-            for (int x = 0; x < width; x++)
-                gray[y * width + x] = (byte)((cur[x * channels] + cur[x * channels + 1] + cur[x * channels + 2]) / 3);
-            (prev, cur) = (cur, prev);
-        }
-        return (width, height, gray);
-    }
-
-    static int Paeth(int a, int b, int c)
-    {
-        int p = a + b - c, pa = Math.Abs(p - a), pb = Math.Abs(p - b), pc = Math.Abs(p - c);
-        return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
     }
 }

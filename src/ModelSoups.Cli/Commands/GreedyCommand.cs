@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using ModelSoups.Engine;
+using ModelSoups.Recipes;
 using ModelSoups.Reports;
 using ModelSoups.Soups;
 using ModelSoups.Tensors;
@@ -58,8 +59,8 @@ public static class GreedyCommand
             DType? od = null;
             if (parse.GetValue(outDtype) is { } odText)
             {
-                if (!DTypes.TryParseUserName(odText, out var t) || t is not (DType.F32 or DType.F64 or DType.BF16 or DType.F16))
-                    throw new ModelSoupsException($"--out-dtype: '{odText}' is not one of float32, float64, bfloat16, float16.");
+                if (!DTypeNames.TryParseOutput(odText, out var t))
+                    throw new ModelSoupsException($"--out-dtype: '{odText}' is not one of {DTypeNames.OutputChoices}.");
                 od = t;
             }
             int threadCount = parse.GetValue(threads);

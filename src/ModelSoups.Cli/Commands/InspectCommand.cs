@@ -26,8 +26,8 @@ public static class InspectCommand
             Arity = ArgumentArity.OneOrMore,
         };
         var json = new Option<bool>("--json") { Description = "Print the same information as JSON." };
-        var check = new Option<bool>("--check") { Description = "Also read every float tensor and report NaN/Inf values by tensor and count." };
         var open = new CheckpointOpenCliOptions();
+        var check = new Option<bool>("--check") { Description = "Also read every float tensor and report NaN/Inf values by tensor and count." };
         var command = new Command("inspect", "Show the tensors, dtypes, shapes, sizes, metadata and shards of checkpoints; with several, check they can be merged.")
         {
             paths,

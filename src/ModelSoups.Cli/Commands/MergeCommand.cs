@@ -17,11 +17,11 @@ public static class MergeCommand
     {
         var recipe = new Argument<string?>("recipe") { Description = "A mergekit-style YAML recipe (omit for the quick form with --method/--models).", Arity = ArgumentArity.ZeroOrOne };
         var outDir = new Option<string>("--out", "-o") { Description = "Output folder (Hugging Face layout). Must not exist or be empty, unless --overwrite.", Required = true };
-        var method = new Option<string?>("--method") { Description = "Quick form: merge method (linear, task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs, breadcrumbs_ties, slerp, model_stock, layer_swap, passthrough)." };
+        var method = new Option<string?>("--method") { Description = $"Quick form: merge method ({string.Join(", ", ModelSoups.Merging.MergeMethods.All.Select(m => m.Name))})." };
         var models = new Option<string[]>("--models") { Description = "Quick form: the models to merge.", AllowMultipleArgumentsPerToken = true };
         var baseModel = new Option<string?>("--base") { Description = "Quick form: the base (pre-trained) model." };
         var weights = new Option<double[]>("--weights") { Description = "Quick form: one weight per model.", AllowMultipleArgumentsPerToken = true };
-        var density = new Option<double?>("--density") { Description = "Quick form: density for every model (ties, dare, breadcrumbs, task_arithmetic)." };
+        var density = new Option<double?>("--density") { Description = "Quick form: density for every model (ties, dare_*, breadcrumbs*, della*; task_arithmetic with --set trim=true)." };
         var set = new Option<string[]>("--set") { Description = "Quick form: a global parameter, key=value (repeatable), e.g. --set lambda=0.5 --set random_seed=1." };
         var dtype = new Option<string?>("--dtype") { Description = "Compute dtype: float32 (default) or float64." };
         var outDtype = new Option<string?>("--out-dtype") { Description = "Output dtype of float tensors: bfloat16, float16, float32, float64 (default: as the inputs)." };

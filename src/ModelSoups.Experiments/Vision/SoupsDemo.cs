@@ -134,7 +134,7 @@ public static class SoupsDemo
             EndStage("uniform_soup");
 
             // ---- 4d. greedy soup (paper: ≥) on held-out, candidates recalibrated ----------------------
-            for (int i = 0; i < names.Length; i++) cache.Seed(GreedySoup.IngredientKey(i), scores[i].HeldOut);
+            for (int i = 0; i < names.Length; i++) cache.Seed(GreedySoup.IngredientKey(i).ToString(), scores[i].HeldOut);
             GreedyResult greedy;
             ICheckpoint? greedySoup = null;
             using (var builder = new InMemorySoupBuilder(candidates))
@@ -144,7 +144,7 @@ public static class SoupsDemo
                     Rule = AcceptRule.GreaterOrEqual,
                     OnEvaluated = (key, label, r, replayed) =>
                     {
-                        if (key.StartsWith("soup:", StringComparison.Ordinal))
+                        if (key.Kind == EvaluationKind.Soup)
                             Say("greedy_soup", string.Create(CultureInfo.InvariantCulture, $"{label}: held-out {r.Score:P2}{(replayed ? " (reused)" : "")}"));
                     },
                 }, cache, cancel);

@@ -18,15 +18,19 @@ public static class FashionMnistInstaller
     /// <summary>
     /// Returns the located files, installing the package first when they are missing and installing is possible
     /// (<paramref name="install"/>, root, apt-get on PATH); <paramref name="say"/> hears what is being done.
+    /// <paramref name="folder"/> is where to look (the Debian package's folder by default).
     /// </summary>
-    public static FashionMnist.Files EnsureAvailable(bool install, Action<string>? say = null)
+    public static FashionMnist.Files EnsureAvailable(bool install, Action<string>? say = null, string? folder = null)
     {
-        if (TryLocate() is { } files) return files;
+        folder ??= FashionMnist.DebianFolder;
+        if (TryLocate(folder) is { } files) return files;
         var aptGet = FindOnPath("apt-get");
-        if (!install || aptGet is null || !OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess)
-            throw new ModelSoupsException(aptGet is null
+        // The package installs into the Debian folder only, so installing cannot help any other folder.
+        bool debian = folder == FashionMnist.DebianFolder;
+        if (!install || !debian || aptGet is null || !OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess)
+            throw new ModelSoupsException(aptGet is null || !debian
                 ? $"Fashion-MNIST is not installed; on Debian/Ubuntu install it with: {InstallCommand} (elsewhere put its four IDX files in this folder)"
-                : $"Fashion-MNIST is not installed; install it with: {InstallCommand}", FashionMnist.DebianFolder);
+                : $"Fashion-MNIST is not installed; install it with: {InstallCommand}", folder);
         say?.Invoke($"Fashion-MNIST is missing: installing the Debian package {Package} with apt-get (running as root)");
         var (code, error) = RunAptGet(aptGet, $"install -y -qq {Package}");
         if (code != 0)
@@ -35,15 +39,15 @@ public static class FashionMnistInstaller
             RunAptGet(aptGet, "update -qq");
             (code, error) = RunAptGet(aptGet, $"install -y -qq {Package}");
         }
-        if (code != 0 || TryLocate() is not { } installed)
+        if (code != 0 || TryLocate(folder) is not { } installed)
             throw new ModelSoupsException($"installing {Package} with apt-get failed ({error.Trim().Split('\n')[^1]}); install it with: {InstallCommand}", FashionMnist.DebianFolder);
         say?.Invoke($"installed {Package}");
         return installed;
     }
 
-    static FashionMnist.Files? TryLocate()
+    static FashionMnist.Files? TryLocate(string folder)
     {
-        try { return FashionMnist.Locate(); }
+        try { return FashionMnist.Locate(folder); }
         catch (ModelSoupsException) { return null; }
     }
 

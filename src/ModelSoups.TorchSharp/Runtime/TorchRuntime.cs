@@ -23,11 +23,29 @@ public static class TorchRuntime
                 null, e);
     }
 
-    /// <summary>Loads the backend and lets intra-op parallelism use every core (torch.set_num_threads).</summary>
+    static int? _fixedThreads;
+
+    /// <summary>
+    /// Loads the backend and lets intra-op parallelism use every core (torch.set_num_threads), or the count that
+    /// <see cref="FixThreads"/> set for this process.
+    /// </summary>
     public static void UseAllCores()
     {
         EnsureLoaded();
-        if (torch.get_num_threads() != Environment.ProcessorCount) torch.set_num_threads(Environment.ProcessorCount);
+        int threads = _fixedThreads ?? Environment.ProcessorCount;
+        if (torch.get_num_threads() != threads) torch.set_num_threads(threads);
+    }
+
+    /// <summary>
+    /// Pins libtorch's intra-op thread count for the rest of the process (null: every core again). CPU kernels split
+    /// reductions by thread, so float sums (and hence trained weights) can differ in the last bits between thread
+    /// counts; a fixed count makes a run repeat bit for bit on the same machine.
+    /// </summary>
+    public static void FixThreads(int? threads)
+    {
+        if (threads is < 1) throw new ModelSoupsException($"the thread count must be at least 1, not {threads}");
+        _fixedThreads = threads;
+        UseAllCores();
     }
 
     static Exception? TryLoad()

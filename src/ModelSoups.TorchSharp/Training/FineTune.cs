@@ -18,11 +18,12 @@ public static class FineTune
 {
     /// <summary>
     /// Trains <paramref name="model"/> in place on <paramref name="train"/> with <paramref name="hp"/>, then measures it
-    /// on <paramref name="heldOut"/>. The loss is logged as a mean every <paramref name="logEvery"/> steps.
+    /// on <paramref name="heldOut"/> (null: not measured here, <see cref="TrainingResult.HeldOut"/> is NaN; for callers
+    /// that evaluate every set afterwards and should report one held-out figure, not two of the same thing). The loss is logged as a mean every <paramref name="logEvery"/> steps.
     /// <paramref name="afterBackward"/> runs between backward and the optimizer step, <paramref name="afterStep"/> after
     /// each step (sparse retraining uses them to zero masked gradients and re-apply the mask).
     /// </summary>
-    public static TrainingResult Run(nn.Module<Tensor, Tensor> model, ModelSpec spec, ImageDataset train, ImageDataset heldOut,
+    public static TrainingResult Run(nn.Module<Tensor, Tensor> model, ModelSpec spec, ImageDataset train, ImageDataset? heldOut,
         TrainingHyperparameters hp, int logEvery = 10, Action<TrainingProgress>? progress = null, CancellationToken cancel = default,
         Action? afterBackward = null, Action? afterStep = null)
     {
@@ -84,12 +85,12 @@ public static class FineTune
         }
 
         // ---- held-out accuracy ---------------------------------------------------------------
-        var measured = BatchedInference.Evaluate(model, spec, heldOut, cancel: cancel);
+        var measured = heldOut is null ? null : BatchedInference.Evaluate(model, spec, heldOut, cancel: cancel);
         return new TrainingResult
         {
             Curve = curve,
-            HeldOut = measured.Score,
-            HeldOutLoss = measured.Metrics["loss"],
+            HeldOut = measured?.Score ?? double.NaN,
+            HeldOutLoss = measured?.Metrics["loss"] ?? double.NaN,
             Steps = totalSteps,
             TrainImages = train.Count,
             Seconds = clock.Elapsed.TotalSeconds,

@@ -21,7 +21,7 @@ public static class ModelCard
     public sealed record Input(string Model, string Role, IReadOnlyList<(string File, long Bytes, string? Sha256)> Files);
 
     /// <summary>What the card says.</summary>
-    /// <param name="Title">the output folder's name.</param>
+    /// <param name="Title">the heading: the recipe's name, else "METHOD merge".</param>
     /// <param name="Method">the method's recipe name.</param>
     /// <param name="MethodDescription">one line on what the method does.</param>
     /// <param name="Inputs">the inputs, base first.</param>

@@ -187,7 +187,7 @@ public static class MergeEngine
                 if (copyFrom is not null) writer.CopyFile(copyFrom, name);
                 else writer.WriteText(name, text!);
             }
-            writer.WriteText(ModelCard.FileName, ModelCard.Build(CardContent(plan, output, hashes, (string)provenance["tool"]), baseCard));
+            writer.WriteText(ModelCard.FileName, ModelCard.Build(CardContent(plan, hashes, (string)provenance["tool"]), baseCard));
             writer.WriteText(RecipeFileName, recipeYaml);
             writer.Commit();
             return new MergeSummary
@@ -214,6 +214,23 @@ public static class MergeEngine
         }
     }
 
+    static ModelCard.Content CardContent(MergePlan plan, IReadOnlyList<RecipeWriter.InputFile>? hashes, string tool)
+    {
+        var basePath = plan.HasBase ? plan.InputModels[0].Path : plan.LayerMap is not null ? plan.Recipe.BaseModel?.Path : null;
+        var inputs = plan.Inputs.Zip(plan.InputModels).Select(p =>
+        {
+            var files = p.First.Files.Select(f =>
+            {
+                var h = hashes?.FirstOrDefault(x => x.Path == f);
+                return (Path.GetFileName(f), h?.Bytes ?? new FileInfo(f).Length, h?.Sha256);
+            }).ToList();
+            return new ModelCard.Input(p.Second.Spelled, p.Second.Path == basePath ? "base" : "model", files);
+        }).ToList();
+        var recipe = plan.Recipe.SourceText ?? RecipeWriter.ToYaml(plan.Recipe);
+        // The title does not name the output folder (mergekit does): the same merge gives the same bytes wherever it is written.
+        return new ModelCard.Content(plan.Recipe.Name ?? $"{plan.Method.Name} merge", plan.Method.Name, plan.Method.Description, inputs, recipe, tool);
+    }
+
     /// <summary>Output elements in a slice that are non-finite where every input is finite (the merge made them).</summary>
     static long NewNonFinite<T>(ReadOnlyMemory<T>[] inputs, int start, int n, DType outType, ReadOnlySpan<byte> outBytes)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -237,22 +254,6 @@ public static class MergeEngine
             var hashes = InputHashes.Compute(files, threads, onBytes, cancel);
             return (hashes, clock.Elapsed);
         }, cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-
-    static ModelCard.Content CardContent(MergePlan plan, string output, IReadOnlyList<RecipeWriter.InputFile>? hashes, string tool)
-    {
-        var basePath = plan.HasBase ? plan.InputModels[0].Path : plan.LayerMap is not null ? plan.Recipe.BaseModel?.Path : null;
-        var inputs = plan.Inputs.Zip(plan.InputModels).Select(p =>
-        {
-            var files = p.First.Files.Select(f =>
-            {
-                var h = hashes?.FirstOrDefault(x => x.Path == f);
-                return (Path.GetFileName(f), h?.Bytes ?? new FileInfo(f).Length, h?.Sha256);
-            }).ToList();
-            return new ModelCard.Input(p.Second.Spelled, p.Second.Path == basePath ? "base" : "model", files);
-        }).ToList();
-        var recipe = plan.Recipe.SourceText ?? RecipeWriter.ToYaml(plan.Recipe);
-        return new ModelCard.Content(Path.GetFileName(output), plan.Method.Name, plan.Method.Description, inputs, recipe, tool);
-    }
 
     static Exception Rethrow(Exception e) =>
         e is ModelSoupsException or OperationCanceledException ? e : new InvalidOperationException($"merge failed: {e.Message}", e);
@@ -353,6 +354,7 @@ public static class MergeEngine
                 {
                     // An embedding whose vocabulary changed: rows gathered per token (tokenizer merge).
                     read += EmbeddingGather.Fill(rows, i, sources, task.Output.Shape[1], item.Start, target);
+                    if (NonFiniteCount.Count<T>(target) is var badRows and > 0) nonFinite.AddInput(plan.InputIndexOf(task, i), source.Name, badRows);
                     memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
                     continue;
                 }
@@ -366,7 +368,7 @@ public static class MergeEngine
                 }
                 source.CheckUnchanged();
                 read += (long)count * size;
-                if (NonFiniteCount.Count<T>(target) is var bad and > 0) nonFinite.AddInput(i, name, bad);
+                if (NonFiniteCount.Count<T>(target) is var bad and > 0) nonFinite.AddInput(plan.InputIndexOf(task, i), source.Name, bad);
                 memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
             }
             int first = hasBase ? 1 : 0;
@@ -379,7 +381,7 @@ public static class MergeEngine
                 TensorName = name,
                 Shape = task.Output.Shape,
                 LayerIndex = task.LayerIndex,
-                LayerCount = task.LayerCount,
+                LayerCount = task.LayerCount > 0 ? task.LayerCount : plan.LayerCount, // the tensor's own stack; plans that set none use the model's
                 Seed = MergeSeed.ForTensor(plan.Recipe.RandomSeed, name),
                 Offset = item.Start,
             };

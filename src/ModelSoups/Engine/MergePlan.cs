@@ -72,6 +72,9 @@ public sealed class MergePlan : IDisposable
     /// <summary>The tensors a merge task reads, the base first when <see cref="HasBaseFor"/>.</summary>
     public IReadOnlyList<TensorRef> SourcesOf(TensorTask task) => task.Sources ?? [.. Inputs.Select(c => c.Tensors[task.Output.Name])];
 
+    /// <summary>The index in <see cref="Inputs"/> of source <paramref name="source"/> of <paramref name="task"/>.</summary>
+    public int InputIndexOf(TensorTask task, int source) => task.SourceInputs?[source] ?? source;
+
     /// <summary>Whether the first of <see cref="SourcesOf"/> is the base.</summary>
     public bool HasBaseFor(TensorTask task) => task.HasBase ?? HasBase;
 

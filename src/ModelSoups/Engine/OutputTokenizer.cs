@@ -130,7 +130,8 @@ public sealed class OutputTokenizer
     /// (a missing tensor, a width or row-count mismatch) are added to <paramref name="problems"/>.
     /// </summary>
     internal TensorTask? EmbeddingTask(string outputName, IReadOnlyList<TensorRef?> refs, IReadOnlyList<RecipeModel> ordered, bool hasBase,
-        Func<Merging.MergeParameters> parameters, Merging.IMergeMethod method, Tensors.DType? outDType, List<string> problems)
+        Func<Merging.MergeParameters> parameters, Merging.IMergeMethod method, Tensors.DType? outDType, List<string> problems,
+        IReadOnlyList<int>? sourceInputs = null)
     {
         if (refs.Any(r => r is null))
         {
@@ -164,6 +165,7 @@ public sealed class OutputTokenizer
             Parameters = p,
             Elementwise = method.IsElementwise(p),
             Sources = [.. refs.Select(r => r!)],
+            SourceInputs = sourceInputs,
             HasBase = hasBase,
             Rows = RowsFor(ordered, hasBase),
         };

@@ -47,7 +47,7 @@ static class SlicePlanner
             }
 
             var planned = new List<PlannedSlice>();
-            for (int s = 0; s < slices.Count; s++) planned.Add(PlanSlice(s, slices[s], recipe, method, Layout, opened, notes));
+            for (int s = 0; s < slices.Count; s++) planned.Add(PlanSlice(s, slices[s], recipe, method, Layout, opened, models, notes));
             var prefix = Layout(slices[0].Sources[0].Model).StackPrefix;
             foreach (var source in slices.SelectMany(x => x.Sources))
                 if (Layout(source.Model).StackPrefix != prefix)
@@ -117,10 +117,10 @@ static class SlicePlanner
 
     /// <summary>One slice after checks: its sources with the base (when the method uses one) first.</summary>
     sealed record PlannedSlice(int Number, RecipeSlice Slice, IReadOnlyList<RecipeSliceSource> Ordered, bool HasBase, int Length,
-        IReadOnlyList<ICheckpoint> Checkpoints);
+        IReadOnlyList<ICheckpoint> Checkpoints, IReadOnlyList<int> InputIndices);
 
     static PlannedSlice PlanSlice(int index, RecipeSlice slice, Recipe recipe, IMergeMethod method, Func<RecipeModel, LayerLayout> layout,
-        Dictionary<string, ICheckpoint> opened, List<string> notes)
+        Dictionary<string, ICheckpoint> opened, List<RecipeModel> models, List<string> notes)
     {
         var where = recipe.SourcePath;
         int number = index + 1;
@@ -159,7 +159,8 @@ static class SlicePlanner
         }
         else if (method.BaseModel == BaseModelUse.Required)
             throw new ModelSoupsException($"{method.Name} needs a base_model (the pre-trained model the task vectors are taken from)", where);
-        return new PlannedSlice(number, slice, ordered, hasBase, lengths[0], [.. ordered.Select(s => opened[s.Model.Path])]);
+        return new PlannedSlice(number, slice, ordered, hasBase, lengths[0], [.. ordered.Select(s => opened[s.Model.Path])],
+            [.. ordered.Select(s => models.FindIndex(m => m.Path == s.Model.Path))]);
     }
 
     /// <summary>Tensors before or after the stack: named as in the inputs, merged from one slice's sources.</summary>
@@ -180,7 +181,7 @@ static class SlicePlanner
                 var refs = p.Checkpoints.Select(c => c.Tensors.GetValueOrDefault(name)).ToList();
                 if (tokenizer!.EmbeddingTask(name, refs, ordered, p.HasBase,
                         () => SliceParameters.ForTensor(method, recipe, p.Slice, p.Ordered, p.HasBase, name, [.. p.Ordered.Select(_ => name)], t),
-                        method, recipe.OutDType, problems) is { } embedding)
+                        method, recipe.OutDType, problems, p.InputIndices) is { } embedding)
                     tasks.Add(embedding);
             }
             else AddTask(p, name, [.. p.Ordered.Select(_ => name)], pre ? 0 : ParameterSchedule.Position(name, null, layerCount), null, layerCount, recipe, method, tasks, problems);
@@ -228,8 +229,10 @@ static class SlicePlanner
             Action = TensorAction.Merge,
             Parameters = parameters,
             LayerIndex = outLayer,
+            LayerCount = layerCount,
             Elementwise = method.IsElementwise(parameters),
             Sources = refs,
+            SourceInputs = p.InputIndices,
             HasBase = p.HasBase,
         });
     }

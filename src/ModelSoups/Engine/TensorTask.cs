@@ -48,6 +48,9 @@ public sealed class TensorTask
     /// </summary>
     public IReadOnlyList<ModelSoups.Checkpoints.TensorRef>? Sources { get; init; }
 
+    /// <summary>With <see cref="Sources"/>: the index in the plan's inputs of each source (null: source i is input i).</summary>
+    public IReadOnlyList<int>? SourceInputs { get; init; }
+
     /// <summary>With <see cref="Sources"/>: whether <see cref="Sources"/>[0] is the base. Null: the plan's <see cref="MergePlan.HasBase"/>.</summary>
     public bool? HasBase { get; init; }
 

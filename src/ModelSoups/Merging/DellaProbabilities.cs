@@ -31,6 +31,7 @@ public static class DellaProbabilities
         // One sort of (magnitude, index) keys: for non-negative values the order of the IEEE bit
         // patterns is the order of the values, so a key packs the bits above the index.
         var keys = ArrayPool<ulong>.Shared.Rent(m);
+        var spare = ArrayPool<ulong>.Shared.Rent(m);
         try
         {
             var ks = keys.AsSpan(0, m);
@@ -40,15 +41,38 @@ public static class DellaProbabilities
                 ulong bits = double.IsNaN(v) ? 0 : BitConverter.SingleToUInt32Bits((float)v);
                 ks[i] = (bits << 32) | (uint)i;
             }
-            if (typeof(T) != typeof(float)) Refine(magnitudes, ks);
-            ks.Sort();
+            if (typeof(T) != typeof(float)) Refine(magnitudes, ks); // keys become (rank, index), already in order
+            else SortByHigh32(ks, spare.AsSpan(0, m));
             double low = density - epsilon, span = 2 * epsilon / (m - 1);
             for (int r = 0; r < m; r++) keep[(int)(uint)ks[r]] = T.CreateChecked(low + span * r);
         }
         finally
         {
             ArrayPool<ulong>.Shared.Return(keys);
+            ArrayPool<ulong>.Shared.Return(spare);
         }
+    }
+
+    /// <summary>
+    /// Stable LSD radix sort of <paramref name="keys"/> by their high 32 bits, four 8-bit digits: the
+    /// low halves (indices, ascending on entry) stay in order among equal magnitudes. Linear time,
+    /// several times faster than a comparison sort on rows of a few thousand.
+    /// </summary>
+    static void SortByHigh32(Span<ulong> keys, Span<ulong> spare)
+    {
+        Span<int> count = stackalloc int[256];
+        var from = keys;
+        var to = spare;
+        for (int shift = 32; shift < 64; shift += 8)
+        {
+            count.Clear();
+            foreach (var key in from) count[(int)(key >> shift) & 0xFF]++;
+            int sum = 0;
+            for (int d = 0; d < 256; d++) { int c = count[d]; count[d] = sum; sum += c; }
+            foreach (var key in from) to[count[(int)(key >> shift) & 0xFF]++] = key;
+            var t = from; from = to; to = t;
+        }
+        // Four passes: the sorted keys are back in `keys`.
     }
 
     // Wider types: f32 keys may tie where the values differ; order such runs by the exact value, then index.

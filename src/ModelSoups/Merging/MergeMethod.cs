@@ -38,6 +38,7 @@ public abstract class MergeMethod : IMergeMethod
             throw new ModelSoupsException($"{Name} needs a base_model: it merges task vectors (model minus base).");
         parameters.Validate(tensorName);
         ValidateMore(parameters, hasBase, tensorName is null ? "" : $" (tensor {tensorName})");
+        parameters.ValidatedWithBase = hasBase;
     }
 
     /// <summary>How many models the method takes, as the error for a wrong count says it.</summary>
@@ -50,7 +51,8 @@ public abstract class MergeMethod : IMergeMethod
     /// <inheritdoc/>
     public void Merge<T>(MergeInput<T> input, Span<T> output) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        Validate(input.Parameters, input.HasBase, input.TensorName);
+        // The plan validated these parameters once; blocks of the same tensor skip the checks.
+        if (input.Parameters.ValidatedWithBase != input.HasBase) Validate(input.Parameters, input.HasBase, input.TensorName);
         if (input.Models.Count != input.Parameters.ModelCount)
             throw new ArgumentException($"{input.Models.Count} input tensors but parameters for {input.Parameters.ModelCount} models.", nameof(input));
         foreach (var m in input.Models)

@@ -7,7 +7,7 @@ public static class MergeMethods
     [
         new Linear(), new TaskArithmetic(), new Ties(), new DareLinear(), new DareTies(),
         new Breadcrumbs(), new BreadcrumbsTies(), new Della(), new DellaLinear(), new Sce(), new Slerp(), new NuSlerp(), new MultiSlerp(), new Karcher(),
-        new ModelStock(), new NearSwap(), new ArceeFusion(), new LayerSwap(), new Passthrough(),
+        new ModelStock(), new NearSwap(), new ArceeFusion(), new Ram(), new RamPlusTl(), new LayerSwap(), new Passthrough(),
     ];
 
     /// <summary>Every method, in documentation order.</summary>

@@ -13,11 +13,15 @@ public sealed class MergeParameters
     readonly Dictionary<string, object> _global = new(StringComparer.Ordinal);
     readonly Dictionary<string, object>[] _perModel;
     readonly IMergeMethod _method;
+    readonly Dictionary<string, MergeParameterDef> _defs;
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IMergeMethod, Dictionary<string, MergeParameterDef>> DefsByMethod = new();
 
     /// <summary>Empty parameters (defaults everywhere) for <paramref name="method"/> with <paramref name="modelCount"/> inputs.</summary>
     public MergeParameters(IMergeMethod method, int modelCount)
     {
         _method = method;
+        // Declarations by name, built once per method: reads are dictionary lookups, not linear searches.
+        _defs = DefsByMethod.GetValue(method, m => m.Parameters.ToDictionary(d => d.Name, StringComparer.Ordinal));
         _perModel = new Dictionary<string, object>[modelCount];
         for (int i = 0; i < modelCount; i++) _perModel[i] = new(StringComparer.Ordinal);
     }
@@ -26,10 +30,16 @@ public sealed class MergeParameters
     public int ModelCount => _perModel.Length;
 
     /// <summary>Sets a global value. Returns this for chaining.</summary>
-    public MergeParameters Set(string name, object value) { _global[name] = Normalise(value); return this; }
+    public MergeParameters Set(string name, object value) { _global[name] = Normalise(value); ValidatedWithBase = null; return this; }
 
     /// <summary>Sets a per-model value for input <paramref name="model"/>. Returns this for chaining.</summary>
-    public MergeParameters Set(string name, int model, object value) { _perModel[model][name] = Normalise(value); return this; }
+    public MergeParameters Set(string name, int model, object value) { _perModel[model][name] = Normalise(value); ValidatedWithBase = null; return this; }
+
+    /// <summary>
+    /// Set by <see cref="MergeMethod.Validate"/> when these values passed every check (with or without a
+    /// base); any later <c>Set</c> clears it. The plan validates once; merging a block then skips it.
+    /// </summary>
+    internal bool? ValidatedWithBase { get; set; }
 
     /// <summary>Sets a per-model value for every input model.</summary>
     public MergeParameters SetAll(string name, object value)
@@ -73,7 +83,7 @@ public sealed class MergeParameters
     }
 
     MergeParameterDef Def(string name) =>
-        _method.Parameters.FirstOrDefault(p => p.Name == name) ?? throw new InvalidOperationException($"{_method.Name} declares no parameter '{name}'.");
+        _defs.GetValueOrDefault(name) ?? throw new InvalidOperationException($"{_method.Name} declares no parameter '{name}'.");
 
     /// <summary>
     /// Checks every value against the method's declarations: unknown names, wrong scope, missing
@@ -84,7 +94,7 @@ public sealed class MergeParameters
         string where = tensorName is null ? "" : $" (tensor {tensorName})";
         foreach (var key in _global.Keys)
         {
-            var def = _method.Parameters.FirstOrDefault(p => p.Name == key)
+            var def = _defs.GetValueOrDefault(key)
                 ?? throw new ModelSoupsException($"Method {_method.Name} has no parameter '{key}'{where}; it takes: {Known()}.");
             if (def.Scope != ParameterScope.Global)
                 throw new ModelSoupsException($"Parameter '{key}' of {_method.Name} is set per model, not globally{where}.");
@@ -92,7 +102,7 @@ public sealed class MergeParameters
         for (int i = 0; i < _perModel.Length; i++)
             foreach (var key in _perModel[i].Keys)
             {
-                var def = _method.Parameters.FirstOrDefault(p => p.Name == key)
+                var def = _defs.GetValueOrDefault(key)
                     ?? throw new ModelSoupsException($"Method {_method.Name} has no parameter '{key}'{where}; it takes: {Known()}.");
                 if (def.Scope != ParameterScope.PerModel)
                     throw new ModelSoupsException($"Parameter '{key}' of {_method.Name} is global and cannot be set for model {i}{where}.");

@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+
 namespace ModelSoups.Merging;
 
 /// <summary>
@@ -24,10 +27,12 @@ public sealed class Sce : MergeMethod
     /// <inheritdoc/>
     public override bool IsElementwise(MergeParameters parameters) => false;
     /// <inheritdoc/>
-    public override long ScratchElements(long elementCount, int modelCount) => elementCount + modelCount;
+    public override long ScratchElements(long elementCount, int modelCount) => 2 * elementCount + (long)modelCount * Chunk;
     /// <inheritdoc/>
     public override string Definition(MergeParameters p) =>
         "mergekit sce: variance top-k (ties by lower index; torch.topk leaves them unspecified), weights from mean squared task vectors, sum sign election.";
+
+    const int Chunk = 256;
 
     /// <inheritdoc/>
     protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
@@ -35,60 +40,93 @@ public sealed class Sce : MergeMethod
         int k = input.Models.Count, n = output.Length;
         var b = input.Base.Span;
         double topk = input.Parameters.Number("select_topk");
-        T[]? vars = topk < 1 ? new T[n] : null;
-        var cut = RankCut<T>.All;
-        if (topk <= 0) cut = RankCut<T>.None;
-        else if (vars is not null)
+        // Chunks of C elements: row i of `vals` holds τ_i of the chunk, so every pass reads each
+        // input span once per chunk and the per-element work runs over a column.
+        T[] vals = ArrayPool<T>.Shared.Rent(k * Chunk);
+        T[]? vars = topk is > 0 and < 1 ? ArrayPool<T>.Shared.Rent(n) : null;
+        T[]? ranked = vars is null ? null : ArrayPool<T>.Shared.Rent(n);
+        try
         {
-            long nonzero = 0;
-            for (int j = 0; j < n; j++) if ((vars[j] = Variance(input, b, j)) != T.Zero) nonzero++;
-            long keep = (long)(nonzero * topk);
-            cut = keep == 0 ? RankCut<T>.None : RankCut<T>.Find(vars, keep); // Find reorders vars; recomputed below
-        }
-
-        // Calculate: w_i ∝ mean over the tensor of the selected τ̂_i².
-        var sq = new double[k];
-        var pass = cut;
-        for (int j = 0; j < n; j++)
-        {
-            if (!pass.Take(vars is null ? T.Zero : Variance(input, b, j))) continue;
-            for (int i = 0; i < k; i++) { double d = double.CreateChecked(input.Models[i].Span[j] - b[j]); sq[i] += d * d; }
-        }
-        var w = new T[k];
-        double total = 0;
-        for (int i = 0; i < k; i++) total += sq[i] / n;
-        for (int i = 0; i < k; i++) w[i] = Math.Abs(total) < 1e-6 ? T.One / T.CreateChecked(k) : T.CreateChecked(sq[i] / n / total);
-
-        // Erase and merge.
-        T floor = T.CreateChecked(1e-6);
-        pass = cut;
-        for (int j = 0; j < n; j++)
-        {
-            if (!pass.Take(vars is null ? T.Zero : Variance(input, b, j))) { output[j] = b[j] + T.Zero; continue; }
-            T elect = T.Zero;
-            for (int i = 0; i < k; i++) elect += input.Models[i].Span[j] - b[j];
-            bool positive = elect >= T.Zero;
-            T mixed = T.Zero, weights = T.Zero;
-            for (int i = 0; i < k; i++)
+            var cut = topk <= 0 ? RankCut<T>.None : RankCut<T>.All;
+            if (vars is not null)
             {
-                T d = input.Models[i].Span[j] - b[j];
-                if (d == T.Zero || T.IsNaN(d) || (d > T.Zero) != positive) continue;
-                mixed += d * w[i];
-                weights += w[i];
+                long nonzero = 0;
+                for (int c = 0; c < n; c += Chunk)
+                {
+                    int cl = Fill(input, b, c, vals);
+                    for (int j = 0; j < cl; j++) if ((vars[c + j] = Variance(vals, k, j)) != T.Zero) nonzero++;
+                }
+                long keep = (long)(nonzero * topk);
+                vars.AsSpan(0, n).CopyTo(ranked);
+                cut = keep == 0 ? RankCut<T>.None : RankCut<T>.Find(ranked.AsSpan(0, n), keep);
             }
-            output[j] = b[j] + mixed / T.Max(weights, floor);
+            Span<bool> selected = stackalloc bool[Chunk];
+
+            // Calculate: w_i ∝ mean over the tensor of the selected τ̂_i².
+            var sq = new double[k];
+            var pass = cut;
+            for (int c = 0; c < n; c += Chunk)
+            {
+                int cl = Fill(input, b, c, vals);
+                for (int j = 0; j < cl; j++) selected[j] = pass.Take(vars is null ? T.Zero : vars[c + j]);
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < cl; j++)
+                        if (selected[j]) { double d = double.CreateChecked(vals[i * Chunk + j]); sq[i] += d * d; }
+            }
+            var w = new T[k];
+            double total = 0;
+            for (int i = 0; i < k; i++) total += sq[i] / n;
+            for (int i = 0; i < k; i++) w[i] = Math.Abs(total) < 1e-6 ? T.One / T.CreateChecked(k) : T.CreateChecked(sq[i] / n / total);
+
+            // Erase (sum election on the unweighted τ̂) and merge.
+            T floor = T.CreateChecked(1e-6);
+            pass = cut;
+            for (int c = 0; c < n; c += Chunk)
+            {
+                int cl = Fill(input, b, c, vals);
+                for (int j = 0; j < cl; j++)
+                {
+                    if (!pass.Take(vars is null ? T.Zero : vars[c + j])) { output[c + j] = b[c + j] + T.Zero; continue; }
+                    T elect = T.Zero;
+                    for (int i = 0; i < k; i++) elect += vals[i * Chunk + j];
+                    bool positive = elect >= T.Zero;
+                    T mixed = T.Zero, weights = T.Zero;
+                    for (int i = 0; i < k; i++)
+                    {
+                        T d = vals[i * Chunk + j];
+                        if (d == T.Zero || T.IsNaN(d) || (d > T.Zero) != positive) continue;
+                        mixed += d * w[i];
+                        weights += w[i];
+                    }
+                    output[c + j] = b[c + j] + mixed / T.Max(weights, floor);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(vals);
+            if (vars is not null) ArrayPool<T>.Shared.Return(vars);
+            if (ranked is not null) ArrayPool<T>.Shared.Return(ranked);
         }
     }
 
-    // Population variance of τ_ij over the models (torch.var(unbiased=False)), in double, rounded to T.
-    static T Variance<T>(MergeInput<T> input, ReadOnlySpan<T> b, int j) where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
+    // Row i of vals ← τ_i of the chunk starting at c; returns the chunk length.
+    static int Fill<T>(MergeInput<T> input, ReadOnlySpan<T> b, int c, T[] vals) where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
     {
-        int k = input.Models.Count;
+        int cl = Math.Min(Chunk, b.Length - c);
+        for (int i = 0; i < input.Models.Count; i++)
+            TensorPrimitives.Subtract(input.Models[i].Span.Slice(c, cl), b.Slice(c, cl), vals.AsSpan(i * Chunk, cl));
+        return cl;
+    }
+
+    // Population variance of column j over the models (torch.var(unbiased=False)), in double, rounded to T.
+    static T Variance<T>(T[] vals, int k, int j) where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
+    {
         double mean = 0;
-        for (int i = 0; i < k; i++) mean += double.CreateChecked(input.Models[i].Span[j] - b[j]);
+        for (int i = 0; i < k; i++) mean += double.CreateChecked(vals[i * Chunk + j]);
         mean /= k;
         double v = 0;
-        for (int i = 0; i < k; i++) { double d = double.CreateChecked(input.Models[i].Span[j] - b[j]) - mean; v += d * d; }
+        for (int i = 0; i < k; i++) { double d = double.CreateChecked(vals[i * Chunk + j]) - mean; v += d * d; }
         return T.CreateChecked(v / k);
     }
 }

@@ -115,8 +115,9 @@ public abstract class TaskVectorMerge : MergeMethod
     /// <inheritdoc/>
     public override long ScratchElements(long elementCount, int modelCount) =>
         elementCount + (long)modelCount * Chunk
-        // DELLA: one keep probability per element of a row per model; a row can be the whole tensor.
-        + (Sparsification == TaskVectorSparsification.DellaMagnitudeRanked ? (long)modelCount * elementCount + 2 * elementCount : 0);
+        // DELLA: one keep probability per element of a row per model (a row can be the whole tensor),
+        // two sort keys of 8 bytes per element of a row, and one recorded keep bit per element per model.
+        + (Sparsification == TaskVectorSparsification.DellaMagnitudeRanked ? (long)modelCount * elementCount + 4 * elementCount + (long)modelCount * (elementCount / 32 + 1) : 0);
 
     /// <inheritdoc/>
     protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
@@ -164,7 +165,12 @@ public abstract class TaskVectorMerge : MergeMethod
         {
             var factor = new T[k];
             for (int i = 0; i < k; i++)
-                factor[i] = rescaleL1 ? L1Factor(sparsifiers[i], input.Models[i].Span, b, input.Offset, segment, scratch, vals.AsSpan(0, Chunk)) : T.One;
+            {
+                if (!rescaleL1) { factor[i] = T.One; continue; }
+                sparsifiers[i].RecordForReplay(n);
+                factor[i] = L1Factor(sparsifiers[i], input.Models[i].Span, b, input.Offset, segment, scratch, vals.AsSpan(0, Chunk));
+                sparsifiers[i].Replay();
+            }
 
             Span<T> v = k <= 64 ? stackalloc T[k] : new T[k];
             for (int s = 0; s < n; s += segment)

@@ -23,6 +23,8 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
     readonly T[]? _keep; // DELLA: keep probability of each element of the current segment
     RankCut<T> _keepCut = RankCut<T>.All, _dropCut = RankCut<T>.None;
     int _segmentPosition;
+    ulong[]? _kept;          // DELLA: keep decisions recorded by the first of two passes
+    bool _recording, _replaying;
 
     /// <param name="kind">The sparsification.</param>
     /// <param name="density">Fraction kept (top-k, outliers) or keep probability (random, DELLA).</param>
@@ -35,6 +37,26 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
     {
         _kind = kind; _density = density; _gamma = gamma; _epsilon = epsilon; _seed = seed; _divideByKeep = divideByKeep;
         if (kind == TaskVectorSparsification.DellaMagnitudeRanked) _keep = new T[Math.Max(1, segmentLength)];
+    }
+
+    /// <summary>
+    /// DELLA with two passes over a tensor (the L1 rescale's norms, then the merge): the first pass
+    /// records its keep decisions (one bit per element) and the second replays them instead of
+    /// ranking every row again. Other sparsifications recompute cheaply and ignore this.
+    /// </summary>
+    public void RecordForReplay(int elements)
+    {
+        if (_kind != TaskVectorSparsification.DellaMagnitudeRanked) return;
+        _kept = new ulong[(elements + 63) / 64];
+        _recording = true;
+    }
+
+    /// <summary>Switches from recording to replaying (see <see cref="RecordForReplay"/>).</summary>
+    public void Replay()
+    {
+        if (!_recording) return;
+        _recording = false;
+        _replaying = true;
     }
 
     /// <summary>Whether <see cref="BeginSegment"/> needs the magnitude scratch.</summary>
@@ -69,6 +91,7 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
                 break;
             }
             case TaskVectorSparsification.DellaMagnitudeRanked:
+                if (_replaying) break;
                 Magnitudes(model, b, mags);
                 DellaProbabilities.Compute<T>(mags, _density, _epsilon, _keep.AsSpan(0, len));
                 break;
@@ -102,7 +125,23 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
             }
             case TaskVectorSparsification.DellaMagnitudeRanked:
             {
+                if (_replaying)
+                {
+                    for (int j = 0; j < n; j++)
+                        row[j] = (_kept![(index + j) >> 6] >> (int)((index + j) & 63) & 1) != 0 ? m[j] - b[j] : T.Zero;
+                    return;
+                }
                 var keep = _keep.AsSpan(start, n);
+                if (_recording)
+                {
+                    for (int j = 0; j < n; j++)
+                    {
+                        bool kept = MergeSeed.UniformAt(_seed, index + j) < double.CreateChecked(keep[j]);
+                        if (kept) _kept![(index + j) >> 6] |= 1UL << (int)((index + j) & 63);
+                        row[j] = kept ? m[j] - b[j] : T.Zero; // recording happens only for the L1 rescale, never with divideByKeep
+                    }
+                    return;
+                }
                 for (int j = 0; j < n; j++)
                 {
                     T d = m[j] - b[j];

@@ -67,13 +67,13 @@ public static class QuickRecipe
         DType? output = null;
         if (computeDType is not null)
         {
-            if (!DTypes.TryParseUserName(computeDType, out compute) || compute is not (DType.F32 or DType.F64))
+            if (!DTypeNames.TryParseCompute(computeDType, out compute))
                 throw new RecipeException($"--dtype: '{computeDType}' is not a compute dtype (float32 or float64)");
         }
         if (outDType is not null)
         {
-            if (!DTypes.TryParseUserName(outDType, out var o) || o is not (DType.F32 or DType.F64 or DType.BF16 or DType.F16))
-                throw new RecipeException($"--out-dtype: '{outDType}' is not one of float32, float64, bfloat16, float16");
+            if (!DTypeNames.TryParseOutput(outDType, out var o))
+                throw new RecipeException($"--out-dtype: '{outDType}' is not one of {DTypeNames.OutputChoices}");
             output = o;
         }
         return new Recipe

@@ -474,9 +474,9 @@ public static class RecipeParser
 
     static DType ReadDType(YamlNode node, string where, string key)
     {
-        if (node is YamlScalarNode { Value: { } v } && DTypes.TryParseUserName(v, out var d) && d is DType.F32 or DType.F64 or DType.BF16 or DType.F16)
+        if (node is YamlScalarNode { Value: { } v } && DTypeNames.TryParseOutput(v, out var d))
             return d;
-        throw At(node, where, $"'{key}' must be one of float32, float64, bfloat16, float16");
+        throw At(node, where, $"'{key}' must be one of {DTypeNames.OutputChoices}");
     }
 
     static ulong ReadSeed(YamlNode node, string where) =>

@@ -117,12 +117,5 @@ public static class RecipeWriter
         _ => throw new ArgumentOutOfRangeException(nameof(v)),
     };
 
-    static string Name(DType t) => t switch
-    {
-        DType.F32 => "float32",
-        DType.F64 => "float64",
-        DType.BF16 => "bfloat16",
-        DType.F16 => "float16",
-        _ => t.SafetensorsName(),
-    };
+    static string Name(DType t) => DTypeNames.RecipeName(t);
 }

@@ -9,7 +9,7 @@ public sealed record GreedyOptions
     public AcceptRule Rule { get; init; } = AcceptRule.GreaterOrEqual;
 
     /// <summary>Called after each evaluation (key, candidate name, result, whether it was replayed from the store), e.g. to show progress.</summary>
-    public Action<string, string, EvaluationResult, bool>? OnEvaluated { get; init; }
+    public Action<EvaluationKey, string, EvaluationResult, bool>? OnEvaluated { get; init; }
 
     /// <summary>
     /// When true, an <see cref="EvaluationException"/> does not stop the run: a failed ingredient is left out
@@ -18,5 +18,5 @@ public sealed record GreedyOptions
     public bool SkipFailedEvaluations { get; init; }
 
     /// <summary>Called when an evaluation failed and was skipped (key, candidate name, the error).</summary>
-    public Action<string, string, EvaluationException>? OnSkipped { get; init; }
+    public Action<EvaluationKey, string, EvaluationException>? OnSkipped { get; init; }
 }

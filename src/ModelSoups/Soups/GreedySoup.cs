@@ -13,11 +13,11 @@ public static class GreedySoup
 {
     private static readonly IReadOnlyDictionary<string, double> NoMetrics = new Dictionary<string, double>();
 
-    /// <summary>Store key of ingredient <paramref name="index"/>'s own evaluation.</summary>
-    public static string IngredientKey(int index) => $"ingredient:{index}";
+    /// <summary>Key of ingredient <paramref name="index"/>'s own evaluation.</summary>
+    public static EvaluationKey IngredientKey(int index) => EvaluationKey.Ingredient(index);
 
-    /// <summary>Store key of the uniform mean of <paramref name="members"/> (order-free: sorted indices).</summary>
-    public static string SoupKey(IEnumerable<int> members) => "soup:" + string.Join(",", members.Order());
+    /// <summary>Key of the uniform mean of <paramref name="members"/> (order-free).</summary>
+    public static EvaluationKey SoupKey(IEnumerable<int> members) => EvaluationKey.Soup(members);
 
     /// <summary>Runs the greedy soup. Evaluations found in <paramref name="store"/> are replayed, not rerun.</summary>
     public static GreedyResult Run(ISoupBuilder builder, IEvaluator evaluator, GreedyOptions? options = null,
@@ -80,10 +80,10 @@ public static class GreedySoup
         }
         return new GreedyResult(options.Rule, ingredients, ranking, trajectory, members, soupScore);
 
-        (EvaluationResult?, string?) Evaluate(string key, string label, Func<Candidate> make)
+        (EvaluationResult?, string?) Evaluate(EvaluationKey key, string label, Func<Candidate> make)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (store is not null && store.TryGet(key, out var cached))
+            if (store is not null && store.TryGet(key.ToString(), out var cached))
             {
                 options.OnEvaluated?.Invoke(key, label, cached, true);
                 return (cached, null);
@@ -105,7 +105,7 @@ public static class GreedySoup
             }
             if (!double.IsFinite(result.Score))
                 throw new EvaluationException(label, $"the evaluator returned a score that is not a finite number for candidate '{label}'.");
-            store?.Add(key, result);
+            store?.Add(key.ToString(), result);
             options.OnEvaluated?.Invoke(key, label, result, false);
             return (result, null);
         }

@@ -86,11 +86,11 @@ public static class GreedySoupRun
                 SkipFailedEvaluations = settings.SkipFailedEvaluations,
                 OnEvaluated = (key, label, result, replayed) =>
                 {
-                    if (ensembleWanted && !replayed && key.StartsWith("ingredient:", StringComparison.Ordinal))
-                        logits.Add(int.Parse(key["ingredient:".Length..], CultureInfo.InvariantCulture), result, label);
-                    tracker.Evaluated(key, label, result.Score, replayed, null);
+                    if (ensembleWanted && !replayed && key.Kind == EvaluationKind.Ingredient)
+                        logits.Add(key.IngredientIndex, result, label);
+                    tracker.Evaluated(key.Kind, label, result.Score, replayed, null);
                 },
-                OnSkipped = (key, label, e) => tracker.Evaluated(key, label, null, false, e.UserMessage),
+                OnSkipped = (key, label, e) => tracker.Evaluated(key.Kind, label, null, false, e.UserMessage),
             };
 
             GreedyResult result;
@@ -102,7 +102,7 @@ public static class GreedySoupRun
             {
                 var r = Cached(journal, UniformKey, out var hit) ?? EvaluateUniform(ingredients, names, builderOptions, evaluator, settings, cancel);
                 if (r is not null && !hit) journal.Add(UniformKey, r);
-                tracker.Evaluated(UniformKey, "uniform soup", r?.Score, hit, r is null ? "failed" : null);
+                tracker.Evaluated(EvaluationKind.Baseline, "uniform soup", r?.Score, hit, r is null ? "failed" : null);
                 baselines.Add(new Baseline("Uniform soup", r?.Score, r?.Metrics ?? new Dictionary<string, double>(), $"all {ingredients.Length} ingredients"));
             }
             if (settings.AlsoEnsemble)
@@ -123,7 +123,7 @@ public static class GreedySoupRun
                         r = logits.Evaluate();
                         journal.Add(EnsembleKey, r);
                     }
-                    tracker.Evaluated(EnsembleKey, "logit ensemble", r.Score, hit, null);
+                    tracker.Evaluated(EvaluationKind.Baseline, "logit ensemble", r.Score, hit, null);
                     baselines.Add(new Baseline("Ensemble (mean logits)", r.Score, r.Metrics, $"{logits.Count} ingredients, {ingredients.Length}× inference"));
                 }
             }
@@ -265,7 +265,7 @@ public static class GreedySoupRun
         public int Fresh { get; private set; }
         public int Replayed { get; private set; }
 
-        public void Evaluated(string key, string label, double? score, bool replayed, string? error)
+        public void Evaluated(EvaluationKind kind, string label, double? score, bool replayed, string? error)
         {
             var elapsed = _clock.Elapsed;
             _clock.Restart();
@@ -273,12 +273,12 @@ public static class GreedySoupRun
             if (replayed) Replayed++;
             else { Fresh++; _freshTime += elapsed; }
             double? best;
-            if (key.StartsWith("ingredient:", StringComparison.Ordinal))
+            if (kind == EvaluationKind.Ingredient)
             {
                 if (score is { } s && (_bestIngredient is null || s > _bestIngredient)) _bestIngredient = s;
                 best = _bestIngredient;
             }
-            else if (key.StartsWith("soup:", StringComparison.Ordinal))
+            else if (kind == EvaluationKind.Soup)
             {
                 _soup ??= _bestIngredient;
                 best = _soup;

@@ -67,20 +67,4 @@ public static class DTypes
             default: type = default; return false;
         }
     }
-
-    /// <summary>
-    /// Parses a user-facing dtype name as recipes spell it: mergekit/PyTorch names
-    /// ("float32", "bfloat16", "float16", "float64") and the safetensors names.
-    /// </summary>
-    public static bool TryParseUserName(string name, out DType type)
-    {
-        switch (name.Trim().ToLowerInvariant())
-        {
-            case "float32" or "f32" or "fp32" or "float": type = DType.F32; return true;
-            case "bfloat16" or "bf16": type = DType.BF16; return true;
-            case "float16" or "f16" or "fp16" or "half": type = DType.F16; return true;
-            case "float64" or "f64" or "fp64" or "double": type = DType.F64; return true;
-            default: return TryParseSafetensorsName(name.Trim().ToUpperInvariant(), out type);
-        }
-    }
 }

@@ -22,8 +22,8 @@ public sealed class JournalTests : IDisposable
     {
         using (var j = GreedyJournal.Open(_dir.Path, Fingerprint()))
         {
-            j.Add(GreedySoup.IngredientKey(0), EvaluationResult.FromScore(0.5));
-            j.Add(GreedySoup.IngredientKey(1), EvaluationResult.FromScore(0.7));
+            j.Add(GreedySoup.IngredientKey(0).ToString(), EvaluationResult.FromScore(0.5));
+            j.Add(GreedySoup.IngredientKey(1).ToString(), EvaluationResult.FromScore(0.7));
         }
         return File.ReadAllLines(JournalPath);
     }

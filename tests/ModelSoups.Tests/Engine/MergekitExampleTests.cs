@@ -214,7 +214,7 @@ public sealed partial class MergekitExampleTests : IDisposable
         Assert.Equal("float16", (string)Config("out")["torch_dtype"]!);
     }
 
-    [Fact(Skip = "needs slerp with base_model as one of its two models (mergekit's usual form), which the mkmethods branch (#12a) adds; enable once merged")]
+    [Fact]
     public void Gradient_slerp_yml_over_slices_equals_the_equivalent_models_recipe()
     {
         // The recipe's own comment: the slice over all 40 layers is equivalent to the models: form,
@@ -237,7 +237,7 @@ public sealed partial class MergekitExampleTests : IDisposable
         Assert.True(platy[TinyLlama.LayerName(0, "mlp.up_proj.weight")].AsSpan().SequenceEqual(s[TinyLlama.LayerName(0, "mlp.up_proj.weight")]));
     }
 
-    [Fact(Skip = "needs the arcee_fusion method, which the mkmethods branch (#12a) adds; enable once merged")]
+    [Fact]
     public void Arcee_fusion_yml_runs_unchanged()
     {
         MergeEngine.Run(RecipeParser.ParseFile(Lay(ArceeFusion, "arcee_fusion.yml", layers: 4)), _tmp.File("out"), Options);

@@ -39,7 +39,7 @@ public sealed class ModelCardTests : IDisposable
         TinyLlama.Write(_tmp.File("base"), 2, 1);
         TinyLlama.Write(_tmp.File("x"), 2, 2);
         var card = Run();
-        Assert.StartsWith("---\nlibrary_name: transformers\ntags:\n- merge\n- model-soups\n---\n\n# out\n", card);
+        Assert.StartsWith("---\nlibrary_name: transformers\ntags:\n- merge\n- model-soups\n---\n\n# task_arithmetic merge\n", card);
         Assert.Contains("## Merge", card);
         Assert.Contains("`task_arithmetic`: ", card);
         Assert.Contains($"| ./base | base | model.safetensors | {new FileInfo(_tmp.File("base/model.safetensors")).Length} | `{Sha(_tmp.File("base/model.safetensors"))}` |", card);

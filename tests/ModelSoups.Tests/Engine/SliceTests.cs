@@ -194,7 +194,7 @@ public sealed class SliceTests : IDisposable
         Assert.Contains("slice 2: base_model ./base is not one of the slice's sources", e.Message);
         yaml = yaml.Replace("  - sources:\n      - {model: ./y, layer_range: [0, 2]}", "  - sources:\n      - {model: ./base, layer_range: [2, 4]}\n      - {model: ./y, layer_range: [0, 2], parameters: {weight: 1, density: 0.6}}");
         MergeEngine.Run(Recipe(yaml), _tmp.File("one"), new MergeOptions { Threads = 1, MemoryBudgetBytes = 64 << 20 });
-        long budget = 4096;
+        long budget = 16 << 10;   // dare_linear (mergekit's L1 rescale) needs each tensor whole: 6 KiB for lm_head
         var s = MergeEngine.Run(Recipe(yaml), _tmp.File("many"), new MergeOptions { Threads = 3, MemoryBudgetBytes = budget, MaxBlockElements = 7 });
         Assert.InRange(s.PeakWorkingBytes, 1, budget);
         var one = ModelFolders.ReadBytes(_tmp.File("one"));

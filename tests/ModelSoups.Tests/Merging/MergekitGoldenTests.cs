@@ -20,6 +20,15 @@ public sealed class MergekitGoldenTests
     // Base plus small changes and two large ones (+0.9 at 3, −0.6 at 7), summed in f32 as the script does.
     static readonly float[] Spiky = [.. new[] { 0.01f, 0.02f, -0.01f, 0.9f, 0.01f, -0.02f, 0.015f, -0.6f }.Select((d, i) => Base[i] + d)];
 
+    // Sparse changes over Base: element 0 changed by model 0 only, 1 by model 1 only, 2 by model 2 only,
+    // 3 by all three, 5 by models 0 and 2, 7 by model 1 only, 4 and 6 by none.
+    static readonly float[][] Sparse = [.. new[]
+    {
+        new[] { 0.2f, 0, 0, -0.1f, 0, 0.3f, 0, 0 },
+        new[] { 0, 0.4f, 0, 0.2f, 0, 0, 0, -0.5f },
+        new[] { 0, 0, 0.1f, 0.1f, 0, 0.3f, 0, 0 },
+    }.Select(d => d.Select((x, i) => Base[i] + x).ToArray())];
+
     static void Weights(MergeParameters p) { p.Set("weight", 0, 1.0).Set("weight", 1, 0.7); if (p.ModelCount > 2) p.Set("weight", 2, 0.5); }
 
     static void Near(float[] expected, float[] actual)
@@ -219,5 +228,22 @@ public sealed class MergekitGoldenTests
         // mergekit model_stock, filter_wise: mean pairwise cosine and t per row of a [2, 4] tensor.
         Near([0.7579920291900635f, -1.808424711227417f, -2.551297187805176f, -0.6924409866333008f, 0.49856120347976685f, -0.5827345848083496f, 0.7733779549598694f, -0.9640212655067444f],
             Run("model_stock", [A, B, C], Base, p => p.Set("filter_wise", true), shape: [2, 4]));
+    }
+
+    [Fact]
+    public void Ram_keeps_unique_changes_and_averages_shared_ones()
+    {
+        // mergekit ram: element 0 → base + 0.2 (one model); 3 → base + (−0.1 + 0.2 + 0.1)/3; 4 → base.
+        Near([0.30000001192092896f, 0.20000000298023224f, 0.4000000059604645f, -0.3333333432674408f, 0.5f, -0.30000001192092896f, 0.699999988079071f, -1.2999999523162842f],
+            Run("ram", Sparse, Base));
+    }
+
+    [Fact]
+    public void Ramplus_tl_amplifies_unique_changes_by_the_overlap_ratio()
+    {
+        // mergekit ramplus_tl, r 0.5, α 0.8: model 0 changes 1 element alone and 2 shared → ρ = 2 → λ = 1 + 0.5·0.8 = 1.4,
+        // so element 0 → 0.1 + 1.4·0.2 = 0.38; model 1: 2 alone, 1 shared → ρ = 0.5 → λ = 1.25: element 7 → −0.8 − 1.25·0.5.
+        Near([0.3800000250339508f, 0.30000001192092896f, 0.4399999976158142f, -0.3333333432674408f, 0.5f, -0.30000001192092896f, 0.699999988079071f, -1.4249999523162842f],
+            Run("ramplus_tl", Sparse, Base, p => p.Set("r", 0.5).Set("alpha", 0.8)));
     }
 }

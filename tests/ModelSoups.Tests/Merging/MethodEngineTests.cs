@@ -34,6 +34,8 @@ public sealed class MethodEngineTests : IDisposable
         ["arcee_fusion"] = (1, true, null, []),
         ["slerp"] = (1, true, null, ["t=0.3"]),
         ["model_stock"] = (3, true, null, ["filter_wise=true"]),
+        ["ram"] = (3, true, null, ["epsilon=0.5"]),
+        ["ramplus_tl"] = (3, true, null, ["epsilon=0.5", "r=0.5"]),
     };
 
     public static TheoryData<string> Methods() => [.. Setups.Keys];
@@ -41,9 +43,9 @@ public sealed class MethodEngineTests : IDisposable
     Recipe R(string method, string b, string[] models)
     {
         var s = Setups[method];
-        // epsilon is per model in mergekit; the quick form sets per-model values through the recipe, so use YAML for it.
-        var perModel = s.Settings.Where(x => x.StartsWith("epsilon=")).Select(x => x["epsilon=".Length..]).FirstOrDefault();
-        var global = s.Settings.Where(x => !x.StartsWith("epsilon=")).ToList();
+        // DELLA's epsilon is per model in mergekit; the quick form sets per-model values through the recipe, so use YAML for it.
+        var perModel = method.StartsWith("della") ? s.Settings.Where(x => x.StartsWith("epsilon=")).Select(x => x["epsilon=".Length..]).FirstOrDefault() : null;
+        var global = s.Settings.Where(x => perModel is null || !x.StartsWith("epsilon=")).ToList();
         if (perModel is null)
             return QuickRecipe.Build(method, models.Take(s.Models).ToList(), s.Base ? b : null, density: s.Density, settings: global);
         var path = _tmp.File($"{method}-{Guid.NewGuid():N}.yaml");

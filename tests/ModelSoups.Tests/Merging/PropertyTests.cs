@@ -92,7 +92,7 @@ public class PropertyTests
             Assert.True(kept >= dropped);
         }, iter: 200);
 
-    public static TheoryData<string> Elementwise => new() { "linear", "task_arithmetic", "dare_linear", "dare_ties", "layer_swap", "passthrough", "nearswap" };
+    public static TheoryData<string> Elementwise => new() { "linear", "task_arithmetic", "dare_linear", "dare_ties", "layer_swap", "passthrough", "nearswap", "ram" };
 
     [Theory]
     [MemberData(nameof(Elementwise))]

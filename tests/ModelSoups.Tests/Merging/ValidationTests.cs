@@ -83,7 +83,7 @@ public class ValidationTests
     public void Registry_lists_every_method_once_with_declared_parameters()
     {
         Assert.Equal(["linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs", "breadcrumbs_ties", "della", "della_linear", "sce",
-                "slerp", "nuslerp", "multislerp", "karcher", "model_stock", "nearswap", "arcee_fusion", "layer_swap", "passthrough"],
+                "slerp", "nuslerp", "multislerp", "karcher", "model_stock", "nearswap", "arcee_fusion", "ram", "ramplus_tl", "layer_swap", "passthrough"],
             MergeMethods.All.Select(m => m.Name));
         foreach (var m in MergeMethods.All)
             Assert.All(m.Parameters, d => Assert.False(string.IsNullOrWhiteSpace(d.Description)));
@@ -138,5 +138,23 @@ public class ValidationTests
         var m = MergeMethods.Get(method);
         Assert.Equal(normalize, m.Parameters.Single(d => d.Name == "normalize").Default);
         Assert.Equal(rescale, m.Parameters.Single(d => d.Name == "rescale").Default);
+    }
+
+    [Fact]
+    public void Validation_runs_once_and_again_after_a_change()
+    {
+        // The plan validates; merging then skips the checks, but a value set afterwards is checked.
+        var m = MergeMethods.Get("ties");
+        var p = new MergeParameters(m, 1).SetAll("density", 0.5);
+        m.Validate(p, hasBase: true);
+        float[] x = [1, 2], b = [0, 0];
+        var output = new float[2];
+        m.Merge(MergeRunner.Input([x], b, p, [2]), output);
+        p.Set("density", 0, 2.0);
+        Assert.Contains("'density' of model 0", Assert.Throws<ModelSoupsException>(() => m.Merge(MergeRunner.Input([x], b, p, [2]), output)).Message);
+        // Validated with a base does not stand for a call without one.
+        var q = new MergeParameters(m, 1);
+        m.Validate(q, hasBase: true);
+        Assert.Contains("needs a base_model", Assert.Throws<ModelSoupsException>(() => m.Merge(MergeRunner.Input<float>([x], null, q, [2]), output)).Message);
     }
 }

@@ -229,10 +229,10 @@ public sealed class GreedySoupTests : IDisposable
     {
         double awkward = 0.1 + 0.2;   // 0.30000000000000004
         using (var journal = GreedyJournal.Open(_dir, Fingerprint()))
-            journal.Add(GreedySoup.IngredientKey(0), new EvaluationResult(awkward, new Dictionary<string, double> { ["m"] = 1.0 / 3 }));
+            journal.Add(GreedySoup.IngredientKey(0).ToString(), new EvaluationResult(awkward, new Dictionary<string, double> { ["m"] = 1.0 / 3 }));
         using (var journal = GreedyJournal.Open(_dir, Fingerprint()))
         {
-            Assert.True(journal.TryGet(GreedySoup.IngredientKey(0), out var r));
+            Assert.True(journal.TryGet(GreedySoup.IngredientKey(0).ToString(), out var r));
             Assert.Equal(BitConverter.DoubleToInt64Bits(awkward), BitConverter.DoubleToInt64Bits(r.Score));
             Assert.Equal(1.0 / 3, r.Metrics["m"]);
         }

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using ModelSoups.Checkpoints;
 using ModelSoups.Tensors;
 
@@ -47,11 +49,39 @@ internal sealed class PyTorchTensorRef : TensorRef
         long first = byteOffset / es;
         long end = (byteOffset + byteCount + es - 1) / es;
         var buffer = new byte[checked((int)((end - first) * es))];
-        var shape = _tensor.Shape;
-        var stride = _tensor.Stride;
-        int rank = shape.Length;
+        var storage = _tensor.Storage;
+        if (storage.ByteLength <= int.MaxValue)
+        {
+            // The whole storage as one span; then a typed copy along the innermost dimension.
+            var src = storage.Slice(0, (int)storage.ByteLength);
+            switch (es)
+            {
+                case 1: GatherTyped(src, buffer.AsSpan(), first, end); break;
+                case 2: GatherTyped(MemoryMarshal.Cast<byte, ushort>(src), MemoryMarshal.Cast<byte, ushort>(buffer.AsSpan()), first, end); break;
+                case 4: GatherTyped(MemoryMarshal.Cast<byte, uint>(src), MemoryMarshal.Cast<byte, uint>(buffer.AsSpan()), first, end); break;
+                default: GatherTyped(MemoryMarshal.Cast<byte, ulong>(src), MemoryMarshal.Cast<byte, ulong>(buffer.AsSpan()), first, end); break;
+            }
+        }
+        else GatherSlow(buffer, first, end);
+        if (_bigEndian)
+            switch (es)
+            {
+                case 2: BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<byte, ushort>(buffer.AsSpan()), MemoryMarshal.Cast<byte, ushort>(buffer.AsSpan())); break;
+                case 4: BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<byte, uint>(buffer.AsSpan()), MemoryMarshal.Cast<byte, uint>(buffer.AsSpan())); break;
+                case 8: BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<byte, ulong>(buffer.AsSpan()), MemoryMarshal.Cast<byte, ulong>(buffer.AsSpan())); break;
+            }
+        return buffer.AsSpan((int)(byteOffset - first * es), byteCount);
+    }
 
-        // Row-major index of element `first`, then an odometer over the dimensions.
+    /// <summary>
+    /// Elements [<paramref name="first"/>, <paramref name="end"/>) in row-major order: an odometer over the
+    /// outer dimensions, a strided run along the innermost one. Indices were bounds-checked at open
+    /// (<see cref="TorchTensor.Validate"/>), and the span indexer checks them again.
+    /// </summary>
+    void GatherTyped<T>(ReadOnlySpan<T> src, Span<T> dst, long first, long end) where T : unmanaged
+    {
+        var (shape, stride) = Dims();
+        int rank = shape.Length;
         var index = new long[rank];
         long rest = first;
         for (int d = rank - 1; d >= 0; d--)
@@ -62,12 +92,51 @@ internal sealed class PyTorchTensorRef : TensorRef
         long at = _tensor.Offset;
         for (int d = 0; d < rank; d++) at += index[d] * stride[d];
 
-        var storage = _tensor.Storage;
+        int last = rank - 1;
+        long innerSize = shape[last], innerStride = stride[last];
+        long e = first;
+        int o = 0;
+        while (e < end)
+        {
+            long run = Math.Min(innerSize - index[last], end - e);
+            for (long k = 0; k < run; k++) dst[o++] = src[(int)(at + k * innerStride)];
+            e += run;
+            index[last] += run;
+            at += run * innerStride;
+            if (index[last] < innerSize) break;   // the block ended inside a row
+            at -= innerSize * innerStride;
+            index[last] = 0;
+            for (int d = last - 1; d >= 0; d--)
+            {
+                if (++index[d] < shape[d])
+                {
+                    at += stride[d];
+                    break;
+                }
+                at -= (shape[d] - 1) * stride[d];
+                index[d] = 0;
+            }
+        }
+    }
+
+    /// <summary>Storages over 2 GiB cannot be one span: element by element through the storage instead.</summary>
+    void GatherSlow(byte[] buffer, long first, long end)
+    {
+        int es = _elementSize;
+        var (shape, stride) = Dims();
+        int rank = shape.Length;
+        var index = new long[rank];
+        long rest = first;
+        for (int d = rank - 1; d >= 0; d--)
+        {
+            index[d] = rest % shape[d];
+            rest /= shape[d];
+        }
+        long at = _tensor.Offset;
+        for (int d = 0; d < rank; d++) at += index[d] * stride[d];
         for (long e = first, o = 0; e < end; e++, o += es)
         {
-            var dst = buffer.AsSpan((int)o, es);
-            storage.Slice(at * es, es).CopyTo(dst);
-            if (_bigEndian) dst.Reverse();
+            _tensor.Storage.Slice(at * es, es).CopyTo(buffer.AsSpan((int)o, es));
             for (int d = rank - 1; d >= 0; d--)
             {
                 if (++index[d] < shape[d])
@@ -79,6 +148,8 @@ internal sealed class PyTorchTensorRef : TensorRef
                 index[d] = 0;
             }
         }
-        return buffer.AsSpan((int)(byteOffset - first * es), byteCount);
     }
+
+    /// <summary>Shape and strides, with a rank-0 tensor seen as one element of shape [1].</summary>
+    (long[] Shape, long[] Stride) Dims() => _tensor.Shape.Length == 0 ? ([1], [1]) : (_tensor.Shape, _tensor.Stride);
 }

@@ -39,11 +39,12 @@ internal static class ZipDirectory
 
         if (length < EndBytes) throw Truncated($"{length} bytes is shorter than the end-of-central-directory record");
         // The end record is the last 22 bytes plus a comment of at most 64 KiB: scan back for its signature.
+        // Bytes after the comment are tolerated (as unzip and Python's zipfile tolerate them): offsets are absolute.
         long end = -1;
-        long lowest = Math.Max(0, length - EndBytes - ushort.MaxValue);
+        long lowest = Math.Max(0, length - EndBytes - ushort.MaxValue - 1024);
         var tail = file.Slice(lowest, (int)(length - lowest));
         for (int i = tail.Length - EndBytes; i >= 0; i--)
-            if (BinaryPrimitives.ReadUInt32LittleEndian(tail[i..]) == EndSig && i + EndBytes + BinaryPrimitives.ReadUInt16LittleEndian(tail[(i + 20)..]) == tail.Length)
+            if (BinaryPrimitives.ReadUInt32LittleEndian(tail[i..]) == EndSig && i + EndBytes + BinaryPrimitives.ReadUInt16LittleEndian(tail[(i + 20)..]) <= tail.Length)
             {
                 end = lowest + i;
                 break;

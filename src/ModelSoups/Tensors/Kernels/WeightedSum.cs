@@ -11,10 +11,13 @@ namespace ModelSoups.Tensors.Kernels;
 /// Every vector lane computes exactly what the scalar tail computes — a multiply then an add, each rounded
 /// (never a fused multiply-add), widening f32 → f64 exactly and narrowing f64 → f32 to nearest-even — so a
 /// result does not depend on the vector width, the span's alignment or where a caller cuts its blocks.
+/// Each kernel skips tiered compilation: a merge calls it a few thousand times on long spans, so a tier-0
+/// (unoptimised) first version would run a large share of the work.
 /// </summary>
 public static class WeightedSum
 {
     /// <summary><c>acc[i] += weight × (double)x[i]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first call: no tier-0 vector loop
     public static void AddScaled(ReadOnlySpan<float> x, double weight, Span<double> acc)
     {
         CheckLengths(x.Length, acc.Length);
@@ -55,6 +58,7 @@ public static class WeightedSum
     }
 
     /// <summary><c>acc[i] += weight × x[i]</c> in f64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first call: no tier-0 vector loop
     public static void AddScaled(ReadOnlySpan<double> x, double weight, Span<double> acc)
     {
         CheckLengths(x.Length, acc.Length);
@@ -80,6 +84,7 @@ public static class WeightedSum
     }
 
     /// <summary><c>acc[i] += weight × x[i]</c> in f32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first call: no tier-0 vector loop
     public static void AddScaled(ReadOnlySpan<float> x, float weight, Span<float> acc)
     {
         CheckLengths(x.Length, acc.Length);
@@ -109,6 +114,7 @@ public static class WeightedSum
     /// <see cref="BFloat16Kernels.ToSingle(ReadOnlySpan{ushort}, Span{float})"/> fused into the sum, so the
     /// inputs are read once and never stored as f32.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first call: no tier-0 vector loop
     public static void AddScaledBFloat16(ReadOnlySpan<ushort> x, float weight, Span<float> acc)
     {
         CheckLengths(x.Length, acc.Length);
@@ -149,6 +155,7 @@ public static class WeightedSum
     }
 
     /// <summary><c>output[i] = (float)(acc[i] / divisor)</c>: divide in f64, round once to f32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first call: no tier-0 vector loop
     public static void Divide(ReadOnlySpan<double> acc, double divisor, Span<float> output)
     {
         CheckLengths(acc.Length, output.Length);
@@ -177,6 +184,7 @@ public static class WeightedSum
     }
 
     /// <summary><c>output[i] = acc[i] / divisor</c> in f64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first call: no tier-0 vector loop
     public static void Divide(ReadOnlySpan<double> acc, double divisor, Span<double> output)
     {
         CheckLengths(acc.Length, output.Length);
@@ -202,6 +210,7 @@ public static class WeightedSum
     }
 
     /// <summary><c>output[i] = acc[i] / divisor</c> in f32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // fully optimised from the first call: no tier-0 vector loop
     public static void Divide(ReadOnlySpan<float> acc, float divisor, Span<float> output)
     {
         CheckLengths(acc.Length, output.Length);

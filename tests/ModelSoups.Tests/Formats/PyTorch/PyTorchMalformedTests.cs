@@ -36,6 +36,32 @@ public sealed class PyTorchMalformedTests : IDisposable
     }
 
     [Fact]
+    public void Zip64_archive_reads()
+    {
+        // Checkpoints over 4 GiB are zip64: sizes and offsets live in extra fields and a zip64 end record.
+        var pickle = PickleWriter.StateDict(("w", "FloatStorage", 3, 1, [2], [1]));
+        byte[] data = [.. BitConverter.GetBytes(1.5f), .. BitConverter.GetBytes(2.5f), .. BitConverter.GetBytes(-4f)];
+        string p = _dir.File("zip64.pt");
+        Zip64Writer.Write(p, [("archive/data.pkl", pickle), ("archive/data/0", data), ("archive/version", "3\n"u8.ToArray())]);
+        using var c = Checkpoint.Open(p);
+        // offset 1, size 2: elements 2.5 and -4.
+        Assert.Equal([2.5f, -4f], System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(c.Tensors["w"].GetBytes()).ToArray());
+    }
+
+    [Fact]
+    public void Zip64_end_record_missing()
+    {
+        var pickle = PickleWriter.StateDict(("w", "FloatStorage", 1, 0, [1], [1]));
+        string p = _dir.File("zip64.pt");
+        Zip64Writer.Write(p, [("archive/data.pkl", pickle), ("archive/data/0", new byte[4])]);
+        byte[] b = File.ReadAllBytes(p);
+        b[^42] ^= 0xFF;   // break the zip64 locator's signature (20 + 22 bytes from the end)
+        File.WriteAllBytes(p, b);
+        var e = Refused(p, PyTorchErrorKind.InvalidZip);
+        Assert.Contains("zip64", e.Message);
+    }
+
+    [Fact]
     public void Truncated_zip()
     {
         byte[] all = File.ReadAllBytes(PyTorchFixtures.Fixture("views.pt"));
@@ -43,6 +69,15 @@ public sealed class PyTorchMalformedTests : IDisposable
         File.WriteAllBytes(p, all[..(all.Length / 2)]);
         var e = Refused(p, PyTorchErrorKind.TruncatedZip);
         Assert.Contains("end-of-central-directory", e.Message);
+    }
+
+    [Fact]
+    public void Bytes_appended_after_a_zip_are_tolerated()
+    {
+        string p = _dir.File("appended.pt");
+        File.WriteAllBytes(p, [.. File.ReadAllBytes(PyTorchFixtures.Fixture("views.pt")), .. new byte[100]]);
+        using var c = Checkpoint.Open(p);
+        PyTorchFixtures.AssertSameTensors(PyTorchFixtures.Expected("views.pt"), c);
     }
 
     [Fact]

@@ -21,6 +21,7 @@ public sealed class PyTorchReaderTests
     [InlineData("views_legacy.pt")]
     [InlineData("views_deflated.pt")]    // the same records deflated instead of stored
     [InlineData("bigendian.pt")]         // byteorder record "big", elements byte-swapped
+    [InlineData("bigendian_legacy.pt")]  // legacy sys info little_endian=False, elements byte-swapped
     [InlineData("tiny_a.bin")]           // a module.state_dict(): OrderedDict with _metadata (BUILD), bf16, an int64 counter
     [InlineData("dataparallel.pth")]
     [InlineData("lightning.ckpt")]       // state_dict beside optimizer state, hyperparameters, bytes and a numpy scalar
@@ -142,6 +143,26 @@ public sealed class PyTorchReaderTests
         while (!System.IO.File.Exists(Path.Combine(root, "ModelSoups.slnx"))) root = Path.GetDirectoryName(root)!;
         string doc = System.IO.File.ReadAllText(Path.Combine(root, "docs", "formats.md"));
         foreach (var g in AllowedGlobals.Names) Assert.Contains($"`{g}`", doc);
+    }
+
+    [Fact]
+    public void Float8_through_rebuild_tensor_v3()
+    {
+        // PyTorch >= 2.1 saves f8 as an UntypedStorage (numel in bytes) plus a dtype argument:
+        // _rebuild_tensor_v3(storage, offset, size, stride, requires_grad, hooks, torch.float8_e4m3fn).
+        // Built by hand because Debian's torch 1.13 predates f8.
+        var w = new PickleWriter().Proto().OrderedDict().Str("w").Global("torch._utils", "_rebuild_tensor_v3").Mark()
+            .Storage("UntypedStorage", "0", 4).Int(1).Mark().Int(3).Tuple().Mark().Int(1).Tuple()
+            .Op(0x89).OrderedDict().Global("torch", "float8_e4m3fn").Tuple().Reduce().SetItem().Stop();
+        using var dir = new TempDir();
+        string p = dir.File("f8.pt");
+        TorchZip.Write(p, w.ToArray(), new Dictionary<string, byte[]> { ["0"] = [0x00, 0x38, 0x40, 0xC8] });
+        using var c = Checkpoint.Open(p);
+        var t = c.Tensors["w"];
+        Assert.Equal(DType.F8_E4M3, t.DType);
+        Assert.Equal([3L], t.Shape);
+        // Offset 1: bytes 0x38, 0x40, 0xC8 = 1.0, 2.0, -4.0 in e4m3fn (bias 7: 0x38 = 0 0111 000 → 2^0).
+        Assert.Equal([0x38, 0x40, 0xC8], t.GetBytes().ToArray());
     }
 
     [Fact]

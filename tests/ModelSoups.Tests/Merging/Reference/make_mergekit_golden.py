@@ -249,12 +249,35 @@ def model_stock_rows(w0, ws):  # filter_wise: one t per row
     return t * (sum(ws) / n) + (1 - t) * w0
 
 
+def ram_parts(base, models, eps):
+    tv = torch.stack([m - base for m in models]).view(len(models), -1)
+    nz = tv.abs() > eps
+    counts = nz.sum(dim=0, keepdim=True)
+    return tv, nz, counts, counts > 1, counts == 1
+
+
+def ram(base, models, eps=1e-5):  # mergekit ram
+    tv, nz, counts, overlap, unique = ram_parts(base, models, eps)
+    z = tv * nz
+    return base + ((z * unique) + (z * overlap / counts.clamp(min=1))).sum(dim=0, keepdim=True).reshape_as(base)
+
+
+def ramplus_tl(base, models, r=0.1, alpha=0.2, eps=1e-5):  # mergekit ramplus_tl
+    tv, nz, counts, overlap, unique = ram_parts(base, models, eps)
+    shared_n = (nz & overlap).sum(dim=1).float()
+    unique_n = (nz & unique).sum(dim=1).float()
+    lam = 1 + r * (shared_n / unique_n.clamp(min=eps)).clamp(min=0, max=alpha)
+    z = tv * nz
+    return base + ((z * unique * lam.unsqueeze(-1)) + (z * overlap / counts.clamp(min=1))).sum(dim=0, keepdim=True).reshape_as(base)
+
+
 f = lambda *v: torch.tensor(v, dtype=torch.float32)
 base = f(0.10, -0.20, 0.30, -0.40, 0.50, -0.60, 0.70, -0.80)
 a = f(0.35, -0.17, 0.04, -0.93, 0.46, -0.11, 0.72, -0.37)
 b = f(-0.26, -0.62, 0.33, 0.21, 0.97, -0.58, 0.19, -0.83)
 c = f(0.12, 0.41, 0.92, -0.44, 0.08, -1.23, 0.68, -0.06)
 W = [1.0, 0.7, 0.5]
+sparse = [f(0.2, 0, 0, -0.1, 0, 0.3, 0, 0), f(0, 0.4, 0, 0.2, 0, 0, 0, -0.5), f(0, 0, 0.1, 0.1, 0, 0.3, 0, 0)]
 spiky = f(0.01, 0.02, -0.01, 0.9, 0.01, -0.02, 0.015, -0.6)
 for t in (a - base, b - base, c - base):  # distinct magnitudes: no ties for sorts to break differently
     assert len(set(t.abs().tolist())) == t.numel()
@@ -287,7 +310,28 @@ out = {
     # Small changes everywhere and two large ones: only elements whose importance is an outlier move.
     "arcee_fusion_rows": arcee_fusion(base.view(2, 4), (base + spiky).view(2, 4)).view(-1),
     "slerp_base_t03": slerp(0.3, base, a),
+    # Sparse task vectors: some entries changed by one model, some by several, some by none.
+    "ram": ram(base, [base + sparse[0], base + sparse[1], base + sparse[2]]),
+    "ramplus_tl": ramplus_tl(base, [base + sparse[0], base + sparse[1], base + sparse[2]], r=0.5, alpha=0.8),
     "model_stock_filter_wise": model_stock_rows(base.view(2, 4), [m.view(2, 4) for m in (a, b, c)]).view(-1),
 }
 for k, v in out.items():
     print(k, "[" + ", ".join(repr(float(x)) + "f" for x in v.tolist()) + "]")
+
+# --- whole recipes on bf16 folders (MergekitRecipeTests): inputs rounded to bf16, mergekit's
+# formula in f32, output rounded to bf16 once (mergekit with dtype float32, out_dtype bfloat16).
+bf = lambda t: t.bfloat16().float()
+B16 = [bf(x) for x in (base, a, b, c)]
+rb, ra, rbb, rc = B16
+recipes = {
+    "recipe_ties": gta(rb, [ra, rbb, rc], W, lambda t, i: magnitude(t, 0.5, False), "sum", True),
+    "recipe_ties_nonorm": gta(rb, [ra, rbb, rc], W, lambda t, i: magnitude(t, 0.5, False), "sum", False),
+    "recipe_breadcrumbs": gta(rb, [ra, rbb, rc], W, lambda t, i: magnitude_outliers(t, 0.5, 0.2, False), None, False),
+    "recipe_task_arithmetic": gta(rb, [ra, rbb, rc], W, lambda t, i: t, None, False, 0.5),
+    "recipe_sce": sce(rb, [ra, rbb, rc], 0.5),
+    "recipe_slerp": slerp(0.3, rb, ra),
+    "recipe_karcher": karcher([ra, rbb, rc]),
+    "recipe_multislerp": multislerp([ra, rbb, rc], W, base=rb),
+}
+for k, v in recipes.items():
+    print(k, "[" + ", ".join(repr(float(x)) + "f" for x in bf(v.float()).tolist()) + "]")

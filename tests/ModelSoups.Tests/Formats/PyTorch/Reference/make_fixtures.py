@@ -134,6 +134,39 @@ def rezip(src, dst, compression, swap=None, byteorder=None):
             g.write(f.read())
 
 
+def legacy_to_big_endian(src, dst, element_size):
+    """Rewrites a legacy torch.save file as a big-endian machine writes it (one element size throughout)."""
+    with open(os.path.join(HERE, src), "rb") as f:
+        magic, proto, sysinfo = pickle.load(f), pickle.load(f), pickle.load(f)
+        start = f.tell()
+        class Skipper(pickle.Unpickler):   # only to find where the object pickle ends; builds nothing real
+            def find_class(self, module, name):
+                return lambda *a, **k: collections.OrderedDict()
+
+            def persistent_load(self, pid):
+                return None
+
+        Skipper(f).load()
+        obj_bytes_end = f.tell()
+        keys = pickle.load(f)
+        keys_end = f.tell()
+        body = f.read()
+    with open(os.path.join(HERE, src), "rb") as f:
+        raw = f.read()
+    sysinfo["little_endian"] = False
+    out = [pickle.dumps(magic, protocol=2), pickle.dumps(proto, protocol=2), pickle.dumps(sysinfo, protocol=2),
+           raw[start:keys_end]]
+    pos = 0
+    for _ in keys:
+        (numel,) = struct.unpack("<q", body[pos:pos + 8])
+        data = body[pos + 8:pos + 8 + numel * element_size]
+        out.append(body[pos:pos + 8])   # the element count stays little-endian, as torch writes it
+        out.append(np.frombuffer(data, dtype="<u%d" % element_size).byteswap().tobytes())
+        pos += 8 + numel * element_size
+    with open(os.path.join(HERE, dst), "wb") as g:
+        g.write(b"".join(out))
+
+
 def main():
     d = every_dtype()
     save("dtypes.pt", d, d)
@@ -209,6 +242,12 @@ def main():
     rezip("be_source.pt", "bigendian.pt", zipfile.ZIP_STORED, swap=4, byteorder="big")
     os.remove(os.path.join(HERE, "be_source.pt"))
     os.rename(os.path.join(HERE, "be_source.expected.safetensors"), os.path.join(HERE, "bigendian.expected.safetensors"))
+
+    # The legacy layout from a big-endian machine: sys info says little_endian=False, storages byte-swapped.
+    save("be_legacy_source.pt", be, be, legacy=True)
+    legacy_to_big_endian("be_legacy_source.pt", "bigendian_legacy.pt", 4)
+    os.remove(os.path.join(HERE, "be_legacy_source.pt"))
+    os.rename(os.path.join(HERE, "be_legacy_source.expected.safetensors"), os.path.join(HERE, "bigendian_legacy.expected.safetensors"))
 
     # A hostile file in torch.save's own zip layout: unpickling it with pickle/torch.load (without
     # weights_only) would run `touch` on the marker path. The reader must refuse it unrun.

@@ -3,10 +3,8 @@ using ModelSoups.Checkpoints;
 using ModelSoups.Cli;
 using ModelSoups.Engine;
 using ModelSoups.Recipes;
-using ModelSoups.Tests.Formats;
-using ModelSoups.Tests.Soups;
 
-namespace ModelSoups.Tests.Cli;
+namespace ModelSoups.Cli.Tests;
 
 public sealed class GreedyCommandTests : IDisposable
 {

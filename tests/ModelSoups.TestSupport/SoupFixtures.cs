@@ -2,10 +2,10 @@ using System.Runtime.InteropServices;
 using ModelSoups.Formats.Safetensors;
 using ModelSoups.Tensors;
 
-namespace ModelSoups.Tests.Soups;
+namespace ModelSoups.TestSupport;
 
 /// <summary>Small Hugging Face folders for soup tests: a.weight (f32), b.bias (bf16), c.count (i64).</summary>
-static class SoupFixtures
+public static class SoupFixtures
 {
     /// <summary>Writes DIR/NAME/model.safetensors (+ config.json); <paramref name="w"/> is a.weight[0].</summary>
     public static string Folder(string dir, string name, float w, int seed, long count = 7)

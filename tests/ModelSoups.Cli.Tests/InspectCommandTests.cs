@@ -2,9 +2,8 @@ using System.Text.Json;
 using ModelSoups.Cli;
 using ModelSoups.Formats.Safetensors;
 using ModelSoups.Tensors;
-using ModelSoups.Tests.Formats;
 
-namespace ModelSoups.Tests.Cli;
+namespace ModelSoups.Cli.Tests;
 
 public class InspectCommandTests : IDisposable
 {

@@ -1,13 +1,13 @@
 using System.Globalization;
 using ModelSoups.Tensors;
 
-namespace ModelSoups.Tests.Engine;
+namespace ModelSoups.TestSupport;
 
 /// <summary>
 /// Tiny Llama-shaped Hugging Face folders (hidden 8, MLP 16, vocab 32, a few layers) with a Llama
 /// config.json: what mergekit's example recipes and slices tests run on.
 /// </summary>
-static class TinyLlama
+public static class TinyLlama
 {
     public const int Hidden = 8, Intermediate = 16, Vocab = 32;
 

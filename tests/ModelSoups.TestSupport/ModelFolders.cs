@@ -1,10 +1,10 @@
 using ModelSoups.Checkpoints;
 using ModelSoups.Tensors;
 
-namespace ModelSoups.Tests.Engine;
+namespace ModelSoups.TestSupport;
 
 /// <summary>Writes small Hugging Face model folders for engine and CLI tests.</summary>
-static class ModelFolders
+public static class ModelFolders
 {
     /// <summary>Float tensor bytes in <paramref name="type"/> from f32 values (rounded to nearest even).</summary>
     public static byte[] Bytes(DType type, params float[] values)

@@ -1,9 +1,7 @@
 using ModelSoups.Cli;
 using ModelSoups.Tensors;
-using ModelSoups.Tests.Engine;
-using ModelSoups.Tests.Formats;
 
-namespace ModelSoups.Tests.Cli;
+namespace ModelSoups.Cli.Tests;
 
 public sealed class MergeCommandTests : IDisposable
 {
