@@ -19,8 +19,8 @@ public class JournalFuzzTests
         var fp = JournalFingerprint.ForGreedy(Enumerable.Range(0, 4).Select(i => IngredientStamp.FromText($"m{i}", $"s{i}")), "fuzz", AcceptRule.GreaterOrEqual);
         var recorded = new Dictionary<string, double>
         {
-            [GreedySoup.IngredientKey(0)] = 0.25, [GreedySoup.IngredientKey(1)] = 0.5, [GreedySoup.IngredientKey(2)] = 0.125,
-            [GreedySoup.IngredientKey(3)] = 0.75, [GreedySoup.SoupKey([1, 3])] = 0.8125, [GreedySoup.SoupKey([0, 1, 3])] = 0.625,
+            [GreedySoup.IngredientKey(0).ToString()] = 0.25, [GreedySoup.IngredientKey(1).ToString()] = 0.5, [GreedySoup.IngredientKey(2).ToString()] = 0.125,
+            [GreedySoup.IngredientKey(3).ToString()] = 0.75, [GreedySoup.SoupKey([1, 3]).ToString()] = 0.8125, [GreedySoup.SoupKey([0, 1, 3]).ToString()] = 0.625,
         };
         using (var j = GreedyJournal.Open(dir.Path, fp))
             foreach (var (k, v) in recorded) j.Add(k, EvaluationResult.FromScore(v));
