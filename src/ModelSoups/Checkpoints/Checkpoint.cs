@@ -187,7 +187,7 @@ public static class Checkpoint
     /// </summary>
     static void RefuseOtherFormats(string path)
     {
-        if (!File.Exists(path)) return;   // the safetensors reader reports it
+        if (!File.Exists(path) || Durability.Posix.Stat(path) is { IsRegularFile: false }) return;   // the safetensors reader reports these
         var kind = FileSignature.Detect(path);
         if (kind is FileKind.Gguf or FileKind.Onnx or FileKind.Tar
             || (kind == FileKind.Unknown && !path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)))
