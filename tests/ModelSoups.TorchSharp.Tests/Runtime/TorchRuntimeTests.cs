@@ -8,10 +8,14 @@ namespace ModelSoups.TorchSharp.Tests.Runtime;
 public class TorchRuntimeTests
 {
     [Fact]
-    public void Loads_once_and_uses_every_core()
+    public void Loads_once_and_uses_every_core_unless_pinned()
     {
         TorchRuntime.EnsureLoaded();
         TorchRuntime.EnsureLoaded();
+        // The thread count is process-wide and a demo run earlier in this process may have pinned it (FixThreads).
+        TorchRuntime.FixThreads(1);
+        Assert.Equal(1, torch.get_num_threads());
+        TorchRuntime.FixThreads(null);
         TorchRuntime.UseAllCores();
         Assert.Equal(Environment.ProcessorCount, torch.get_num_threads());
         using var x = tensor(new[] { 1f, 2f });
