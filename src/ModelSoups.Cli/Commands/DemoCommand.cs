@@ -33,7 +33,7 @@ public static class DemoCommand
         var vision = new Option<bool>("--vision") { Description = "The Fashion-MNIST / ImageNet ResNet-18 experiment instead (with --quick or --full; default folder soup-demo-vision)." };
         var outDir = new Option<string>("--out", "-o") { Description = "Output folder: _init/, seed-N/, summary.json, report.html. Rerunning resumes.", DefaultValueFactory = _ => DefaultOut };
         var sparse = new Option<bool>("--sparse") { Description = "Sparse Model Soups instead: prune a small CNN to 90 % in 3 phases and compare IMP with SMS uniform and greedy soups on the same corrupted test sets (DIR/sparse/; with --quick or alone)." };
-        var pleas = new Option<bool>("--pleas") { Description = "PLeaS instead: two MLPs from different random initialisations (and a pair on classes 0–4 vs 5–9) merged by naive averaging, permute+average and PLeaS at budgets 1.0–2.0 (DIR/pleas/; about 5 minutes on 2 cores)." };
+        var pleas = new Option<bool>("--pleas") { Description = "PLeaS instead: MLP and CNN pairs from different random initialisations on Fashion-MNIST (same classes, and 0–4 vs 5–9) merged by naive averaging, permute+average and PLeaS at budgets 1.0–2.0 (DIR/pleas/; measured 17 min on one core of a heavily loaded machine, the MLP part 78 s)." };
         var command = new Command("demo", "Model soups end to end: fine-tune MiniLM ingredients on SpamAssassin spam/ham over several sweep seeds, then compare the best model, uniform, greedy and learned soups and the ensemble on held-out, test and a time shift, with intervals and McNemar's test.")
         {
             quick, full, seeds, lr, heldOutOnly, vision, sparse, pleas, outDir,
@@ -96,7 +96,7 @@ public static class DemoCommand
         {
             if (p.Training is { } t) training.Report(t);
             else if (p.Message is { } m) stderr.WriteLine($"[{p.Stage}] {m}");
-        }, (folder, results) => ReportWriter.WriteDemo(folder, results, SparseSections(folder)), cancel);
+        }, (folder, results) => ReportWriter.WriteDemo(folder, results, ExtraSections(folder)), cancel);
     }
 
     /// <summary>Parses "MIN,MAX" (0 &lt; MIN ≤ MAX).</summary>
@@ -119,7 +119,7 @@ public static class DemoCommand
         {
             if (p.Training is { } t) training.Report(t);
             else if (p.Message is { } m) stderr.WriteLine($"[{p.Stage}] {m}");
-        }, (folder, summary) => ReportWriter.WriteTextDemo(folder, summary, SparseSections(folder)), cancel);
+        }, (folder, summary) => ReportWriter.WriteTextDemo(folder, summary, ExtraSections(folder)), cancel);
     }
 
     /// <summary>Prints the summary table over sweeps, the paired tests, the headline and the stage times.</summary>
@@ -147,17 +147,20 @@ public static class DemoCommand
         var main = Path.Combine(options.Out, DemoResults.FileName);
         var text = Path.Combine(options.Out, TextDemoSummary.FileName);
         if (File.Exists(main))
-            ReportWriter.WriteDemo(options.Out, DemoResults.FromJson(File.ReadAllText(main), main), SparseSections(options.Out));
+            ReportWriter.WriteDemo(options.Out, DemoResults.FromJson(File.ReadAllText(main), main), ExtraSections(options.Out));
         else if (File.Exists(text))
-            ReportWriter.WriteTextDemo(options.Out, TextDemoSummary.FromJson(File.ReadAllText(text), text), SparseSections(options.Out));
+            ReportWriter.WriteTextDemo(options.Out, TextDemoSummary.FromJson(File.ReadAllText(text), text), ExtraSections(options.Out));
         return result;
     }
 
-    /// <summary>The sparse demo's report section when <c>DIR/sparse/results.json</c> exists.</summary>
-    static IReadOnlyList<string> SparseSections(string folder)
+    /// <summary>The sparse demo's report section when <c>DIR/sparse/results.json</c> exists, and the PLeaS demo's sections when <c>DIR/pleas/</c> has results.</summary>
+    internal static IReadOnlyList<string> ExtraSections(string folder)
     {
         var path = Path.Combine(folder, SparseDemo.FolderName, SparseSoupResult.FileName);
-        return File.Exists(path) ? [SparseReport.Html(SparseSoupResult.Read(path))] : [];
+        var sections = File.Exists(path) ? new List<string> { SparseReport.Html(SparseSoupResult.Read(path)) } : [];
+        // The PLeaS demo's sections too, when soup demo --pleas ran into the same folder.
+        sections.AddRange(PleasDemo.ReadResults(folder).Select(ModelSoups.Reports.PleasReport.Html));
+        return sections;
     }
 
     /// <summary>Prints the Table-3-style summary, the verdict and the stage times.</summary>

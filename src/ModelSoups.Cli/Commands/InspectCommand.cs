@@ -129,7 +129,7 @@ public static class InspectCommand
                     o.WriteLine($"  {PrintableName.Of(Path.GetFileName(s.Path))}  {s.Tensors} tensors  {N(s.Bytes)} bytes");
             }
             else o.WriteLine($"file: {c.Files[0]}");
-            foreach (var n in c.Notes) o.WriteLine($"note: {n}");
+            foreach (var n in c.Notes) o.WriteLine($"note: {PrintableName.Of(n)}");
             if (c.Metadata.Count > 0)
             {
                 o.WriteLine("metadata:");

@@ -86,6 +86,7 @@ public static class MergeCommand
 
         MergeOptions Options(ParseResult parse)
         {
+            if (string.IsNullOrWhiteSpace(parse.GetValue(outDir))) throw new ModelSoupsException("--out is empty; give the output folder.");
             int threadCount = parse.GetValue(threads);
             if (threadCount < 1) throw new ModelSoupsException("--threads must be at least 1");
             return new MergeOptions

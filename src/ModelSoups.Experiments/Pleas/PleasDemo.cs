@@ -70,6 +70,16 @@ public static class PleasDemo
         return runs;
     }
 
+    /// <summary>The <c>pleas.json</c> of every pair a demo run wrote under <paramref name="demoFolder"/> (none when it did not run).</summary>
+    public static IReadOnlyList<PleasResults> ReadResults(string demoFolder)
+    {
+        var root = Path.Combine(demoFolder, FolderName);
+        if (!Directory.Exists(root)) return [];
+        return Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal)
+            .SelectMany(arch => new[] { "shared", "separate" }.Select(sub => Path.Combine(arch, sub, PleasResults.FileName)))
+            .Where(File.Exists).Select(PleasResults.Read).ToList();
+    }
+
     /// <summary>The examples with labels in [first, first + count), relabelled to 0 … count − 1.</summary>
     public static ImageDataset Relabel(ImageDataset data, int first, int count)
     {

@@ -19,12 +19,12 @@ namespace ModelSoups.Experiments.Vision;
 /// full fine-tunes as ingredients; then every ingredient, the best individual (by held-out), the uniform soup, the
 /// greedy soup (≥), the learned soup and the logit ensemble, each on held-out, test and the corrupted test sets
 /// (<see cref="ShiftEvaluationSets"/>). Averaged models get BatchNorm recalibrated and are saved. Resumable:
-/// finished runs, soups and evaluations (<c>work/evaluations.json</c>) are reused by a rerun.
+/// finished runs, soups and evaluations (<c>work/evaluations.jsonl</c>, a <see cref="Durability.Journal"/>) are reused by a rerun.
 /// </summary>
 public static class SoupsDemo
 {
     /// <summary>Folder names inside the output folder.</summary>
-    public const string IngredientsFolder = "ingredients", SoupsFolder = "soups", WorkFolder = "work", CacheFileName = "evaluations.json";
+    public const string IngredientsFolder = "ingredients", SoupsFolder = "soups", WorkFolder = "work", CacheFileName = "evaluations.jsonl";
 
     /// <summary>Runs the demo; writes <c>results.json</c> (and, through <paramref name="writeReport"/>, the report) into <see cref="DemoOptions.Out"/>.</summary>
     /// <param name="o">Settings.</param>
@@ -78,7 +78,7 @@ public static class SoupsDemo
         {
             foreach (var t in trained) opened.Add(Checkpoint.Open(t.Folder));
             using var evaluator = new ShiftEvaluator(spec, sets, trainSample, o.RecalibrateBatches, o.RecalibrateBatchSize);
-            var cache = new DemoEvaluationCache(Path.Combine(o.Out, WorkFolder, CacheFileName), string.Join(" | ",
+            using var cache = new DemoEvaluationCache(Path.Combine(o.Out, WorkFolder, CacheFileName), string.Join(" | ",
                 "v1", spec.Describe(), sets.Description, $"recalibrate {o.RecalibrateBatches}x{o.RecalibrateBatchSize}",
                 $"learned {o.LearnedSoupEpochs}x{o.LearnedSoupImages}/{o.LearnedSoupBatchSize}",
                 string.Join(",", trained.Select(t => t.Record.Name + ":" + t.Record.HeldOut.ToString("R", CultureInfo.InvariantCulture)))));
@@ -205,8 +205,7 @@ public static class SoupsDemo
                 writeReport(o.Out, results); // again, so the report shows its own stage time
             }
             var path = Path.Combine(o.Out, DemoResults.FileName);
-            File.WriteAllText(path + ".tmp", results.ToJson());
-            File.Move(path + ".tmp", path, overwrite: true);
+            Durability.AtomicFile.WriteAllText(path, results.ToJson());
             return results;
 
             // A soup: reused when its folder and its evaluation exist with the same members, else made, saved and evaluated.

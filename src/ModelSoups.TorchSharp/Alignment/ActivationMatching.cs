@@ -1,6 +1,7 @@
 using ModelSoups.Assignment;
 using TorchSharp;
 using static TorchSharp.torch;
+using static ModelSoups.TorchSharp.Alignment.ScalarSafeMath;
 
 namespace ModelSoups.TorchSharp.Alignment;
 
@@ -64,22 +65,22 @@ public static class ActivationMatching
 
         public void Add(Tensor x, Tensor y)
         {
-            _sumA.add_(x.sum(0L)); _sumB.add_(y.sum(0L));
-            _sqA.add_((x * x).sum(0L)); _sqB.add_((y * y).sum(0L));
-            _cross.add_(x.t().matmul(y));
+            AddInPlace(_sumA, x.sum(0L)); AddInPlace(_sumB, y.sum(0L));
+            AddInPlace(_sqA, (x * x).sum(0L)); AddInPlace(_sqB, (y * y).sum(0L));
+            AddInPlace(_cross, x.t().matmul(y));
             _n += x.shape[0];
         }
 
         public double[,] Correlation()
         {
             using var scope = NewDisposeScope();
-            var meanA = _sumA / _n; var meanB = _sumB / _n;
-            var cov = _cross / _n - meanA.unsqueeze(1) * meanB.unsqueeze(0);
-            var sdA = (_sqA / _n - meanA * meanA).clamp_min(0).sqrt();
-            var sdB = (_sqB / _n - meanB * meanB).clamp_min(0).sqrt();
+            var meanA = Over(_sumA, _n); var meanB = Over(_sumB, _n);
+            var cov = Minus(Over(_cross, _n), meanA.unsqueeze(1) * meanB.unsqueeze(0));
+            var sdA = ClampMin(Minus(Over(_sqA, _n), meanA * meanA), 0).sqrt();
+            var sdB = ClampMin(Minus(Over(_sqB, _n), meanB * meanB), 0).sqrt();
             // A constant unit correlates with nothing: 0 instead of 0/0.
             var denominator = sdA.unsqueeze(1) * sdB.unsqueeze(0);
-            var corr = where(denominator > 1e-12, cov / denominator.clamp_min(1e-12), zeros_like(cov));
+            var corr = where(Greater(denominator, 1e-12), cov / ClampMin(denominator, 1e-12), zeros_like(cov));
             return WeightMatching.ToArray(corr);
         }
     }

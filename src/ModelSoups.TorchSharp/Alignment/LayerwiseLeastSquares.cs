@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static ModelSoups.TorchSharp.Alignment.ScalarSafeMath;
 
 namespace ModelSoups.TorchSharp.Alignment;
 
@@ -49,9 +50,9 @@ public static class LayerwiseLeastSquares
                 var ya = Observe(chain, a, x, l).Output.index_select(1, indexA);
                 var yb = Observe(chain, alignedB, x, l).Output.index_select(1, indexB);
                 var features2d = Features(layer, xm);
-                var y = Rows(ya.to_type(ScalarType.Float64)) * targetA + Rows(yb.to_type(ScalarType.Float64)) * targetB;
-                gram.add_(features2d.t().matmul(features2d));
-                cross.add_(features2d.t().matmul(y));
+                var y = Plus(Rows(ya.to_type(ScalarType.Float64)) * targetA, Rows(yb.to_type(ScalarType.Float64)) * targetB);
+                AddInPlace(gram, features2d.t().matmul(features2d));
+                AddInPlace(cross, features2d.t().matmul(y));
             }
 
             using var weights = zeros([features, outClass.Length], ScalarType.Float64);
@@ -112,11 +113,11 @@ public static class LayerwiseLeastSquares
             var rows = Rows(Observe(chain, merged, x, l).Output.to_type(ScalarType.Float64));
             var s = rows.sum(0L); var q = (rows * rows).sum(0L);
             if (sum is null) { sum = s.DetachFromDisposeScope(); squares = q.DetachFromDisposeScope(); }
-            else { sum.add_(s); squares!.add_(q); }
+            else { AddInPlace(sum, s); AddInPlace(squares!, q); }
             n += rows.shape[0];
         }
-        using var mean = sum! / n;
-        using var variance = (squares! / n - mean * mean).clamp_min(0);
+        using var mean = Over(sum!, n);
+        using var variance = ClampMin(Minus(Over(squares!, n), mean * mean), 0);
         var dtype = merged[$"{bn}.running_mean"].dtype;
         merged[$"{bn}.running_mean"] = mean.to_type(dtype).DetachFromDisposeScope();
         merged[$"{bn}.running_var"] = variance.to_type(dtype).DetachFromDisposeScope();

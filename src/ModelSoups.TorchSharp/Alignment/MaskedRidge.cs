@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using static ModelSoups.TorchSharp.Alignment.ScalarSafeMath;
 
 namespace ModelSoups.TorchSharp.Alignment;
 
@@ -32,7 +33,7 @@ public static class MaskedRidge
         double lambda = ridge * gs.diagonal().mean().item<double>();
         // A floor keeps the system positive definite when a feature never varies (a dead unit, zero padding).
         lambda = Math.Max(lambda, 1e-12 * Math.Max(1.0, gs.diagonal().max().item<double>()));
-        var system = gs + eye(gs.shape[0], dtype: ScalarType.Float64) * lambda;
+        var system = Plus(gs, Times(eye(gs.shape[0], dtype: ScalarType.Float64), lambda));
         var factor = linalg.cholesky(system);
         var solved = cholesky_solve(cs, factor);
         result.index_copy_(0, idx, solved);

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static ModelSoups.TorchSharp.Alignment.ScalarSafeMath;
 
 namespace ModelSoups.TorchSharp.Alignment;
 
@@ -86,7 +87,7 @@ public static class MergedState
             shape[0] = outClass.Length; shape[1] = inClass.Length;
             ca = ca.reshape(shape); cb = cb.reshape(shape);
         }
-        var merged = ea.to_type(ScalarType.Float64) * ca + eb.to_type(ScalarType.Float64) * cb;
+        var merged = Plus(ea.to_type(ScalarType.Float64) * ca, eb.to_type(ScalarType.Float64) * cb);
         return merged.to_type(a.dtype).MoveToOuterDisposeScope();
     }
 

@@ -1,6 +1,7 @@
 using ModelSoups.Assignment;
 using TorchSharp;
 using static TorchSharp.torch;
+using static ModelSoups.TorchSharp.Alignment.ScalarSafeMath;
 
 namespace ModelSoups.TorchSharp.Alignment;
 
@@ -43,7 +44,7 @@ public static class WeightMatching
                             if (other != g) b = b.index_select(axis, tensor(perm[other].Select(i => (long)i).ToArray()));
                         var wa = reference[a.Tensor].to_type(ScalarType.Float64).movedim([a.Axis], [0]).reshape(group.Size, -1L);
                         var wb = b.movedim([a.Axis], [0]).reshape(group.Size, -1L);
-                        total = total + wa.matmul(wb.t());
+                        total = Plus(total, wa.matmul(wb.t()));
                     }
                     similarity = ToArray(total);
                 }

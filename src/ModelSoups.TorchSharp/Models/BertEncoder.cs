@@ -126,8 +126,11 @@ public sealed class BertEncoder : nn.Module
         // HF BertModel's extended mask: (1 − mask)·(−10000) added to every attention score (the value in this export family).
         using var minusLarge = (-10000.0).ToScalar();
         var mask = ids.ne(zero).to(ScalarType.Float32);                          // [N, T]
-        var additive = mask.neg().add(one).mul(minusLarge).view(n, 1, 1, t);    // [N, 1, 1, T]
-        using var positions = arange(t, dtype: ScalarType.Int64);
+        var additive = mask.neg().add(one, one).mul(minusLarge).view(n, 1, 1, t);    // [N, 1, 1, T]; alpha explicit (no finalizer Scalar)
+        using var first = 0L.ToScalar();
+        using var stop = t.ToScalar();
+        using var step = 1L.ToScalar();
+        using var positions = arange(first, stop, step, dtype: ScalarType.Int64);
         var words = P("embeddings.word_embeddings.weight").index_select(0, ids.flatten()).view(n, t, -1);
         var x = words.add(P("embeddings.position_embeddings.weight").index_select(0, positions).unsqueeze(0), one)
                      .add(P("embeddings.token_type_embeddings.weight")[0], one);

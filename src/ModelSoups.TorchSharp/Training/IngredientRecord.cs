@@ -52,16 +52,7 @@ public sealed record IngredientRecord
         }
     }
 
-    /// <summary>Writes the record into <paramref name="folder"/> via a temporary file and a rename, so it is never seen half-written.</summary>
-    public void Write(string folder)
-    {
-        var path = Path.Combine(folder, FileName);
-        var temp = Path.Combine(folder, $".{FileName}.{Guid.NewGuid():N}.tmp");
-        using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-        {
-            JsonSerializer.Serialize(fs, this, Json);
-            fs.Flush(flushToDisk: true);
-        }
-        File.Move(temp, path, overwrite: true);
-    }
+    /// <summary>Writes the record into <paramref name="folder"/> through <see cref="Durability.AtomicFile"/>, so it is never seen half-written.</summary>
+    public void Write(string folder) =>
+        Durability.AtomicFile.Write(Path.Combine(folder, FileName), fs => JsonSerializer.Serialize(fs, this, Json));
 }

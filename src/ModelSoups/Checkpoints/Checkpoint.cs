@@ -151,8 +151,13 @@ public static class Checkpoint
     static ICheckpoint OpenFiles(IReadOnlyList<string> paths, string location, string? folder, CheckpointOpenOptions options)
     {
         foreach (var p in paths)
+        {
             if (Directory.Exists(p))
                 throw new HfCheckpointException(HfCheckpointErrorKind.Ambiguous, "is a folder; open folders on their own, not in a file list.", p);
+            // Before anything reads a byte (even the format sniffing): opening a FIFO would block forever.
+            if (Durability.Posix.Stat(p) is { IsRegularFile: false } st)
+                throw new SafetensorsFormatException(SafetensorsErrorKind.NotARegularFile, $"this is {st.TypeName}, not a regular file; give a checkpoint file.", p);
+        }
         var torch = paths.Where(IsPyTorch).ToList();
         if (torch.Count == paths.Count && paths.Count > 0) return PyTorchCheckpoint.Open(paths, location, folder, options);
         if (torch.Count > 0)
@@ -182,7 +187,7 @@ public static class Checkpoint
     /// </summary>
     static void RefuseOtherFormats(string path)
     {
-        if (!File.Exists(path)) return;   // the safetensors reader reports it
+        if (!File.Exists(path) || Durability.Posix.Stat(path) is { IsRegularFile: false }) return;   // the safetensors reader reports these
         var kind = FileSignature.Detect(path);
         if (kind is FileKind.Gguf or FileKind.Onnx or FileKind.Tar
             || (kind == FileKind.Unknown && !path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)))

@@ -30,8 +30,6 @@ static class AccumulatingMerge
         // The task's own sources: a slice or layer map names other tensors than the output's (plan.SourcesOf).
         int first = plan.HasBaseFor(task) ? 1 : 0;
         var models = plan.SourcesOf(task).Skip(first).ToList();
-        // Before touching the mappings (a truncated file faults) and after (a rewrite in place): see CheckUnchanged.
-        foreach (var m in models) m.CheckUnchanged();
         var weights = Linear.Weights(task.Parameters!, out double divisor);
         var accumulation = Accumulation.For(compute, models.Select(m => m.DType), task.Output.DType, weights);
         var outType = task.Output.DType;
@@ -48,9 +46,12 @@ static class AccumulatingMerge
             for (int i = 0; i < models.Count; i++)
             {
                 int size = models[i].DType.Size();
+                // Before touching the mapping (a truncated file faults) and after the sum (a rewrite in place): see CheckUnchanged.
+                models[i].CheckUnchanged();
                 var bytes = models[i].GetBytes((start + s) * size, n * size);
                 if (NonFiniteCount.Count(models[i].DType, bytes) is var bad and > 0) nonFinite.AddInput(plan.InputIndexOf(task, first + i), models[i].Name, bad);
                 SoupAccumulator.Add(accumulation, a, compute, models[i].DType, bytes, weights[i]);
+                models[i].CheckUnchanged();
                 read += (long)n * size;
             }
             var o = outBytes[..(n * outSize)];
@@ -58,7 +59,6 @@ static class AccumulatingMerge
             if (NonFiniteCount.Count(outType, o) > 0) nonFinite.AddOutput(name, NewNonFinite(models, start + s, n, outType, o));
             writer.Write(name, (start + s) * outSize, o);
         }
-        foreach (var m in models) m.CheckUnchanged();
         return read;
     }
 

@@ -14,6 +14,9 @@ namespace ModelSoups.Engine;
 /// </summary>
 static class EmbeddingGather
 {
+    /// <summary>Most elements converted in one call (keeps byte counts within int).</summary>
+    const int MaxRun = 1 << 22;
+
     /// <summary>Fills <paramref name="target"/> with elements [<paramref name="start"/>, start + length) of input <paramref name="input"/>'s permuted tensor; returns the bytes read.</summary>
     public static long Fill<T>(EmbeddingRows rows, int input, IReadOnlyList<TensorRef> sources, long width, long start, Span<T> target)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -26,8 +29,21 @@ static class EmbeddingGather
             int row = checked((int)(e / width));
             int col = (int)(e % width);
             int len = (int)Math.Min(width - col, target.Length - done);
+            int own = rows.OwnRow(input, row);
+            if (own >= 0)
+            {
+                // The input's own rows: extend over the following rows while they stay consecutive in
+                // the input (the usual case: a shared prefix of the vocabulary), and convert them at once.
+                long end = e + len, limit = start + target.Length;
+                for (int r = row + 1, o = own + 1; end < limit && end - e < MaxRun && rows.OwnRow(input, r) == o; r++, o++)
+                    end = Math.Min(end + width, limit);
+                int run = (int)Math.Min(end - e, MaxRun);
+                read += Convert(sources[input], own * width + col, target.Slice(done, run));
+                done += run;
+                continue;
+            }
             var segment = target.Slice(done, len);
-            var from = rows.RowsFor(input, row);
+            var from = rows.StandIn(row);
             if (from.Length == 0) segment.Clear();
             else
             {

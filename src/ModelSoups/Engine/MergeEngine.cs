@@ -214,23 +214,6 @@ public static class MergeEngine
         }
     }
 
-    static ModelCard.Content CardContent(MergePlan plan, IReadOnlyList<RecipeWriter.InputFile>? hashes, string tool)
-    {
-        var basePath = plan.HasBase ? plan.InputModels[0].Path : plan.LayerMap is not null ? plan.Recipe.BaseModel?.Path : null;
-        var inputs = plan.Inputs.Zip(plan.InputModels).Select(p =>
-        {
-            var files = p.First.Files.Select(f =>
-            {
-                var h = hashes?.FirstOrDefault(x => x.Path == f);
-                return (Path.GetFileName(f), h?.Bytes ?? new FileInfo(f).Length, h?.Sha256);
-            }).ToList();
-            return new ModelCard.Input(p.Second.Spelled, p.Second.Path == basePath ? "base" : "model", files);
-        }).ToList();
-        var recipe = plan.Recipe.SourceText ?? RecipeWriter.ToYaml(plan.Recipe);
-        // The title does not name the output folder (mergekit does): the same merge gives the same bytes wherever it is written.
-        return new ModelCard.Content(plan.Recipe.Name ?? $"{plan.Method.Name} merge", plan.Method.Name, plan.Method.Description, inputs, recipe, tool);
-    }
-
     /// <summary>Output elements in a slice that are non-finite where every input is finite (the merge made them).</summary>
     static long NewNonFinite<T>(ReadOnlyMemory<T>[] inputs, int start, int n, DType outType, ReadOnlySpan<byte> outBytes)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -254,6 +237,23 @@ public static class MergeEngine
             var hashes = InputHashes.Compute(files, threads, onBytes, cancel);
             return (hashes, clock.Elapsed);
         }, cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    static ModelCard.Content CardContent(MergePlan plan, IReadOnlyList<RecipeWriter.InputFile>? hashes, string tool)
+    {
+        var basePath = plan.HasBase ? plan.InputModels[0].Path : plan.LayerMap is not null ? plan.Recipe.BaseModel?.Path : null;
+        var inputs = plan.Inputs.Zip(plan.InputModels).Select(p =>
+        {
+            var files = p.First.Files.Select(f =>
+            {
+                var h = hashes?.FirstOrDefault(x => x.Path == f);
+                return (Path.GetFileName(f), h?.Bytes ?? new FileInfo(f).Length, h?.Sha256);
+            }).ToList();
+            return new ModelCard.Input(p.Second.Spelled, p.Second.Path == basePath ? "base" : "model", files);
+        }).ToList();
+        var recipe = plan.Recipe.SourceText ?? RecipeWriter.ToYaml(plan.Recipe);
+        // The title does not name the output folder (mergekit does): the same merge gives the same bytes wherever it is written.
+        return new ModelCard.Content(plan.Recipe.Name ?? $"{plan.Method.Name} merge", plan.Method.Name, plan.Method.Description, inputs, recipe, tool);
+    }
 
     static Exception Rethrow(Exception e) =>
         e is ModelSoupsException or OperationCanceledException ? e : new InvalidOperationException($"merge failed: {e.Message}", e);
@@ -319,6 +319,7 @@ public static class MergeEngine
             }
             return item.Count;
         }
+        // Rows gathered per token (tokenizer merge) need the converted inputs: the generic path below.
         if (plan.Method is Linear && !plan.Recipe.PreserveSparsity && task.Rows is null)
         {
             var buffer = budget.Rent(AccumulatingMerge.WorkingBytes(task, item.Count), cancel);

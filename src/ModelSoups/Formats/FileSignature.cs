@@ -27,9 +27,13 @@ public static class FileSignature
     /// <summary>Bytes of the file start <see cref="Detect(ReadOnlySpan{byte}, long)"/> looks at.</summary>
     public const int PrefixBytes = 512;
 
-    /// <summary>Reads the start of <paramref name="path"/> and detects its kind; a file that cannot be read is <see cref="FileKind.Unknown"/>.</summary>
+    /// <summary>
+    /// Reads the start of <paramref name="path"/> and detects its kind; a file that cannot be read, or that is
+    /// not a regular file (a FIFO would block the read forever), is <see cref="FileKind.Unknown"/>.
+    /// </summary>
     public static FileKind Detect(string path)
     {
+        if (Durability.Posix.Stat(path) is { IsRegularFile: false }) return FileKind.Unknown;
         try
         {
             using var h = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);

@@ -29,9 +29,10 @@ public sealed class Linear : MergeMethod
     protected override void ValidateMore(MergeParameters p, bool hasBase, string where)
     {
         if (!p.Flag("normalize")) return;
-        // Only an exact zero cannot be normalised: weights of 1e-39 (or 1e308) are scaled first (see Weights).
-        Weights(p, out double sum);
-        if (sum == 0 || !double.IsFinite(sum))
+        // Zero relative to the weights' own size: 1e-39 + 1e-39 is a fine sum, 1 + (-1) (or 1 + (-1 + 1e-15)) is not.
+        var w = Weights(p, out double sum);
+        double max = w.Max(Math.Abs);
+        if (!(Math.Abs(sum) > 1e-12 * max))
             throw new ModelSoupsException($"The linear weights sum to zero{where}, so they cannot be normalised; change a weight or set normalize: false.");
     }
 
@@ -54,10 +55,11 @@ public sealed class Linear : MergeMethod
 
 
     /// <summary>
-    /// The weights w_i and the divisor (Σ w_i when normalising, else 1), both in f64. With normalize, the weights
-    /// are first multiplied by the power of two that brings the largest to [1, 2): a power-of-two scale is exact,
-    /// so for ordinary weights every product, sum and quotient is bit for bit what it was unscaled, while weights
-    /// like 1e-39 (whose sum is not zero) or 1e308 (whose sum would overflow) still give their true weighted mean.
+    /// The weights w_i and the divisor (Σ w_i when normalising, else 1), both in f64. With normalize, weights of
+    /// ordinary size are used as given (so the bits stay what they always were), while weights whose largest
+    /// magnitude is outside [2⁻⁶⁰, 2⁶⁰] are first divided by that largest magnitude: the mean is unchanged, but
+    /// weights like 1e-39 (whose sum is not zero) or 1e308 (whose sum would overflow, and which f32 sums could not
+    /// hold) give their true weighted mean — equal weights become exactly 1, the plain mean.
     /// </summary>
     internal static double[] Weights(MergeParameters p, out double divisor)
     {
@@ -65,11 +67,8 @@ public sealed class Linear : MergeMethod
         double max = 0;
         for (int i = 0; i < w.Length; i++) max = Math.Max(max, Math.Abs(w[i] = p.Number("weight", i)));
         if (!p.Flag("normalize")) { divisor = 1; return w; }
-        if (max > 0 && double.IsFinite(max))
-        {
-            int e = Math.ILogB(max);
-            for (int i = 0; i < w.Length; i++) w[i] = Math.ScaleB(w[i], -e);
-        }
+        if (max > 0 && double.IsFinite(max) && (max < Math.ScaleB(1.0, -60) || max > Math.ScaleB(1.0, 60)))
+            for (int i = 0; i < w.Length; i++) w[i] /= max;
         double sum = 0;
         for (int i = 0; i < w.Length; i++) sum += w[i];
         divisor = sum;

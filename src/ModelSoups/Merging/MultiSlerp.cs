@@ -62,6 +62,13 @@ public sealed class MultiSlerp : MergeMethod
         double meanSq = 0;
         for (int j = 0; j < n; j++) { double mj = Mean(input, o, hasBase, w, inv, j); meanSq += mj * mj; }
         double meanNorm = Math.Sqrt(meanSq);
+        if (norms.All(r => r == 0))
+        {
+            // Every input is zero (with a base: a tensor no model changed). mergekit returns the base for
+            // two models and raises for more; the base (zeros without one) is the only sensible answer.
+            if (hasBase) o.CopyTo(output); else output.Clear();
+            return;
+        }
         if (meanNorm < eps)
         {
             if (k != 2)

@@ -104,6 +104,11 @@ public static class RecipeParser
         {
             throw new RecipeException($"line {e.Start.Line}: invalid YAML: {FirstSentence(e.Message)}", where, e);
         }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException && e.Source == "YamlDotNet")
+        {
+            // YamlDotNet reports some malformed documents this way instead of as YamlException (found by RecipeFuzzTests).
+            throw new RecipeException($"invalid YAML: {FirstSentence(e.Message)}", where, e);
+        }
     }
 
     static string DocumentText(string text, YamlNode root)
@@ -356,6 +361,10 @@ public static class RecipeParser
             return ReadValue(stream.Documents[0].RootNode, where);
         }
         catch (YamlException e)
+        {
+            throw new RecipeException($"cannot read the value '{text}': {FirstSentence(e.Message)}", where, e);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException && e.Source == "YamlDotNet")
         {
             throw new RecipeException($"cannot read the value '{text}': {FirstSentence(e.Message)}", where, e);
         }

@@ -13,7 +13,7 @@ internal static class YamlDepthLimit
     /// <summary>Deepest nesting of mappings and sequences accepted.</summary>
     public const int MaxDepth = 64;
 
-    /// <summary>Throws <see cref="RecipeException"/> naming <paramref name="where"/> when <paramref name="text"/> nests too deep.</summary>
+    /// <summary>Throws <see cref="RecipeException"/> naming <paramref name="where"/> when <paramref name="text"/> nests too deep (or cannot be scanned at all).</summary>
     public static void Check(string text, string? where)
     {
         var parser = new Parser(new StringReader(text));
@@ -37,6 +37,12 @@ internal static class YamlDepthLimit
         catch (YamlException)
         {
             // Syntax errors are reported by the real parse, with its message.
+        }
+        catch (InvalidOperationException e) when (e.Source == "YamlDotNet")
+        {
+            // YamlDotNet's scanner fails this way on some malformed plain scalars (found by RecipeFuzzTests);
+            // the real parse would crash the same way, so this is where it becomes a clean error.
+            throw new RecipeException($"invalid YAML: the text cannot be scanned ({e.Message})", where, e);
         }
     }
 }

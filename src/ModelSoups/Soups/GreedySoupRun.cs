@@ -50,6 +50,9 @@ public static class GreedySoupRun
         // One run per work folder: a second one would interleave the journal and share the scratch files.
         Directory.CreateDirectory(work);
         using var workLock = OutputLock.AcquireFile(Path.Combine(work, "lock"), work);
+        // Holding the lock, anything scratch in the work folder was left by a run that was killed: remove it.
+        foreach (var f in Directory.EnumerateFiles(work, "soup-sum-*.f64")) File.Delete(f);
+        foreach (var d in Directory.EnumerateDirectories(work, "candidate-*")) Directory.Delete(d, recursive: true);
         var opened = new List<ICheckpoint>();
         try
         {

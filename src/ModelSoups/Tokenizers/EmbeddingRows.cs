@@ -39,6 +39,12 @@ public sealed class EmbeddingRows
     /// <summary>Number of inputs.</summary>
     public int InputCount => _own.Length;
 
+    /// <summary>Input <paramref name="input"/>'s own row for output row <paramref name="row"/>, or -1 when it uses the stand-in rows.</summary>
+    public int OwnRow(int input, int row) => row < _own[input].Length && !_force[row] ? _own[input][row] : -1;
+
+    /// <summary>The stand-in rows of output row <paramref name="row"/>, averaged for every input without its own (none: zeros).</summary>
+    public ReadOnlySpan<SourceRow> StandIn(int row) => _standIn[row];
+
     /// <summary>
     /// The rows input <paramref name="input"/> contributes to output row <paramref name="row"/>:
     /// its own row, or the stand-in rows to average (possibly from other inputs; none means zeros).

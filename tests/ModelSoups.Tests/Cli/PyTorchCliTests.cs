@@ -143,6 +143,32 @@ public sealed class PyTorchCliTests : IDisposable
     }
 
     [Fact]
+    public async Task A_fifo_named_bin_is_refused_without_blocking()
+    {
+        var fifo = _dir.File("pipe.bin");
+        using (var p = System.Diagnostics.Process.Start("mkfifo", [fifo])!) p.WaitForExit();
+        var task = Task.Run(() => Soup("inspect", fifo));
+        Assert.True(await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(30))) == task, "soup blocked opening a FIFO");
+        var (code, _, e) = await task;
+        Assert.Equal(2, code);
+        Assert.Contains("this is a FIFO (named pipe), not a regular file", e);
+    }
+
+    [Fact]
+    public void A_bin_input_truncated_while_mapped_stops_the_merge_cleanly()
+    {
+        string a = _dir.File("a");
+        Directory.CreateDirectory(a);
+        File.Copy(PyTorchFixtures.Fixture("tiny_a.bin"), Path.Combine(a, "pytorch_model.bin"));
+        using var plan = ModelSoups.Engine.MergePlan.Create(ModelSoups.Recipes.QuickRecipe.Build("linear", [a, PyTorchFixtures.Fixture("hf-sharded")]), new ModelSoups.Engine.MergeOptions());
+        // Another process cuts the file short: touching those mapped pages now would be SIGBUS.
+        using (var fs = new FileStream(Path.Combine(a, "pytorch_model.bin"), FileMode.Open, FileAccess.Write)) fs.SetLength(fs.Length / 2);
+        var e = Assert.Throws<EnvironmentFaultException>(() => ModelSoups.Engine.MergeEngine.Run(plan, _dir.File("out"), new ModelSoups.Engine.MergeOptions { HashInputs = false }));
+        Assert.StartsWith("the input changed while being read", e.Message);
+        Assert.False(Directory.Exists(_dir.File("out")));
+    }
+
+    [Fact]
     public void A_gguf_file_is_named_not_misread_as_a_safetensors_header()
     {
         string p = _dir.File("model.bin");

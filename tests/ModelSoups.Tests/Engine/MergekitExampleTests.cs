@@ -162,11 +162,16 @@ public sealed partial class MergekitExampleTests : IDisposable
         var m = Read("out");
         Assert.Equal(o.Keys.Order(), m.Keys.Order());
         // mergekit linear (normalize: true): (1.0 o + 0.3 w + 0.5 p) / 1.8, written in dtype float16.
-        // We accumulate in double, round to the f32 compute dtype, then to f16 (mergekit computes in
-        // f16 itself, so it may differ from this by one f16 ulp: docs/recipes.md).
+        // 16-bit inputs are summed in f32 (Soups/Accumulation) and rounded once to f16; mergekit computes in
+        // f16 itself. Both are within one f16 ulp of the exact mean, which is what the issue asks: check that.
         foreach (var (name, got) in m)
             for (int i = 0; i < got.Length; i++)
-                Assert.Equal((float)(Half)(float)((1.0 * o[name][i] + 0.3 * w[name][i] + 0.5 * p[name][i]) / 1.8), got[i]);
+            {
+                var exact = (Half)((1.0 * o[name][i] + 0.3 * w[name][i] + 0.5 * p[name][i]) / 1.8);
+                int ulps = Math.Abs(BitConverter.HalfToInt16Bits(exact) - BitConverter.HalfToInt16Bits((Half)got[i]));
+                Assert.True(ulps <= 1 && Half.IsNegative(exact) == Half.IsNegative((Half)got[i]) || exact == (Half)got[i],
+                    $"{name}[{i}]: {got[i]} is {ulps} f16 ulps from {(float)exact}");
+            }
         AllF16(_tmp.File("out"));
         Assert.Equal("float16", (string)Config("out")["torch_dtype"]!);
     }

@@ -4,6 +4,11 @@ using ModelSoups.Evaluation;
 namespace ModelSoups.Tests.Evaluation;
 
 /// <summary>Evaluators that hang, leave children behind or print without end never hang soup or exhaust its memory.</summary>
+/// <summary>Runs alone: one test measures the process's allocations, which tests running beside it would add to.</summary>
+[CollectionDefinition(nameof(EvaluatorHangTests), DisableParallelization = true)]
+public sealed class EvaluatorHangCollection;
+
+[Collection(nameof(EvaluatorHangTests))]
 public sealed class EvaluatorHangTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("ms-eval-hang-").FullName;

@@ -107,4 +107,15 @@ public sealed class SparsificationUnitTests
         Assert.Equal(x, Run("passthrough", [x]));
         Close([3, -4, 0], Run("passthrough", [x], set: p => p.Set("scale", 0, 2.0)));
     }
+
+    [Fact]
+    public void Multislerp_of_unchanged_models_is_the_base()
+    {
+        // Three task vectors of zero: mergekit raises ("weighted sum ... is zero"); we return the base.
+        float[] b = [0.5f, -1, 2];
+        Assert.Equal(b, Run("multislerp", [b, b, b], b));
+        // Antipodal task vectors that cancel are still refused, naming the tensor.
+        var e = Assert.Throws<ModelSoupsException>(() => Run("multislerp", [[1.5f, -1, 2], [-0.5f, -1, 2], [0.5f, -1, 2]], b, name: "model.layers.0.w"));
+        Assert.Contains("model.layers.0.w", e.Message);
+    }
 }

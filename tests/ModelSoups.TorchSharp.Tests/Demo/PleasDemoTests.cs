@@ -28,9 +28,20 @@ public class PleasDemoTests
         Assert.Contains("different label spaces", File.ReadAllText(Path.Combine(t["demo"], "pleas", "report.md")));
         Assert.Equal(4, lines.Count(l => l.StartsWith("training ", StringComparison.Ordinal)));
 
+        Assert.Equal(["shared", "separate"], PleasDemo.ReadResults(t["demo"]).Select(r => r.LabelSpace));
         var again = new List<string>();
         PleasDemo.Run(options, again.Add);
         Assert.DoesNotContain(again, l => l.StartsWith("training ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Demo_pleas_runs_alone()
+    {
+        using var t = new TempFolder();
+        var err = new StringWriter();
+        Assert.Equal(2, ModelSoups.Cli.SoupApp.Run(["demo", "--pleas", "--sparse", "--out", t["demo"]], new StringWriter(), err));
+        Assert.Contains("--pleas runs alone", err.ToString());
+        Assert.False(Directory.Exists(Path.Combine(t["demo"], "pleas")));
     }
 
     [Fact]

@@ -9,10 +9,16 @@ namespace ModelSoups.TorchSharp.Tests.Runtime;
 public class TorchRuntimeTests
 {
     [Fact]
-    public void Loads_once_and_then_computes()
+    public void Loads_once_and_uses_every_core_unless_pinned()
     {
         TorchRuntime.EnsureLoaded();
         TorchRuntime.EnsureLoaded();
+        // The thread count is process-wide and a demo run earlier in this process may have pinned it (FixThreads).
+        TorchRuntime.FixThreads(1);
+        Assert.Equal(1, torch.get_num_threads());
+        TorchRuntime.FixThreads(null);
+        TorchRuntime.UseAllCores();
+        Assert.Equal(Environment.ProcessorCount, torch.get_num_threads());
         using var x = tensor(new[] { 1f, 2f });
         using var y = x + x;
         Assert.Equal([2f, 4f], y.data<float>().ToArray());

@@ -1,22 +1,31 @@
 using System.IO.MemoryMappedFiles;
+using Microsoft.Win32.SafeHandles;
 
 namespace ModelSoups.Formats.PyTorch;
 
-/// <summary>A whole file mapped read-only; storages are views into it. Dispose unmaps.</summary>
+/// <summary>
+/// A whole file mapped read-only; storages are views into it. The handle stays open so that
+/// <see cref="CheckUnchanged"/> can see another process rewrite or truncate the file while it is
+/// mapped (reading a page past a truncated end would kill the process with SIGBUS). Dispose unmaps.
+/// </summary>
 internal sealed unsafe class FileMapping : IDisposable
 {
     readonly MemoryMappedFile? _map;
     readonly MemoryMappedViewAccessor? _view;
+    readonly SafeFileHandle _handle;
+    readonly Durability.FileStatus? _openedAs;
     readonly byte* _data;
     int _disposed;
 
     public string Path { get; }
     public long Length { get; }
 
-    FileMapping(string path, long length, MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte* data)
+    FileMapping(string path, long length, SafeFileHandle handle, MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte* data)
     {
         Path = path;
         Length = length;
+        _handle = handle;
+        _openedAs = Durability.Posix.Stat(handle);
         _map = map;
         _view = view;
         _data = data;
@@ -25,32 +34,35 @@ internal sealed unsafe class FileMapping : IDisposable
     /// <summary>Opens and maps <paramref name="path"/> read-only (an empty file maps to nothing).</summary>
     public static FileMapping Open(string path)
     {
-        try
-        {
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-            long length = RandomAccess.GetLength(handle);
-            if (length == 0) return new FileMapping(path, 0, null, null, null);
-            var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
-            var map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
-            MemoryMappedViewAccessor? view = null;
-            try
-            {
-                view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
-                byte* p = null;
-                view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-                return new FileMapping(path, length, map, view, p + view.PointerOffset);
-            }
-            catch
-            {
-                view?.Dispose();
-                map.Dispose();
-                throw;
-            }
-        }
+        // A FIFO would block the open forever, a device could be endless: only regular files are opened.
+        if (Durability.Posix.Stat(path) is { IsRegularFile: false } st)
+            throw new PyTorchFormatException(PyTorchErrorKind.Unreadable, $"this is {st.TypeName}, not a regular file; give a checkpoint file.", path);
+        SafeFileHandle handle;
+        try { handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new PyTorchFormatException(PyTorchErrorKind.Unreadable,
                 e is FileNotFoundException or DirectoryNotFoundException ? "the file does not exist." : $"cannot open the file ({e.Message}).", path, e);
+        }
+        MemoryMappedFile? map = null;
+        MemoryMappedViewAccessor? view = null;
+        try
+        {
+            long length = RandomAccess.GetLength(handle);
+            if (length == 0) return new FileMapping(path, 0, handle, null, null, null);
+            var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
+            map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
+            view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+            byte* p = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+            return new FileMapping(path, length, handle, map, view, p + view.PointerOffset);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            view?.Dispose();
+            map?.Dispose();
+            handle.Dispose();
+            throw new PyTorchFormatException(PyTorchErrorKind.Unreadable, $"cannot map the file ({e.Message}).", path, e);
         }
     }
 
@@ -63,7 +75,20 @@ internal sealed unsafe class FileMapping : IDisposable
         return count == 0 ? ReadOnlySpan<byte>.Empty : new ReadOnlySpan<byte>(_data + offset, count);
     }
 
-    /// <summary>Unmaps the file; spans obtained earlier must not be used afterwards.</summary>
+    /// <summary>
+    /// Throws <see cref="EnvironmentFaultException"/> when the file changed size or modification time since
+    /// it was opened (as <c>SafetensorsFile.CheckUnchanged</c> does for safetensors inputs).
+    /// </summary>
+    public void CheckUnchanged()
+    {
+        if (_openedAs is not { } before || Volatile.Read(ref _disposed) != 0) return;
+        if (Durability.Posix.Stat(_handle) is not { } now) return;
+        if (now.Size != before.Size || now.ModifiedNanoseconds != before.ModifiedNanoseconds)
+            throw new EnvironmentFaultException(
+                $"the input changed while being read (it was {before.Size:N0} bytes, now {now.Size:N0}, and was modified again); nothing was written. Rerun once no other process is writing it.", Path);
+    }
+
+    /// <summary>Unmaps the file and closes it; spans obtained earlier must not be used afterwards.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
@@ -73,5 +98,6 @@ internal sealed unsafe class FileMapping : IDisposable
             _view.Dispose();
         }
         _map?.Dispose();
+        _handle.Dispose();
     }
 }

@@ -33,6 +33,8 @@ internal sealed class PyTorchTensorRef : TensorRef
         _direct = tensor.IsRowMajor && (!bigEndian || _elementSize == 1);
     }
 
+    public override void CheckUnchanged() => _tensor.Storage.CheckUnchanged();
+
     public override ReadOnlySpan<byte> GetBytes(long byteOffset, int byteCount)
     {
         long length = Info.ByteLength;

@@ -37,6 +37,9 @@ internal sealed class TorchStorage
 
     public bool IsBound => ByteLength >= 0;
 
+    /// <summary>Throws when the file behind a mapped storage changed since it was opened (see <see cref="FileMapping.CheckUnchanged"/>).</summary>
+    public void CheckUnchanged() => _mapping?.CheckUnchanged();
+
     /// <summary>Where a mapped storage starts in its file.</summary>
     public long FileOffset => _fileOffset;
 

@@ -134,8 +134,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
 
     /// <summary>
     /// Writes a complete safetensors file from in-memory tensors (for tests and small outputs):
-    /// laid out as the reference writer does, written to a temporary file beside
-    /// <paramref name="path"/> and renamed into place only once complete.
+    /// laid out as the reference writer does, through <see cref="Durability.AtomicFile"/> (a temporary file beside
+    /// <paramref name="path"/>, fsynced, renamed into place only once complete).
     /// </summary>
     public static void Write(string path, IEnumerable<(TensorInfo Info, byte[] Data)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -146,22 +146,11 @@ public sealed unsafe class SafetensorsFile : IDisposable
         var layout = SafetensorsLayout.Plan(list.Select(t => t.Info), metadata);
         var data = list.ToDictionary(t => t.Info.Name, t => t.Data, StringComparer.Ordinal);
 
-        path = System.IO.Path.GetFullPath(path);
-        string temp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
+        Durability.AtomicFile.Write(path, fs =>
         {
-            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                fs.Write(layout.HeaderBytes);
-                foreach (var e in layout.Entries) fs.Write(data[e.Name]);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+            fs.Write(layout.HeaderBytes);
+            foreach (var e in layout.Entries) fs.Write(data[e.Name]);
+        });
     }
 
     sealed class MappedTensor(SafetensorsFile file, SafetensorsEntry entry) : TensorRef

@@ -1,0 +1,32 @@
+using ModelSoups.Cli;
+using ModelSoups.Formats.Safetensors;
+using ModelSoups.Tensors;
+using ModelSoups.Tests.Engine;
+using ModelSoups.Tests.Formats;
+
+namespace ModelSoups.Tests.Cli;
+
+public sealed class HiddenDuplicateTests : IDisposable
+{
+    readonly TempDir _dir = new();
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void A_tensor_stored_in_two_shards_is_reported_by_inspect_and_refused_by_merge()
+    {
+        // The index maps "w" to shard 1, but shard 2 holds a second copy: which one a reader sees depends on it.
+        var folder = _dir.File("dup");
+        Directory.CreateDirectory(folder);
+        SafetensorsFile.Write(Path.Combine(folder, "model-00001-of-00002.safetensors"), [(new TensorInfo("w", DType.F32, [1]), ModelFolders.Bytes(DType.F32, 1f))]);
+        SafetensorsFile.Write(Path.Combine(folder, "model-00002-of-00002.safetensors"),
+            [(new TensorInfo("w", DType.F32, [1]), ModelFolders.Bytes(DType.F32, 2f)), (new TensorInfo("b", DType.F32, [1]), ModelFolders.Bytes(DType.F32, 3f))]);
+        File.WriteAllText(Path.Combine(folder, "model.safetensors.index.json"),
+            """{"metadata": {"total_size": 12}, "weight_map": {"w": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}""");
+        var e = new StringWriter();
+        Assert.Equal(2, SoupApp.Run(["inspect", folder], new StringWriter(), e));
+        Assert.Contains("tensor 'w' is in shard model-00002-of-00002.safetensors but the index places it in model-00001-of-00002.safetensors", e.ToString());
+        var m = new StringWriter();
+        Assert.Equal(2, SoupApp.Run(["merge", "--method", "linear", "--models", folder, "--out", _dir.File("out")], new StringWriter(), m));
+        Assert.Contains("tensor 'w' is in shard", m.ToString());
+    }
+}
