@@ -16,7 +16,7 @@ namespace ModelSoups.Cli.Commands;
 public static class LearnCommand
 {
     /// <summary>File with α, β and the curve, beside the soup's weights.</summary>
-    public const string LearnedFileName = "learned.json";
+    public const string LearnedFileName = LearnedSoupRun.ResultFileName;
 
     /// <summary>Builds the command.</summary>
     public static Command Create()
@@ -42,44 +42,22 @@ public static class LearnCommand
             var stderr = parse.InvocationConfiguration.Error;
             var folders = parse.GetValue(models) ?? [];
             if (folders.Length == 0) throw new ModelSoupsException("--models needs at least one ingredient folder");
-            var spec = ModelSpec.Read(folders[0]);
-            foreach (var f in folders.Skip(1))
-                if (ModelSpec.Read(f).Describe() != spec.Describe())
-                    throw new ModelSoupsException($"this ingredient's soup-model.json differs from {folders[0]}'s", f);
             var splits = DatasetSplits.Load(parse.GetValue(data)!);
             var heldOut = parse.GetValue(limit) is { } n ? splits.HeldOut.Sample(n, DatasetSplits.DefaultSplitSeed) : splits.HeldOut;
-
-            var opened = new List<ICheckpoint>();
-            try
+            var outFolder = parse.GetValue(outDir)!;
+            var result = LearnedSoupRun.Run(folders, heldOut, new LearnedSoupOptions
             {
-                var ingredients = new List<(string, ICheckpoint)>();
-                foreach (var f in folders)
-                {
-                    var c = Checkpoint.Open(f);
-                    opened.Add(c);
-                    ingredients.Add((Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(f))), c));
-                }
-                var result = LearnedSoup.Run(spec, ingredients, heldOut, new LearnedSoupOptions
-                {
-                    ByLayer = parse.GetValue(byLayer),
-                    Epochs = parse.GetValue(epochs),
-                    LearningRate = parse.GetValue(lr),
-                    BatchSize = parse.GetValue(batch),
-                }, (epoch, step, loss) => stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch} step {step} loss {loss:0.0000}")), cancel);
-                var json = result.ToJson();
-                var outFolder = parse.GetValue(outDir)!;
-                ModuleFolder.Save(result.Soup, spec, outFolder, new Dictionary<string, string> { [LearnedFileName] = json });
-                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"wrote {Path.GetFullPath(outFolder)}: learned {(result.ByLayer ? "by-layer" : "global")} soup of {folders.Length} ingredient(s), β {result.Beta:0.###}, " +
-                    $"last epoch loss {(result.Curve.Count > 0 ? result.Curve[^1].Loss : double.NaN):0.0000} accuracy {(result.Curve.Count > 0 ? result.Curve[^1].Accuracy : double.NaN):P2}"));
-                if (!result.ByLayer)
-                    stdout.WriteLine("α: " + string.Join(", ", result.Ingredients.Zip(result.Alpha[0], (name, a) => string.Create(CultureInfo.InvariantCulture, $"{name} {a:0.000}"))));
-                return 0;
-            }
-            finally
-            {
-                foreach (var c in opened) c.Dispose();
-            }
+                ByLayer = parse.GetValue(byLayer),
+                Epochs = parse.GetValue(epochs),
+                LearningRate = parse.GetValue(lr),
+                BatchSize = parse.GetValue(batch),
+            }, outFolder, (epoch, step, loss) => stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch} step {step} loss {loss:0.0000}")), cancel);
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"wrote {Path.GetFullPath(outFolder)}: learned {(result.ByLayer ? "by-layer" : "global")} soup of {folders.Length} ingredient(s), β {result.Beta:0.###}, " +
+                $"last epoch loss {(result.Curve.Count > 0 ? result.Curve[^1].Loss : double.NaN):0.0000} accuracy {(result.Curve.Count > 0 ? result.Curve[^1].Accuracy : double.NaN):P2}"));
+            if (!result.ByLayer)
+                stdout.WriteLine("α: " + string.Join(", ", result.Ingredients.Zip(result.Alpha[0], (name, a) => string.Create(CultureInfo.InvariantCulture, $"{name} {a:0.000}"))));
+            return 0;
         }
     }
 }

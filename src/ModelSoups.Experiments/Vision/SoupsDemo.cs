@@ -235,17 +235,15 @@ public static class SoupsDemo
     /// <summary>The sweep: seeded random lr (log-uniform), weight decay, label smoothing, augmentation (from <see cref="DemoOptions.Augmentations"/>) and data order; epochs cycle through <see cref="DemoOptions.Epochs"/>.</summary>
     public static IReadOnlyList<SweepRun> Sweep(DemoOptions o)
     {
-        var yaml = string.Create(CultureInfo.InvariantCulture, $$"""
-            base: {batch_size: {{o.BatchSize}}}
-            random:
-              runs: {{o.Ingredients}}
-              seed: {{o.Seed}}
-              lr: {log_uniform: [{{o.LearningRate.Min:R}}, {{o.LearningRate.Max:R}}]}
-              weight_decay: {choice: [0, 0.0001, 0.01, 0.1]}
-              label_smoothing: {choice: [0, 0.1]}
-              augmentation: {choice: [{{string.Join(", ", o.Augmentations.Select(a => a.ToString("R", CultureInfo.InvariantCulture)))}}]}
-            """);
-        return ModelSoups.TorchSharp.Training.Sweep.Parse(yaml, "(demo sweep)")
+        SweepDistribution Choice(params double[] values) => new SweepDistribution.Choice(values.Select(v => (object)v).ToList());
+        var axes = new List<SweepAxis>
+        {
+            new("lr", new SweepDistribution.LogUniform(o.LearningRate.Min, o.LearningRate.Max)),
+            new("weight_decay", Choice(0, 0.0001, 0.01, 0.1)),
+            new("label_smoothing", Choice(0, 0.1)),
+            new("augmentation", Choice([.. o.Augmentations])),
+        };
+        return ModelSoups.TorchSharp.Training.Sweep.Random(new TrainingHyperparameters { BatchSize = o.BatchSize }, o.Ingredients, (ulong)o.Seed, axes)
             .Select((r, i) => r with { Hyperparameters = r.Hyperparameters with { Epochs = o.Epochs[i % o.Epochs.Count] } })
             .ToList();
     }

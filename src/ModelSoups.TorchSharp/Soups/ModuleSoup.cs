@@ -58,7 +58,7 @@ public static class ModuleSoup
                     continue;
                 }
                 var compute = info.DType == DType.F64 ? DType.F64 : DType.F32;
-                var accumulation = Accumulation.For(compute, refs.Select(r => r.DType), info.DType, weights.Sum(Math.Abs));
+                var accumulation = Accumulation.For(compute, refs.Select(r => r.DType), info.DType, weights);
                 var acc = new byte[info.ElementCount * accumulation.Size];
                 SoupAccumulator.Clear(accumulation, acc);
                 for (int i = 0; i < refs.Count; i++)

@@ -106,14 +106,27 @@ public static class Sweep
         if (!map.TryGetValue("runs", out var runsNode)) throw new ModelSoupsException("random needs 'runs: N'", path);
         int runs = WholeNumber(runsNode, path, "random.runs", 1, 10_000);
         ulong seed = map.TryGetValue("seed", out var s) ? (ulong)WholeNumber(s, path, "random.seed", 0, int.MaxValue) : 0;
-        var axes = map.Where(kv => kv.Key is not ("runs" or "seed")).ToList();
-        bool setsSeed = baseSetsSeed || axes.Any(a => a.Key == "data_seed");
+        var axes = map.Where(kv => kv.Key is not ("runs" or "seed"))
+            .Select(kv => new SweepAxis(kv.Key, Distribution(kv.Value, path, $"random.{kv.Key}"))).ToList();
+        return Random(basis, runs, seed, axes, baseSetsSeed, path);
+    }
+
+    /// <summary>
+    /// Seeded random search over typed <paramref name="axes"/> (what a <c>random:</c> section parses into):
+    /// <paramref name="runs"/> runs from <paramref name="basis"/>, drawn with SplitMix64(<paramref name="seed"/>).
+    /// Unless <paramref name="basisSetsDataSeed"/> or an axis sets data_seed, each run gets a drawn data order.
+    /// </summary>
+    public static IReadOnlyList<SweepRun> Random(TrainingHyperparameters basis, int runs, ulong seed, IReadOnlyList<SweepAxis> axes,
+        bool basisSetsDataSeed = false, string? path = null)
+    {
+        if (runs is < 1 or > 10_000) throw new ModelSoupsException($"a random sweep has 1..10000 runs, not {runs}", path);
+        bool setsSeed = basisSetsDataSeed || axes.Any(a => a.Key == "data_seed");
         var rng = new Data.SplitMix64(seed);
         var result = new List<SweepRun>();
         for (int index = 0; index < runs; index++)
         {
             var hp = basis;
-            foreach (var (key, spec) in axes) hp = hp.With(key, Draw(spec, ref rng, path, $"random.{key}"), path);
+            foreach (var axis in axes) hp = hp.With(axis.Key, axis.Distribution.Draw(ref rng), path);
             // Drawn for every run, used or not, so fixing data_seed does not shift the other runs' draws.
             ulong dataSeed = rng.Next() >> 33;
             if (!setsSeed) hp = hp with { DataSeed = dataSeed };
@@ -122,27 +135,26 @@ public static class Sweep
         return result;
     }
 
-    static object Draw(YamlNode spec, ref Data.SplitMix64 rng, string? path, string where)
+    static SweepDistribution Distribution(YamlNode spec, string? path, string where)
     {
-        if (spec is YamlScalarNode) return Value(spec, path, where);
+        if (spec is YamlScalarNode) return new SweepDistribution.Fixed(Value(spec, path, where));
         var m = Mapping(spec, path, where);
         if (m.Count != 1) throw new ModelSoupsException($"{where} must be a value or one of {{log_uniform: [a, b]}}, {{uniform: [a, b]}}, {{choice: [...]}}", path);
         var (kind, arg) = m.First();
         if (arg is not YamlSequenceNode seq || seq.Children.Count == 0)
             throw new ModelSoupsException($"{where}.{kind} needs a list", path);
         var items = seq.Children.Select((v, i) => Value(v, path, $"{where}.{kind}[{i}]")).ToList();
-        double u = rng.NextDouble();
         switch (kind)
         {
             case "choice":
-                return items[Math.Min(items.Count - 1, (int)(u * items.Count))];
+                return new SweepDistribution.Choice(items);
             case "uniform":
             case "log_uniform":
                 if (items.Count != 2 || items[0] is not double lo || items[1] is not double hi || !(lo <= hi))
                     throw new ModelSoupsException($"{where}.{kind} needs [low, high] numbers with low ≤ high", path);
-                if (kind == "uniform") return lo + u * (hi - lo);
+                if (kind == "uniform") return new SweepDistribution.Uniform(lo, hi);
                 if (lo <= 0) throw new ModelSoupsException($"{where}.log_uniform needs a positive low bound", path);
-                return Math.Exp(Math.Log(lo) + u * (Math.Log(hi) - Math.Log(lo)));
+                return new SweepDistribution.LogUniform(lo, hi);
             default:
                 throw new ModelSoupsException($"{where}: unknown distribution '{kind}'; use log_uniform, uniform or choice", path);
         }

@@ -27,11 +27,11 @@ static class AccumulatingMerge
     {
         var name = task.Output.Name;
         var compute = plan.Recipe.ComputeDType;
-        // The task's own sources: for slices these are other layers (and other models) than the output's name says.
+        // The task's own sources: a slice or layer map names other tensors than the output's (plan.SourcesOf).
         int first = plan.HasBaseFor(task) ? 1 : 0;
         var models = plan.SourcesOf(task).Skip(first).ToList();
         var weights = Linear.Weights(task.Parameters!, out double divisor);
-        var accumulation = Accumulation.For(compute, models.Select(m => m.DType), task.Output.DType, Linear.WeightSum(weights));
+        var accumulation = Accumulation.For(compute, models.Select(m => m.DType), task.Output.DType, weights);
         var outType = task.Output.DType;
         int outSize = outType.Size(), accSize = accumulation.Size;
         int sub = Math.Min(count, SubBlock);

@@ -393,8 +393,8 @@ public static class MergeEngine
                 return read;
             }
             if (plan.Method is Linear linear)
-                linear.Merge(input, Accumulation.For(plan.Recipe.ComputeDType, sources.Skip(first).Select(r => r.DType), task.Output.DType,
-                    Linear.WeightSum(Linear.Weights(task.Parameters!, out _))), result);
+                linear.Merge(input, Accumulation.For(plan.Recipe.ComputeDType, sources.Skip(first).Select(s => s.DType), task.Output.DType,
+                    Linear.Weights(task.Parameters!, out _)), result);
             else plan.Method.Merge(input, result);
             if (plan.Recipe.PreserveSparsity) SparsityPreservation.KeepZeros(input.Models, result);
 

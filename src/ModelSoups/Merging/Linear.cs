@@ -53,8 +53,6 @@ public sealed class Linear : MergeMethod
         Accumulate(input, accumulation, output);
     }
 
-    /// <summary>Σ|w_i|, which bounds every partial sum (see <see cref="Accumulation.For"/>).</summary>
-    internal static double WeightSum(double[] weights) => weights.Sum(Math.Abs);
 
     /// <summary>
     /// The weights w_i and the divisor (Σ w_i when normalising, else 1), both in f64. With normalize, weights of

@@ -24,10 +24,19 @@ public readonly record struct Accumulation(DType Type, int ScaleExponent)
     /// <param name="compute">The compute dtype (F32 or F64).</param>
     /// <param name="inputs">The tensor's dtype in every input.</param>
     /// <param name="output">The output dtype; null when it is one of the inputs' dtypes.</param>
-    /// <param name="weightSum">Σ|wᵢ| over the models that can be summed (their count for a soup).</param>
-    public static Accumulation For(DType compute, IEnumerable<DType> inputs, DType? output, double weightSum)
+    /// <param name="weights">The models' weights (1 each for a soup).</param>
+    /// <remarks>
+    /// An f32 sum also needs equal weights that f32 holds exactly as normal numbers (a uniform soup: 1, or the
+    /// normalised 1, each): then every model's product is the same exact scaling and the sum is what a soup
+    /// needs; unequal weights (0.3, 0.5, 1.0) keep the f64 sum, so a weighted merge rounds once from the f64
+    /// result, as the recipes' golden tests derive it.
+    /// </remarks>
+    public static Accumulation For(DType compute, IEnumerable<DType> inputs, DType? output, IReadOnlyList<double> weights)
     {
-        if (compute == DType.F64 || !(weightSum <= MaxF32WeightSum)) return F64;
+        double weightSum = weights.Sum(Math.Abs);
+        if (compute == DType.F64 || !(weightSum <= MaxF32WeightSum) || weights.Count == 0) return F64;
+        foreach (var w in weights)
+            if (w != weights[0] || (double)(float)w != w || !float.IsNormal(MathF.ScaleB((float)w, -13))) return F64;
         if (output is { } o && !IsNarrow(o)) return F64;
         foreach (var t in inputs)
             if (!IsNarrow(t)) return F64;

@@ -45,7 +45,7 @@ public sealed class InMemorySoupBuilder : ISoupBuilder
             if (info.DType.IsFloat() && !info.DType.IsWritable())
                 throw new ModelSoupsException($"tensor '{info.Name}' is {info.DType}, which cannot be written; convert the ingredients to a writable float dtype first.", first.Location);
             // Every ingredient has this dtype (checked below), and the soup is written in it.
-            if (info.DType.IsFloat()) _accumulation[info.Name] = Accumulation.For(DType.F32, [info.DType], null, ingredients.Count);
+            if (info.DType.IsFloat()) _accumulation[info.Name] = Accumulation.For(DType.F32, [info.DType], null, Enumerable.Repeat(1.0, ingredients.Count).ToList());
         }
         for (int i = 1; i < ingredients.Count; i++)
         {
@@ -100,7 +100,7 @@ public sealed class InMemorySoupBuilder : ISoupBuilder
 
     public void Accept(int index)
     {
-        var sum = _sum ?? throw new InvalidOperationException("Accept before Start.");
+        if (_sum is null) throw new InvalidOperationException("Accept before Start.");
         AddToSum(index);
         _count++;
     }

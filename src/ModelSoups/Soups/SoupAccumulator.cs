@@ -19,7 +19,7 @@ namespace ModelSoups.Soups;
 /// </para>
 /// <para>
 /// The accumulation (<see cref="Accumulation.For"/>) is f32 when every input and the output are 16-bit (or
-/// 8-bit) floats and Σ|wᵢ| ≤ 2¹³, else f64. Why that keeps the guarantees: a 16-bit float has at most 11
+/// 8-bit) floats, the weights are equal (a uniform soup) and Σ|wᵢ| ≤ 2¹³, else f64. Why that keeps the guarantees: a 16-bit float has at most 11
 /// significant bits (bf16: 8) and its lowest bit is at least 2⁻¹³³, so k ≤ 2¹³ identical inputs sum exactly in
 /// f32's 24 bits and the division by k gives the input back exactly (a uniform soup of identical models is
 /// the model, bit for bit); for different inputs the f32 sum's error is at most k·2⁻²⁴ of the mean magnitude

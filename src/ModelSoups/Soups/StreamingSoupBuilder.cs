@@ -70,7 +70,7 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
             {
                 var dtypes = ingredients.Select(c => c.Tensors[t.Name].DType).ToList();
                 var output = options.OutDType ?? (dtypes.All(d => d.IsWritable()) ? null : DType.F32);
-                var accumulation = Accumulation.For(DType.F32, dtypes, output, ingredients.Count);
+                var accumulation = Accumulation.For(DType.F32, dtypes, output, Enumerable.Repeat(1.0, ingredients.Count).ToList());
                 _sumOffset[t.Name] = (offset, accumulation);
                 offset += t.ElementCount * accumulation.Size;
             }

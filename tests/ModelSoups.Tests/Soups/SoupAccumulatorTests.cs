@@ -14,20 +14,27 @@ public sealed class SoupAccumulatorTests : IDisposable
     readonly TempDir _dir = new();
     public void Dispose() => _dir.Dispose();
 
+    static double[] Ones(int n) => Enumerable.Repeat(1.0, n).ToArray();
+
     [Fact]
     public void Accumulation_rule()
     {
+        // Unequal weights, weights f32 cannot hold exactly, or ones too small for a normal f32: f64.
+        Assert.Equal(Accumulation.F64, Accumulation.For(DType.F32, [DType.BF16, DType.BF16], null, [1.0, 0.5]));
+        Assert.Equal(Accumulation.F64, Accumulation.For(DType.F32, [DType.BF16, DType.BF16], null, [0.3, 0.3]));
+        Assert.Equal(Accumulation.F64, Accumulation.For(DType.F32, [DType.BF16, DType.BF16], null, [1e-39, 1e-39]));
+        Assert.Equal(new Accumulation(DType.F32, 0), Accumulation.For(DType.F32, [DType.BF16, DType.BF16], null, [0.5, 0.5]));
         // Narrow inputs and output: f32, scaled by 2^-s with 2^s ≥ Σ|w| (4 → s = 2, 3 → s = 2, 1 → s = 0).
-        Assert.Equal(new Accumulation(DType.F32, 2), Accumulation.For(DType.F32, [DType.BF16, DType.BF16], null, 4));
-        Assert.Equal(new Accumulation(DType.F32, 2), Accumulation.For(DType.F32, [DType.F16, DType.F16, DType.F16], null, 3));
-        Assert.Equal(new Accumulation(DType.F32, 0), Accumulation.For(DType.F32, [DType.BF16], DType.BF16, 1));
-        Assert.Equal(new Accumulation(DType.F32, 13), Accumulation.For(DType.F32, [DType.BF16], null, 8192));
+        Assert.Equal(new Accumulation(DType.F32, 2), Accumulation.For(DType.F32, [DType.BF16, DType.BF16], null, Ones(4)));
+        Assert.Equal(new Accumulation(DType.F32, 2), Accumulation.For(DType.F32, [DType.F16, DType.F16, DType.F16], null, Ones(3)));
+        Assert.Equal(new Accumulation(DType.F32, 0), Accumulation.For(DType.F32, [DType.BF16], DType.BF16, Ones(1)));
+        Assert.Equal(new Accumulation(DType.F32, 13), Accumulation.For(DType.F32, [DType.BF16], null, Ones(8192)));
         // Anything wider, an f64 computation or more weight than 2^13: f64.
-        Assert.Equal(Accumulation.F64, Accumulation.For(DType.F32, [DType.BF16, DType.F32], null, 2));
-        Assert.Equal(Accumulation.F64, Accumulation.For(DType.F32, [DType.BF16], DType.F32, 2));
-        Assert.Equal(Accumulation.F64, Accumulation.For(DType.F64, [DType.BF16], null, 2));
-        Assert.Equal(Accumulation.F64, Accumulation.For(DType.F32, [DType.BF16], null, 8193));
-        Assert.Equal(Accumulation.F64, Accumulation.For(DType.F32, [DType.F32], null, 1));
+        Assert.Equal(Accumulation.F64, Accumulation.For(DType.F32, [DType.BF16, DType.F32], null, Ones(2)));
+        Assert.Equal(Accumulation.F64, Accumulation.For(DType.F32, [DType.BF16], DType.F32, Ones(2)));
+        Assert.Equal(Accumulation.F64, Accumulation.For(DType.F64, [DType.BF16], null, Ones(2)));
+        Assert.Equal(Accumulation.F64, Accumulation.For(DType.F32, [DType.BF16], null, Ones(8193)));
+        Assert.Equal(Accumulation.F64, Accumulation.For(DType.F32, [DType.F32], null, Ones(1)));
     }
 
     /// <summary>Every non-NaN 16-bit pattern of <paramref name="type"/>: ±0, subnormals, the largest finite values, ±Inf.</summary>
@@ -54,7 +61,7 @@ public sealed class SoupAccumulatorTests : IDisposable
     {
         // bf16's largest values (0x7F7F ≈ 3.39e38) would overflow an unscaled f32 sum of two; the 2^-s scale keeps them.
         var x = AllPatterns(type);
-        var acc = Accumulation.For(DType.F32, Enumerable.Repeat(type, k), null, k);
+        var acc = Accumulation.For(DType.F32, Enumerable.Repeat(type, k), null, Ones(k));
         Assert.Equal(DType.F32, acc.Type);
         var sum = new byte[x.Length / 2 * acc.Size];
         SoupAccumulator.Clear(acc, sum);
@@ -80,7 +87,7 @@ public sealed class SoupAccumulatorTests : IDisposable
         var x = MemoryMarshal.AsBytes(f.AsSpan()).ToArray();
         foreach (int k in new[] { 2, 3, 10 })
         {
-            var acc = Accumulation.For(DType.F32, [DType.F32], null, k);
+            var acc = Accumulation.For(DType.F32, [DType.F32], null, Ones(k));
             var sum = new byte[f.Length * 8];
             SoupAccumulator.Clear(acc, sum);
             for (int i = 0; i < k; i++) SoupAccumulator.Add(acc, sum, DType.F32, DType.F32, x, 1.0);
@@ -98,7 +105,7 @@ public sealed class SoupAccumulatorTests : IDisposable
         var rng = new Random(5);
         int n = 20000, k = 5;
         var models = Enumerable.Range(0, k).Select(_ => Enumerable.Range(0, n).Select(_ => Bf16((float)((rng.NextDouble() - 0.5) * Math.Pow(2, rng.Next(-20, 20))))).ToArray()).ToArray();
-        var acc = Accumulation.For(DType.F32, Enumerable.Repeat(DType.BF16, k), null, k);
+        var acc = Accumulation.For(DType.F32, Enumerable.Repeat(DType.BF16, k), null, Ones(k));
         var sum = new byte[n * 4];
         SoupAccumulator.Clear(acc, sum);
         foreach (var m in models) SoupAccumulator.Add(acc, sum, DType.F32, DType.BF16, MemoryMarshal.AsBytes(m.AsSpan()), 1.0);

@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 
 namespace ModelSoups.TorchSharp.Tests.Runtime;
 
-/// <summary>Our loader, not libtorch: it loads once (calling it again is free) and the backend then computes.</summary>
+/// <summary>Our loader, not libtorch: it loads once (calling it again is free) and the backend then computes.
+/// (The thread count UseAllCores asks for is process-wide and other tests change it, so it is not asserted here.)</summary>
 public class TorchRuntimeTests
 {
     [Fact]

@@ -75,3 +75,37 @@ public class SweepTests
         Assert.Equal(1.0, LearningRateSchedule.At(9, 10, 1.0, 0.2, "constant"), 12);
     }
 }
+
+public class TypedSweepTests
+{
+    [Fact]
+    public void A_typed_random_sweep_draws_exactly_what_its_yaml_draws()
+    {
+        // The demo builds its sweep typed; the YAML it used to write must give the same runs, bit for bit.
+        var yaml = Sweep.Parse("""
+            base: {batch_size: 32}
+            random:
+              runs: 6
+              seed: 3
+              lr: {log_uniform: [0.0001, 0.0004]}
+              weight_decay: {choice: [0, 0.0001, 0.01, 0.1]}
+              label_smoothing: {uniform: [0, 0.2]}
+              epochs: 2
+              augmentation: {choice: [0, 0.5, 1]}
+            """);
+        var typed = Sweep.Random(new TrainingHyperparameters { BatchSize = 32 }, 6, 3,
+        [
+            new("lr", new SweepDistribution.LogUniform(1e-4, 4e-4)),
+            new("weight_decay", new SweepDistribution.Choice([0.0, 0.0001, 0.01, 0.1])),
+            new("label_smoothing", new SweepDistribution.Uniform(0, 0.2)),
+            new("epochs", new SweepDistribution.Fixed(2.0)),
+            new("augmentation", new SweepDistribution.Choice([0.0, 0.5, 1.0])),
+        ]);
+        Assert.Equal(yaml, typed);
+        Assert.Equal(6, typed.Select(r => r.Hyperparameters.DataSeed).Distinct().Count());
+    }
+
+    [Fact]
+    public void A_typed_sweep_refuses_a_run_count_out_of_range() =>
+        Assert.Throws<ModelSoupsException>(() => Sweep.Random(new TrainingHyperparameters(), 0, 1, []));
+}
