@@ -84,15 +84,7 @@ internal sealed class PyTorchTensorRef : TensorRef
     {
         var (shape, stride) = Dims();
         int rank = shape.Length;
-        var index = new long[rank];
-        long rest = first;
-        for (int d = rank - 1; d >= 0; d--)
-        {
-            index[d] = rest % shape[d];
-            rest /= shape[d];
-        }
-        long at = _tensor.Offset;
-        for (int d = 0; d < rank; d++) at += index[d] * stride[d];
+        var (index, at) = Start(shape, stride, first);
 
         int last = rank - 1;
         long innerSize = shape[last], innerStride = stride[last];
@@ -121,21 +113,28 @@ internal sealed class PyTorchTensorRef : TensorRef
         }
     }
 
+    /// <summary>The multi-index of logical element <paramref name="first"/> (row-major) and its storage element offset.</summary>
+    (long[] Index, long At) Start(long[] shape, long[] stride, long first)
+    {
+        var index = new long[shape.Length];
+        long rest = first;
+        for (int d = shape.Length - 1; d >= 0; d--)
+        {
+            index[d] = rest % shape[d];
+            rest /= shape[d];
+        }
+        long at = _tensor.Offset;
+        for (int d = 0; d < shape.Length; d++) at += index[d] * stride[d];
+        return (index, at);
+    }
+
     /// <summary>Storages over 2 GiB cannot be one span: element by element through the storage instead.</summary>
     void GatherSlow(byte[] buffer, long first, long end)
     {
         int es = _elementSize;
         var (shape, stride) = Dims();
         int rank = shape.Length;
-        var index = new long[rank];
-        long rest = first;
-        for (int d = rank - 1; d >= 0; d--)
-        {
-            index[d] = rest % shape[d];
-            rest /= shape[d];
-        }
-        long at = _tensor.Offset;
-        for (int d = 0; d < rank; d++) at += index[d] * stride[d];
+        var (index, at) = Start(shape, stride, first);
         for (long e = first, o = 0; e < end; e++, o += es)
         {
             _tensor.Storage.Slice(at * es, es).CopyTo(buffer.AsSpan((int)o, es));
