@@ -10,7 +10,7 @@ namespace ModelSoups.TorchSharp.Alignment;
 /// permutation spec (<see cref="PermutationSpec.FromChain"/>), activation matching and PLeaS's layer-wise least
 /// squares all read this one description, so a new architecture is a new chain, not new matching code.
 /// Chains exist for <c>mlp</c> (<see cref="Mlp"/>) and <c>cnn</c> (<see cref="SmallCnn"/>); the residual
-/// ImageNet ResNet-18 is not a chain (see docs/pleas.md).
+/// ImageNet ResNet-18 is not a chain: its groups are traced through its graph (<see cref="ResidualGraph"/>).
 /// </summary>
 public sealed class LayerChain
 {
@@ -34,7 +34,9 @@ public sealed class LayerChain
         ModelSpec.MlpName => Mlp((spec.Hidden ?? [128]).Length),
         ModelSpec.Cnn => SmallCnn(),
         _ => throw new ModelSoupsException(
-            $"permutation alignment supports the {ModelSpec.MlpName} and {ModelSpec.Cnn} architectures, not {spec.Architecture} (its residual ONNX graph has no permutation spec yet)", path),
+            spec.Architecture == ModelSpec.ResNet18
+                ? $"{spec.Architecture} is a residual graph, not a feed-forward chain: soup align supports it, but PLeaS's partial merging needs the widths of a {ModelSpec.MlpName} or {ModelSpec.Cnn}"
+                : $"permutation alignment supports the {ModelSpec.MlpName}, {ModelSpec.Cnn} and {ModelSpec.ResNet18} architectures, not {spec.Architecture}", path),
     };
 
     /// <summary><see cref="Models.Mlp"/>: Linear layers at Sequential indices 1, 3, 5, … with ReLU between.</summary>

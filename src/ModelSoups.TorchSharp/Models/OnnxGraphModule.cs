@@ -25,10 +25,19 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
     /// One operator: its input value names, its output value name, what it computes with the module's own
     /// weights, and what it computes with weights looked up by state name (a functional call).
     /// </summary>
-    sealed record Step(string[] Inputs, string Output, Func<Tensor[], Tensor> Run, Func<Tensor[], Func<string, Tensor>, Tensor> RunWith);
+    sealed record Step(string[] Inputs, string Output, Func<Tensor[], Tensor> Run, Func<Tensor[], Func<string, Tensor>, Tensor> RunWith, OnnxGraphStep Info);
 
     /// <summary>State-dict name → ONNX initializer name, for writing trained weights back into the ONNX file.</summary>
     public IReadOnlyDictionary<string, string> InitializerNames => _initializerNames;
+
+    /// <summary>The operators in the order the graph runs them, as data (what reads what; convolution geometry).</summary>
+    public IReadOnlyList<OnnxGraphStep> Steps => _steps.Select(s => s.Info).ToList();
+
+    /// <summary>The name of the graph's data input value.</summary>
+    public string InputName => _input;
+
+    /// <summary>The name of the graph's output value.</summary>
+    public string OutputName => _output;
 
     /// <summary>
     /// Builds the module. With <paramref name="globalFinalPool"/>, an AveragePool without padding whose
@@ -67,7 +76,8 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
             int expectedData = node.OpType == "Add" ? 2 : 1;
             if (data.Length != expectedData)
                 throw new OnnxFormatException($"node '{node.Name}' ({node.OpType}) has {data.Length} non-weight inputs; {expectedData} expected", path);
-            _steps.Add(new Step(data, node.Outputs[0], run, runWith));
+            _steps.Add(new Step(data, node.Outputs[0], run, runWith,
+                new OnnxGraphStep(node.OpType, moduleName, data, node.Outputs[0], node.OpType == "Conv" ? Geometry(node, g, path) : null)));
         }
         RegisterComponents();
     }
@@ -80,11 +90,17 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
     /// state names) instead of its own, with inference-form BatchNorm (running statistics from the state),
     /// so gradients flow into whatever the state tensors were computed from (torch.func.functional_call).
     /// </summary>
-    public Tensor Forward(Tensor input, IReadOnlyDictionary<string, Tensor> state, string prefix = "") =>
-        Run(input, name => state.TryGetValue(prefix + name, out var t) ? t
-            : throw new ArgumentException($"the state has no tensor '{prefix + name}'", nameof(state)));
+    public Tensor Forward(Tensor input, IReadOnlyDictionary<string, Tensor> state, string prefix = "") => Forward(input, state, prefix, null);
 
-    Tensor Run(Tensor input, Func<string, Tensor>? lookup)
+    /// <summary>
+    /// <see cref="Forward(Tensor, IReadOnlyDictionary{string, Tensor}, string)"/>, and <paramref name="observe"/> (if given) sees every
+    /// step's output value as it is computed. The tensors it sees are disposed when the call returns, unless it moves them out.
+    /// </summary>
+    public Tensor Forward(Tensor input, IReadOnlyDictionary<string, Tensor> state, string prefix, Action<OnnxGraphStep, Tensor>? observe) =>
+        Run(input, name => state.TryGetValue(prefix + name, out var t) ? t
+            : throw new ArgumentException($"the state has no tensor '{prefix + name}'", nameof(state)), observe);
+
+    Tensor Run(Tensor input, Func<string, Tensor>? lookup, Action<OnnxGraphStep, Tensor>? observe = null)
     {
         using var scope = NewDisposeScope();
         var values = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [_input] = input };
@@ -98,6 +114,7 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
                 args[i] = v;
             }
             values[step.Output] = lookup is null ? step.Run(args) : step.RunWith(args, lookup);
+            observe?.Invoke(step.Info, values[step.Output]);
         }
         return values[_output].MoveToOuterDisposeScope();
     }
@@ -179,6 +196,15 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
             using var padded = nn.functional.pad(x[0], explicitPad, PaddingModes.Constant, 0.0);
             return With(padded, p);
         });
+    }
+
+    static ConvGeometry Geometry(OnnxNode node, OnnxGraph g, string? path)
+    {
+        var w = g.InitializersByName[node.Inputs[1]];
+        var (pad, explicitPad) = Pads(node, path);
+        long groups = node.GetInt("group", 1);
+        return new ConvGeometry(w.Dims[0], w.Dims[1] * groups, [w.Dims[2], w.Dims[3]], Pair(node, "strides", 1, path), pad, explicitPad,
+            Pair(node, "dilations", 1, path), groups, node.Inputs.Count > 2 && node.Inputs[2].Length > 0);
     }
 
     (Func<Tensor[], Tensor>, Func<Tensor[], Func<string, Tensor>, Tensor>) BatchNorm(OnnxNode node, string name, OnnxGraph g, string? path)

@@ -21,13 +21,19 @@ public sealed class ResNet18Classifier : nn.Module<Tensor, Tensor>, IFunctionalM
     public static string DefaultOnnxPath =>
         Path.Combine(AppContext.BaseDirectory, "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
 
-    /// <summary>Feature width of the backbone.</summary>
+    /// <summary>Feature width of the ImageNet backbone.</summary>
     public const int FeatureCount = 512;
 
+    /// <summary>
+    /// A classifier on the backbone of <paramref name="model"/> (any graph of the supported operators whose output is a
+    /// pooled feature map: the head reads as many features as the graph's last convolution has output channels).
+    /// </summary>
     public ResNet18Classifier(OnnxModel model, int classes, string? path = null) : base(nameof(ResNet18Classifier))
     {
         backbone = new OnnxGraphModule(model, globalFinalPool: true, path);
-        fc = nn.Linear(FeatureCount, classes);
+        var last = backbone.Steps.LastOrDefault(s => s.Conv is not null)
+            ?? throw new OnnxFormatException("the backbone graph has no convolution", path);
+        fc = nn.Linear(last.Conv!.OutChannels, classes);
         RegisterComponents();
     }
 
@@ -60,9 +66,15 @@ public sealed class ResNet18Classifier : nn.Module<Tensor, Tensor>, IFunctionalM
     }
 
     /// <inheritdoc/>
-    public Tensor Forward(Tensor input, IReadOnlyDictionary<string, Tensor> state)
+    public Tensor Forward(Tensor input, IReadOnlyDictionary<string, Tensor> state) => Forward(input, state, null);
+
+    /// <summary>State name prefix of the backbone's tensors.</summary>
+    public const string BackbonePrefix = "backbone.";
+
+    /// <summary>The functional forward pass; <paramref name="observe"/> (if given) sees every backbone step's output (see <see cref="OnnxGraphModule.Forward(Tensor, IReadOnlyDictionary{string, Tensor}, string, Action{OnnxGraphStep, Tensor})"/>).</summary>
+    public Tensor Forward(Tensor input, IReadOnlyDictionary<string, Tensor> state, Action<OnnxGraphStep, Tensor>? observe)
     {
-        using var features = backbone.Forward(input, state, "backbone.");
+        using var features = backbone.Forward(input, state, BackbonePrefix, observe);
         using var flat = features.flatten(1);
         return nn.functional.linear(flat, state["fc.weight"], state["fc.bias"]);
     }
