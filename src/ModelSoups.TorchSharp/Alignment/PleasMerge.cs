@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ModelSoups.Pleas;
+using ModelSoups.TorchSharp.Data;
 using ModelSoups.TorchSharp.Evaluation;
 using ModelSoups.TorchSharp.Models;
 using ModelSoups.TorchSharp.Training;
@@ -16,7 +17,8 @@ namespace ModelSoups.TorchSharp.Alignment;
 /// layer by least squares to the permuted originals' features (<see cref="LayerwiseLeastSquares"/>), recompute
 /// BatchNorm statistics on training images, and write each merged model as a normal checkpoint folder whose
 /// <c>soup-model.json</c> carries the merged widths. Optionally measures the baselines the paper compares with.
-/// Data-free PLeaS (the paper's variant fitting on synthetic inputs) is not offered: least squares needs features.
+/// Data-free PLeaS: <see cref="PleasOptions.Train"/> may hold images of another domain (or <see cref="NoiseImages"/>) instead of
+/// the task's; every data-dependent step (matching, least squares, BatchNorm statistics) then sees only those.
 /// </summary>
 public static class PleasMerge
 {
@@ -40,6 +42,8 @@ public static class PleasMerge
         var head = MergePlan.HeadPlan(o.LabelSpace, specA.Classes, specB.Classes);
         if (o.Evaluation.Channels != specA.Channels)
             throw new ModelSoupsException($"the models read {specA.Channels}-channel images, the data has {o.Evaluation.Channels}", o.Evaluation.Source);
+        if (o.Train.Channels != specA.Channels)
+            throw new ModelSoupsException($"the models read {specA.Channels}-channel images, the feature data has {o.Train.Channels}", o.Train.Source);
         var inputs = ModelAlignment.Inputs(specA, o.Train, o.Samples, o.BatchSize, o.Seed);
         int inputFeatures = checked((int)a[chain.Layers[0].Weight].shape[1]);
 
@@ -107,6 +111,7 @@ public static class PleasMerge
             LabelSpace = o.LabelSpace == LabelSpace.Shared ? "shared" : "separate",
             Matching = o.Matching == AlignmentMethod.Activation ? "activation" : "weight",
             Samples = Math.Min(o.Samples, o.Train.Count),
+            Features = o.FeatureSource,
             Ridge = o.Ridge,
             Evaluation = o.EvaluationDescription,
             OneModelParameters = oneModel,
