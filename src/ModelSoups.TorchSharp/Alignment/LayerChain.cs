@@ -12,10 +12,18 @@ namespace ModelSoups.TorchSharp.Alignment;
 /// Chains exist for <c>mlp</c> (<see cref="Mlp"/>) and <c>cnn</c> (<see cref="SmallCnn"/>); the residual
 /// ImageNet ResNet-18 is not a chain: its groups are traced through its graph (<see cref="ResidualGraph"/>).
 /// </summary>
-public sealed class LayerChain
+public sealed class LayerChain : IMergeNetwork
 {
     /// <summary>The layers in forward order; the last one produces the logits.</summary>
     public IReadOnlyList<ChainLayer> Layers { get; }
+    /// <summary>The layers as PLeaS merges them: layer l reads group l − 1 (the data for l = 0) and writes group l (the head for the last).</summary>
+    public IReadOnlyList<MergeLayer> MergeLayers => Layers.Select((layer, l) => new MergeLayer(layer.Weight, layer.HasBias ? layer.Bias : null, layer.BatchNorm,
+        l - 1, l + 1 < Layers.Count ? l : MergeLayer.Head,
+        layer.Kind == ChainLayerKind.Conv3x3 ? Conv3x3Geometry : null)).ToList();
+
+    // What ApplyLayer's 3×3 convolution does (sizes are not needed by the merge).
+    static readonly ConvGeometry Conv3x3Geometry = new(0, 0, [3, 3], [1, 1], [1, 1], null, [1, 1], 1, HasBias: false);
+
     /// <summary>Whether the input [N, C, H, W] is flattened before the first layer (an MLP).</summary>
     public bool FlattenInput { get; }
     /// <summary>BatchNorm ε (<see cref="ScalarSafeBatchNorm2d"/>'s default).</summary>
@@ -35,7 +43,7 @@ public sealed class LayerChain
         ModelSpec.Cnn => SmallCnn(),
         _ => throw new ModelSoupsException(
             spec.Architecture == ModelSpec.ResNet18
-                ? $"{spec.Architecture} is a residual graph, not a feed-forward chain: soup align supports it, but PLeaS's partial merging needs the widths of a {ModelSpec.MlpName} or {ModelSpec.Cnn}"
+                ? $"{spec.Architecture} is a residual graph, not a feed-forward chain (its groups are traced through the graph instead)"
                 : $"permutation alignment supports the {ModelSpec.MlpName}, {ModelSpec.Cnn} and {ModelSpec.ResNet18} architectures, not {spec.Architecture}", path),
     };
 

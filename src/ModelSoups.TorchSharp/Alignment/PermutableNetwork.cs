@@ -17,12 +17,18 @@ public sealed class PermutableNetwork
     /// <summary>Which tensor axes share a permutation.</summary>
     public PermutationSpec Spec { get; }
 
-    /// <summary>The feed-forward chain, or null for a residual graph (PLeaS's merging reads the chain).</summary>
-    public LayerChain? Chain { get; }
+    readonly Lazy<IMergeNetwork> _merge;
 
-    PermutableNetwork(PermutationSpec spec, LayerChain? chain, Func<IReadOnlyDictionary<string, Tensor>, Tensor, List<(int Group, Tensor Samples)>> activations)
+    /// <summary>
+    /// The network as PLeaS merges it (the chain; for a residual graph a <see cref="ResidualMergeNetwork"/>, built on first
+    /// use so that alignment alone never needs what only merging needs).
+    /// </summary>
+    /// <exception cref="ModelSoupsException">The graph has a layout PLeaS cannot merge.</exception>
+    public IMergeNetwork Merge => _merge.Value;
+
+    PermutableNetwork(PermutationSpec spec, Func<IMergeNetwork> merge, Func<IReadOnlyDictionary<string, Tensor>, Tensor, List<(int Group, Tensor Samples)>> activations)
     {
-        Spec = spec; Chain = chain; _activations = activations;
+        Spec = spec; _merge = new Lazy<IMergeNetwork>(merge); _activations = activations;
     }
 
     /// <summary>
@@ -34,7 +40,7 @@ public sealed class PermutableNetwork
 
     /// <summary>A feed-forward chain with the spec derived from <paramref name="shapes"/>.</summary>
     public static PermutableNetwork FromChain(LayerChain chain, IReadOnlyDictionary<string, long[]> shapes, string? path = null) =>
-        new(PermutationSpec.FromChain(chain, shapes, path), chain, (state, input) =>
+        new(PermutationSpec.FromChain(chain, shapes, path), () => chain, (state, input) =>
         {
             var result = new List<(int, Tensor)>();
             using (chain.Forward(state, input, (l, o) =>
@@ -49,7 +55,7 @@ public sealed class PermutableNetwork
     {
         var graph = ResidualGraph.From(model.Backbone.Steps, model.Backbone.InputName, model.Backbone.OutputName,
             ResNet18Classifier.BackbonePrefix, "fc.weight", shapes, path);
-        return new(graph.Spec, null, (state, input) =>
+        return new(graph.Spec, () => new ResidualMergeNetwork(model, graph, path), (state, input) =>
         {
             var result = new List<(int, Tensor)>();
             using (model.Forward(input, state, (step, value) =>

@@ -25,7 +25,13 @@ public sealed class ResidualGraph
     /// </summary>
     public IReadOnlyDictionary<string, int> ObservedValues { get; }
 
-    ResidualGraph(PermutationSpec spec, IReadOnlyDictionary<string, int> observed) { Spec = spec; ObservedValues = observed; }
+    /// <summary>Every graph value's group (its channels' permutation group), or <see cref="MergeLayer.Data"/> for the input.</summary>
+    public IReadOnlyDictionary<string, int> ValueGroups { get; }
+
+    ResidualGraph(PermutationSpec spec, IReadOnlyDictionary<string, int> observed, IReadOnlyDictionary<string, int> values)
+    {
+        Spec = spec; ObservedValues = observed; ValueGroups = values;
+    }
 
     /// <summary>
     /// The groups of <paramref name="steps"/> (state names <paramref name="prefix"/> + module name) with the head
@@ -119,6 +125,7 @@ public sealed class ResidualGraph
         spec.Validate(shapes, path);
         var observedValues = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (space, value) in observed) observedValues[value] = groupOfRoot[Find(space)];
-        return new ResidualGraph(spec, observedValues);
+        var valueGroups = spaceOf.ToDictionary(p => p.Key, p => p.Value == Data ? MergeLayer.Data : groupOfRoot[Find(p.Value)], StringComparer.Ordinal);
+        return new ResidualGraph(spec, observedValues, valueGroups);
     }
 }
