@@ -109,4 +109,34 @@ public class ResidualPleasTests
         }
         Assert.True(blocks > 0, "the plan keeps units of both models in some connected groups");
     }
+
+    [Fact]
+    public void ResNetWidthsInSoupModelJsonBuildTheWidenedImageNetNetwork()
+    {
+        // soup-model.json of a merged ResNet: one width per traced group; stream 1 (stem + stage 1) widened to 70, the last stream to 600.
+        int[] widths = [70, 64, 64, 128, 128, 128, 256, 256, 256, 600, 512, 512, 512];
+        var spec = ModelSpec.ForArchitecture(ModelSpec.ResNet18, 10, 1, 28) with { Widths = widths };
+        using var module = spec.Create();
+        var shapes = module.state_dict().ToDictionary(p => p.Key, p => p.Value.shape);
+        Assert.Equal([70L, 3, 7, 7], shapes["backbone.Convolution249.weight"]);
+        Assert.Equal([70L], shapes["backbone.BatchNormalization251.running_var"]);
+        Assert.Equal([64L, 70, 3, 3], shapes["backbone.Convolution257.weight"]);    // block 1 reads stream 1
+        Assert.Equal([128L, 70, 1, 1], shapes["backbone.Convolution295.weight"]);   // stage 2's shortcut reads it too
+        Assert.Equal([10L, 600], shapes["fc.weight"]);                              // the head reads the last stream
+        // Unchanged tensors keep the ImageNet weights; spec round trip through JSON keeps the widths.
+        using var plain = ResNet18Classifier.FromOnnx(10);
+        Assert.True(plain.state_dict().First(p => p.Key == "backbone.Convolution291.weight").Value
+            .eq(module.state_dict().First(p => p.Key == "backbone.Convolution291.weight").Value).all().item<bool>());
+        Assert.Equal(widths, ModelSpec.Read(WriteSpec(spec)).Widths);
+
+        var e = Assert.Throws<ModelSoupsException>(() => (spec with { Widths = [64, 64] }).Create());
+        Assert.Contains("13 positive channel counts", e.Message);
+    }
+
+    static string WriteSpec(ModelSpec spec)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"soup-model-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, spec.ToJson());
+        return path;
+    }
 }
