@@ -9,7 +9,7 @@ namespace ModelSoups.Merging;
 /// (<see cref="IMergeMethod.ScratchElements"/>); the engine gives it exactly that, and a method that takes more is
 /// a bug that fails loudly here rather than an allocation the memory budget never sees. Without a caller's memory
 /// (<see cref="Managed"/>, the default for library calls) every take is a fresh managed array.
-/// Takes are zeroed and live until the merge call returns (or a <see cref="Release"/>); one scratch serves one call at a time.
+/// Takes are not zeroed (as ArrayPool's are not) and live until the merge call returns (or a <see cref="Release"/>); one scratch serves one call at a time.
 /// </summary>
 public sealed unsafe class MergeScratch
 {
@@ -60,7 +60,7 @@ public sealed unsafe class MergeScratch
     /// <summary>Gives every take back (the caller does this between merge calls).</summary>
     public void Reset() => _used = 0;
 
-    /// <summary><paramref name="count"/> zeroed elements of <typeparamref name="T"/>.</summary>
+    /// <summary><paramref name="count"/> elements of <typeparamref name="T"/>, not zeroed (managed ones are).</summary>
     /// <exception cref="InvalidOperationException">More than the capacity: the method took more than it declared.</exception>
     public Span<T> Take<T>(int count) where T : unmanaged
     {
@@ -72,7 +72,6 @@ public sealed unsafe class MergeScratch
         var span = new Span<T>(_start + _used, count);
         _used += bytes;
         PeakBytes = Math.Max(PeakBytes, _used);
-        span.Clear();
         return span;
     }
 

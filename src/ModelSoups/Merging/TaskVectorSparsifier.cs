@@ -51,6 +51,7 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
     {
         if (_kind != TaskVectorSparsification.DellaMagnitudeRanked) return;
         _kept = _scratch.TakeMemory<ulong>((elements + 63) / 64);
+        _kept.Span.Clear();   // bits are or-ed in
         _recording = true;
     }
 
