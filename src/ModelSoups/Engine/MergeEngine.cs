@@ -14,7 +14,10 @@ namespace ModelSoups.Engine;
 /// Runs a <see cref="MergePlan"/>: streams the output tensor by tensor (element-wise methods block
 /// by block) on several threads, converting each input slice from its file dtype into the compute
 /// dtype in buffers rented from a <see cref="MemoryBudget"/>, applying the method and writing the
-/// result straight into its place in the output shard. Inputs are memory-mapped, so the only
+/// result straight into its place in the output shard. Inputs are read with positional reads (pread) into
+/// staging buffers, not through their mappings, so a file truncated by another process meanwhile is a clean
+/// <see cref="EnvironmentFaultException"/> rather than SIGBUS; methods take their working arrays from a
+/// <see cref="MergeScratch"/> carved from the same budgeted buffer. The only
 /// anonymous memory that grows with the work is the budget. Every output element depends only on
 /// its inputs (random methods draw from a counter-based stream keyed by tensor name and element
 /// index), so the output is bit-identical whatever the thread count or block size.
