@@ -50,20 +50,23 @@ public sealed class MemoryBudgetTests : IDisposable
     }
 
     [Theory]
-    [InlineData("della", null)]
-    [InlineData("breadcrumbs_ties", "granularity=row")]
-    [InlineData("sce", "select_topk=0.5")]
-    [InlineData("dare_ties", "random_seed=3")]
-    [InlineData("karcher", null)]
-    public void Every_method_runs_in_its_own_minimum_with_its_scratch_inside_the_peak(string method, string? setting)
+    [InlineData("ties", null, "float64")]   // f64 compute: every buffer and the scratch twice as wide
+    [InlineData("della", null, null)]
+    [InlineData("della", null, "float64")]
+    [InlineData("breadcrumbs_ties", "granularity=row", null)]
+    [InlineData("sce", "select_topk=0.5", null)]
+    [InlineData("dare_ties", "random_seed=3", null)]
+    [InlineData("karcher", null, null)]
+    public void Every_method_runs_in_its_own_minimum_with_its_scratch_inside_the_peak(string method, string? setting, string? compute)
     {
+        string[] models = [Model("a", 1), Model("b", 2), Model("c", 3)];
         var recipe = () => method == "karcher"
-            ? QuickRecipe.Build(method, [Model("a", 1), Model("b", 2), Model("c", 3)])
-            : Ties(method, setting is null ? [] : [setting]);
+            ? QuickRecipe.Build(method, models, computeDType: compute)
+            : QuickRecipe.Build(method, models, Model("base", 4), density: method == "sce" ? null : 0.5, settings: setting is null ? [] : [setting], computeDType: compute);
         long need;
         using (var plan = MergePlan.Create(recipe(), new MergeOptions())) need = plan.MinimumBudgetBytes;
         // Taking more scratch than declared would throw inside the method (MergeScratch.Take), failing the merge.
-        var s = MergeEngine.Run(recipe(), _dir.File("out-" + method), new MergeOptions { Threads = 2, MemoryBudgetBytes = need, HashInputs = false });
+        var s = MergeEngine.Run(recipe(), _dir.File($"out-{method}-{compute}"), new MergeOptions { Threads = 2, MemoryBudgetBytes = need, HashInputs = false });
         Assert.InRange(s.PeakWorkingBytes, 1, need);
         Assert.InRange(s.PeakScratchBytes, 1, s.PeakWorkingBytes);
     }
