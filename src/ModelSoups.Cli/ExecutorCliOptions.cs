@@ -83,6 +83,26 @@ sealed class ExecutorCliOptions
 
     static bool Given(ParseResult parse, Option o) => parse.GetResult(o) is OptionResult { Implicit: false };
 
+    /// <summary>The options of <paramref name="only"/> the user gave, as arguments (in the order given).</summary>
+    public static List<string> GivenOptions(ParseResult parse, IReadOnlyCollection<Option> only)
+    {
+        var args = new List<string>();
+        foreach (var child in parse.CommandResult.Children)
+            if (child is OptionResult { Implicit: false } o && only.Contains(o.Option)) Append(args, o);
+        return args;
+    }
+
+    static void Append(List<string> args, OptionResult o)
+    {
+        // --name=value keeps a value that starts with '-' one value.
+        if (o.Tokens.Count == 1) args.Add($"{o.Option.Name}={o.Tokens[0].Value}");
+        else
+        {
+            args.Add(o.Option.Name);
+            args.AddRange(o.Tokens.Select(t => t.Value));
+        }
+    }
+
     /// <summary>
     /// The arguments of this invocation for a worker: the subcommand, then every argument and option the user gave
     /// (in order, as given), without the executor options and without <paramref name="leaveOut"/>, then
@@ -97,12 +117,7 @@ sealed class ExecutorCliOptions
             switch (child)
             {
                 case OptionResult { Implicit: false } o when !skip.Contains(o.Option):
-                    if (o.Tokens.Count == 1) args.Add($"{o.Option.Name}={o.Tokens[0].Value}");
-                    else
-                    {
-                        args.Add(o.Option.Name);
-                        args.AddRange(o.Tokens.Select(t => t.Value));
-                    }
+                    Append(args, o);
                     break;
                 case ArgumentResult a when !skip.Contains(a.Argument):
                     args.AddRange(a.Tokens.Select(t => t.Value));
