@@ -43,6 +43,7 @@ public static class FineTuneSweep
         if (o.Executor is not null && o.WorkerArguments is null) throw new ArgumentException("an executor needs WorkerArguments", nameof(o));
         if (o.OnlyRun is not null && !File.Exists(Path.Combine(o.Out, InitFolderName, InitFileName)))
             throw new ModelSoupsException("the common start (_init) is missing: a worker trains one run from the start its client made; rerun the whole sweep", Path.Combine(o.Out, InitFolderName));
+        o.Executor?.CheckFolder(Path.GetFullPath(o.Out));
         TorchRuntime.UseAllCores();
 
         var data = DatasetSplits.Load(o.Data);

@@ -32,6 +32,7 @@ public sealed class ExecutorEvaluator : IEvaluator
         _remote = remote;
         _local = local;
         _state = Path.GetFullPath(stateFolder);
+        remote.Executor.CheckFolder(_state);
     }
 
     /// <inheritdoc/>

@@ -15,6 +15,10 @@ public interface IExecutor
     /// <summary>A short name for messages: <c>processes</c>, <c>slurm</c>.</summary>
     string Name { get; }
 
+    /// <summary>Refuses, before any work starts, a state or output folder this executor cannot use (Slurm: a node-local one).</summary>
+    /// <exception cref="ModelSoupsException">The folder is not usable, with the reason.</exception>
+    void CheckFolder(string folder);
+
     /// <summary>Runs the units; returns one outcome per unit, in order.</summary>
     ExecutionReport Run(IReadOnlyList<WorkUnit> units, ExecutionBatch batch, Action<ExecutionProgress>? progress = null, CancellationToken cancel = default);
 }

@@ -27,6 +27,9 @@ public sealed class ProcessExecutor : IExecutor
     public string Name => "processes";
 
     /// <inheritdoc/>
+    public void CheckFolder(string folder) { }
+
+    /// <inheritdoc/>
     public ExecutionReport Run(IReadOnlyList<WorkUnit> units, ExecutionBatch batch, Action<ExecutionProgress>? progress = null, CancellationToken cancel = default)
     {
         foreach (var u in units) u.Validate();

@@ -54,6 +54,9 @@ public sealed class SlurmExecutor : IExecutor
     }
 
     /// <inheritdoc/>
+    public void CheckFolder(string folder) => NodeLocalPath.Check(folder, _options.AllowLocal);
+
+    /// <inheritdoc/>
     public ExecutionReport Run(IReadOnlyList<WorkUnit> units, ExecutionBatch batch, Action<ExecutionProgress>? progress = null, CancellationToken cancel = default)
     {
         foreach (var u in units) u.Validate();
