@@ -24,7 +24,7 @@ sealed class ExecutorCliOptions
     readonly Option<string?> _account = new("--slurm-account") { Description = "Slurm account to charge (sbatch --account)." };
     readonly Option<bool> _allowLocal = new("--slurm-allow-local") { Description = "Allow an output folder on a node-local file system (/tmp, tmpfs): only right on a single-node cluster." };
     readonly Option<bool> _noWait = new("--no-wait") { Description = "With --executor slurm: submit, print the job ids and exit; the same command later (or soup status DIR) continues." };
-    readonly Option<double> _poll = new("--slurm-poll") { Description = "Seconds between two looks at squeue.", DefaultValueFactory = _ => 5, Hidden = true };
+    readonly Option<double> _poll = new("--slurm-poll") { Description = "Seconds between two looks at squeue (default 5).", DefaultValueFactory = _ => 5 };
 
     IEnumerable<Option> All => [_executor, _parallel, _partition, _time, _cpus, _mem, _gres, _maxParallel, _sbatchArgs, _account, _allowLocal, _noWait, _poll];
 
