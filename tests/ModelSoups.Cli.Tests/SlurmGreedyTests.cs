@@ -212,6 +212,35 @@ public sealed class SlurmGreedyTests : IDisposable
         Assert.True(SpinWait.SpinUntil(() => SlurmQueue.Active(jobs).Count == 0, TimeSpan.FromSeconds(30)), "jobs still in squeue: " + string.Join(", ", SlurmQueue.Active(jobs)));
     }
 
+    [Fact]
+    public void Ctrl_c_stops_local_worker_processes_and_what_they_started()
+    {
+        var models = Models();
+        var slow = Script("sleep 117");   // a duration no other test uses: pgrep finds these sleeps
+        var output = _dir.File("parallel-cancelled");
+        var units = Path.Combine(output + ".work", "processes", "ingredients");
+        using var child = new SoupChild(Greedy(models, slow, output, "--parallel", "2"));
+        Assert.True(SpinWait.SpinUntil(() => Directory.Exists(units) && Directory.EnumerateFiles(units, "*.unit.json").Count() == 2 && Running(slow) >= 2,
+            TimeSpan.FromSeconds(60)), "the workers did not start");
+        child.Signal(2);
+        var (code, _, e) = child.Wait(TimeSpan.FromSeconds(60));
+        Assert.Equal(130, code);
+        Assert.Contains("stopped 2 worker process(es)", e);
+        Assert.True(SpinWait.SpinUntil(() => Running(slow) == 0 && Running("sleep 117") == 0, TimeSpan.FromSeconds(10)), "evaluator processes were left running");
+    }
+
+    /// <summary>How many processes run <paramref name="script"/> (pgrep -f).</summary>
+    static int Running(string script)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("pgrep") { RedirectStandardOutput = true, UseShellExecute = false };
+        psi.ArgumentList.Add("-f");
+        psi.ArgumentList.Add(script);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var text = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+    }
+
     [SlurmFact]
     public void Eval_through_slurm_gives_the_local_score()
     {
