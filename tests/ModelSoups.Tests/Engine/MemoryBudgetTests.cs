@@ -82,4 +82,21 @@ public sealed class MemoryBudgetTests : IDisposable
         Assert.Contains("needs 4.25 MiB (4,459,584 bytes) at once for ties with 4 inputs, more than the memory budget of 4.25 MiB", err.ToString());
         Assert.False(Directory.Exists(_dir.File("out")));
     }
+
+    [Fact]
+    public void Hashing_the_inputs_reads_through_the_same_budget()
+    {
+        // Tiny models: the workers' buffers peak at 24 × (8 + 2 + 2) = 288 bytes (linear's sum, output and staging for
+        // the largest tensor) plus 64 (the smallest rent, the i64 copy's staging) = 352, but hashing reads each whole
+        // input file (under a quarter of the 1 MiB budget) in one rented buffer: the peak the budget saw is at least one
+        // file, so the hashing's memory is inside the cap.
+        var a = ModelFolders.Write(_dir.File("ta"), ModelFolders.Tiny(DType.BF16, 1));
+        var b = ModelFolders.Write(_dir.File("tb"), ModelFolders.Tiny(DType.BF16, 2));
+        long file = new FileInfo(Path.Combine(a, "model.safetensors")).Length;
+        Assert.True(file > 352, $"the fixture's file ({file} bytes) must be larger than the workers' peak");
+        var s = MergeEngine.Run(QuickRecipe.Build("linear", [a, b]), _dir.File("hashed"), new MergeOptions { Threads = 1, MemoryBudgetBytes = 1 << 20 });
+        Assert.InRange(s.PeakWorkingBytes, file, 1 << 20);
+        var plain = MergeEngine.Run(QuickRecipe.Build("linear", [a, b]), _dir.File("plain"), new MergeOptions { Threads = 1, MemoryBudgetBytes = 1 << 20, HashInputs = false });
+        Assert.Equal(352, plain.PeakWorkingBytes);
+    }
 }
