@@ -377,8 +377,9 @@ public static class MergeEngine
         long stageAt = outBytesAt + (long)Math.Min(count, ConvertSlice) * outSize;
         int stageElements = Math.Min(count, MergePlan.StageElements);
         long scratchAt = (stageAt + (long)stageElements * plan.MaxSourceSize(task) + 7) & ~7L;
-        long scratchBytes = plan.ScratchBytes(task, count);
-        var buffer = budget.Rent(scratchAt + scratchBytes, cancel);
+        // Exactly what the planner counted; the scratch's 8-byte alignment comes out of its margin (SlackBytes).
+        long working = plan.WorkingBytes(task, count);
+        var buffer = budget.Rent(working, cancel);
         try
         {
             long read = 0;
@@ -419,7 +420,7 @@ public static class MergeEngine
                 memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
             }
             int first = hasBase ? 1 : 0;
-            var scratch = MergeScratch.Over((byte*)buffer.Pointer + scratchAt, scratchBytes);
+            var scratch = MergeScratch.Over((byte*)buffer.Pointer + scratchAt, Math.Max(0, working - scratchAt));   // capacity 0: never read
             var input = new MergeInput<T>
             {
                 Models = memories[first..],
