@@ -23,10 +23,13 @@ public static class FinetuneCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the new head / fresh model, the linear probe and the quick sweep.", DefaultValueFactory = _ => 0 };
         var probe = new Option<int?>("--linear-probe-steps") { Description = "Steps fitting the head alone before the sweep (default 200 for resnet18-imagenet, 0 otherwise)." };
         var outDir = new Option<string>("--out", "-o") { Description = "Output folder: _init/ and one ingredient folder per run. Rerunning resumes.", Required = true };
+        var onlyRun = new Option<string?>("--only-run") { Description = "Train only this run (what a worker does; the common start must exist).", Hidden = true };
         var command = new Command("finetune", "Fine-tune soup ingredients with TorchSharp: a hyperparameter sweep from a common start, one checkpoint folder per run.")
         {
-            model, data, sweep, runs, subset, steps, imageSize, seed, probe, outDir,
+            model, data, sweep, runs, subset, steps, imageSize, seed, probe, outDir, onlyRun,
         };
+        var executorOptions = new ExecutorCliOptions();
+        executorOptions.AddTo(command);
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
 
@@ -41,6 +44,8 @@ public static class FinetuneCommand
             var plan = sweepPath is not null ? Sweep.Load(sweepPath) : Sweep.Default(runCount!.Value, parse.GetValue(seed));
             bool interactive = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
             var printer = new TrainingProgressPrinter(stderr, interactive);
+            var executor = executorOptions.Create(parse);
+            var view = executor is null ? null : new ExecutionProgressView(stderr, interactive, executor.Name);
             var results = FineTuneSweep.Run(new FineTuneSweepOptions
             {
                 Model = parse.GetValue(model)!,
@@ -52,6 +57,10 @@ public static class FinetuneCommand
                 ImageSize = parse.GetValue(imageSize),
                 Seed = parse.GetValue(seed),
                 LinearProbeSteps = parse.GetValue(probe),
+                OnlyRun = parse.GetValue(onlyRun),
+                Executor = executor,
+                WorkerArguments = run => executorOptions.WorkerArguments(parse, [onlyRun], "--only-run", run.Name),
+                ExecutionProgress = view is null ? null : view.Report,
             }, printer.Report, cancel);
 
             stdout.WriteLine("run       held-out  loss     steps  seconds  hyperparameters");

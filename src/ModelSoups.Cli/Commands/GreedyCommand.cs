@@ -36,6 +36,8 @@ public static class GreedyCommand
         evaluatorOptions.AddTo(command);
         var open = new CheckpointOpenCliOptions();
         open.AddTo(command);
+        var executorOptions = new ExecutorCliOptions();
+        executorOptions.AddTo(command);
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
 
@@ -72,6 +74,11 @@ public static class GreedyCommand
             using var _ = data;
             bool interactive = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
             bool writeReport = !parse.GetValue(noReport);
+            var executor = executorOptions.Create(parse);
+            var evalOptions = evaluatorOptions.All.Concat([open.StateDictKey, open.StripPrefix]).ToList();
+            var remote = executor is null ? null : new ModelSoups.Execution.RemoteEvaluation(executor,
+                (folder, file) => ["eval", folder, .. ExecutorCliOptions.GivenOptions(parse, evalOptions), $"--result-file={file}"],
+                new ExecutionProgressView(stderr, interactive, executor.Name).Report);
             var settings = new GreedyRunSettings
             {
                 Models = parse.GetValue(models)!,
@@ -87,6 +94,7 @@ public static class GreedyCommand
                 SkipFailedEvaluations = skip,
                 AllowNonFinite = parse.GetValue(allowNonFinite),
                 NoTimestamp = parse.GetValue(noTimestamp),
+                Remote = remote,
                 Progress = p => stderr.WriteLine(ProgressLine(p, interactive)),
                 MergeProgress = ProgressPrinter.For(stderr, interactive),
                 BeforePublish = writeReport ? (folder, results) => ReportWriter.Write(folder, results) : null,
