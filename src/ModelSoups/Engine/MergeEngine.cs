@@ -86,6 +86,8 @@ public static class MergeEngine
         }) { IsBackground = true, Name = "soup-progress" };
         progressThread.Start();
         using var hashStop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        // One budget for everything the merge allocates: the workers' buffers and the hashing's reads.
+        using var budget = new MemoryBudget(options.MemoryBudgetBytes);
         Task<(IReadOnlyList<RecipeWriter.InputFile> Hashes, TimeSpan Took)>? hashing = null;
 
         try
@@ -93,7 +95,7 @@ public static class MergeEngine
             // The inputs are hashed while the merge runs (on the same threads' worth of cores, from the page
             // cache the merge fills), never in a pass of their own; the header reserves a same-length placeholder.
             var files = AllInputFiles(plan);
-            hashing = options.HashInputs ? StartHashing(files, threads, n => Interlocked.Add(ref bytesDone, n), hashStop.Token) : null;
+            hashing = options.HashInputs ? StartHashing(files, threads, budget, n => Interlocked.Add(ref bytesDone, n), hashStop.Token) : null;
             var provenance = new Dictionary<string, object>
             {
                 ["tool"] = "ModelSoups " + (typeof(MergeEngine).Assembly.GetName().Version?.ToString(3) ?? "0"),
@@ -110,7 +112,6 @@ public static class MergeEngine
             };
             using var writer = CheckpointWriter.Create(output, [.. plan.Tasks.Select(t => t.Output)],
                 new CheckpointWriterOptions(options.MaxShardBytes, metadata, options.Overwrite));
-            using var budget = new MemoryBudget(options.MemoryBudgetBytes);
             var items = WorkItems(plan, options);
             var remaining = plan.Tasks.ToDictionary(t => t.Output.Name, t => items.Count(i => i.Task == t));
             int next = -1;
@@ -247,11 +248,11 @@ public static class MergeEngine
     }
 
     /// <summary>Hashes the input files in the background; the task returns the hashes and how long they took.</summary>
-    static Task<(IReadOnlyList<RecipeWriter.InputFile> Hashes, TimeSpan Took)> StartHashing(IReadOnlyList<string> files, int threads, Action<long> onBytes, CancellationToken cancel) =>
+    static Task<(IReadOnlyList<RecipeWriter.InputFile> Hashes, TimeSpan Took)> StartHashing(IReadOnlyList<string> files, int threads, MemoryBudget budget, Action<long> onBytes, CancellationToken cancel) =>
         Task.Factory.StartNew(() =>
         {
             var clock = Stopwatch.StartNew();
-            var hashes = InputHashes.Compute(files, threads, onBytes, cancel);
+            var hashes = InputHashes.Compute(files, threads, budget, onBytes, cancel);
             return (hashes, clock.Elapsed);
         }, cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
@@ -376,8 +377,9 @@ public static class MergeEngine
         long stageAt = outBytesAt + (long)Math.Min(count, ConvertSlice) * outSize;
         int stageElements = Math.Min(count, MergePlan.StageElements);
         long scratchAt = (stageAt + (long)stageElements * plan.MaxSourceSize(task) + 7) & ~7L;
-        long scratchBytes = plan.ScratchBytes(task, count);
-        var buffer = budget.Rent(scratchAt + scratchBytes, cancel);
+        // Exactly what the planner counted; the scratch's 8-byte alignment comes out of its margin (SlackBytes).
+        long working = plan.WorkingBytes(task, count);
+        var buffer = budget.Rent(working, cancel);
         try
         {
             long read = 0;
@@ -418,7 +420,7 @@ public static class MergeEngine
                 memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
             }
             int first = hasBase ? 1 : 0;
-            var scratch = MergeScratch.Over((byte*)buffer.Pointer + scratchAt, scratchBytes);
+            var scratch = MergeScratch.Over((byte*)buffer.Pointer + scratchAt, Math.Max(0, working - scratchAt));   // capacity 0: never read
             var input = new MergeInput<T>
             {
                 Models = memories[first..],
