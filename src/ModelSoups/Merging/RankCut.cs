@@ -23,19 +23,29 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     /// <summary>Takes no element.</summary>
     public static RankCut<T> None => new() { _none = true };
 
+    /// <summary>From this many f32 elements on, <see cref="Find"/> uses the radix select (its 512 KiB histogram pays off); below, quickselect in place.</summary>
+    internal const int RadixMinimum = 1 << 16;
+
+    /// <summary>Scratch elements (counted as 4 bytes) <see cref="Find"/> takes over <paramref name="elementCount"/> magnitudes: the radix select's 2¹⁶ counts.</summary>
+    public static long ScratchElementsFor(long elementCount) => elementCount >= RadixMinimum ? (1 << 16) * sizeof(long) / sizeof(float) : 0;
+
     /// <summary>
-    /// Prepares the cut for rank <paramref name="r"/> over <paramref name="magnitudes"/> (which it reorders).
+    /// Prepares the cut for rank <paramref name="r"/> over <paramref name="magnitudes"/> (which it reorders);
+    /// work space comes from <paramref name="scratch"/> and is given back before it returns.
     /// </summary>
-    public static RankCut<T> Find(Span<T> magnitudes, long r)
+    public static RankCut<T> Find(Span<T> magnitudes, long r, MergeScratch scratch)
     {
         long n = magnitudes.Length;
         if (r <= 0) return new RankCut<T> { _none = true };
         if (r >= n) return new RankCut<T> { _all = true };
-        if (typeof(T) == typeof(float))
+        if (typeof(T) == typeof(float) && n >= RadixMinimum)
         {
+            // The same cut as quickselect below (the k-th largest value is unique), in two linear passes.
             var f = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(magnitudes);
             ReplaceNaNSingle(f);
-            float vf = SelectSingle(f, r - 1);
+            long mark = scratch.Mark();
+            float vf = SelectSingle(f, r - 1, scratch.Take<long>(1 << 16));
+            scratch.Release(mark);
             return new RankCut<T> { _value = T.CreateTruncating(vf), _tiesAllowed = r - CountGreaterSingle(f, vf) };
         }
         for (int i = 0; i < magnitudes.Length; i++)
@@ -72,32 +82,26 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     /// the 16 low bits within the chosen bucket). Two linear, branch-light passes instead of
     /// quickselect's data-dependent partitioning; same result (the value is unique given k).
     /// </summary>
-    internal static float SelectSingle(ReadOnlySpan<float> a, long k)
+    internal static float SelectSingle(ReadOnlySpan<float> a, long k) => SelectSingle(a, k, new long[1 << 16]);
+
+    /// <summary>As <see cref="SelectSingle(ReadOnlySpan{float}, long)"/>, counting in <paramref name="h"/> (2¹⁶ elements).</summary>
+    internal static float SelectSingle(ReadOnlySpan<float> a, long k, Span<long> h)
     {
         var bits = System.Runtime.InteropServices.MemoryMarshal.Cast<float, uint>(a);
-        var hist = System.Buffers.ArrayPool<long>.Shared.Rent(1 << 16);
-        try
+        h.Clear();
+        foreach (var b in bits) h[(int)(Key(b) >> 16)]++;
+        int high = (1 << 16) - 1;
+        long above = 0;
+        while (above + h[high] <= k) above += h[high--];
+        h.Clear();
+        foreach (var b in bits)
         {
-            var h = hist.AsSpan(0, 1 << 16);
-            h.Clear();
-            foreach (var b in bits) h[(int)(Key(b) >> 16)]++;
-            int high = (1 << 16) - 1;
-            long above = 0;
-            while (above + h[high] <= k) above += h[high--];
-            h.Clear();
-            foreach (var b in bits)
-            {
-                uint key = Key(b);
-                if ((int)(key >> 16) == high) h[(int)(key & 0xFFFF)]++;
-            }
-            int low = (1 << 16) - 1;
-            while (above + h[low] <= k) above += h[low--];
-            return FromKey(((uint)high << 16) | (uint)low);
+            uint key = Key(b);
+            if ((int)(key >> 16) == high) h[(int)(key & 0xFFFF)]++;
         }
-        finally
-        {
-            System.Buffers.ArrayPool<long>.Shared.Return(hist);
-        }
+        int low = (1 << 16) - 1;
+        while (above + h[low] <= k) above += h[low--];
+        return FromKey(((uint)high << 16) | (uint)low);
     }
 
     // NaN magnitudes rank last: they become −1, below every real magnitude.
