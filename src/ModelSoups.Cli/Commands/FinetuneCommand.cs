@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ModelSoups.Cli.Progress;
 using ModelSoups.TorchSharp.Training;
 
 namespace ModelSoups.Cli.Commands;
@@ -39,9 +40,7 @@ public static class FinetuneCommand
             if ((sweepPath is null) == (runCount is null)) throw new ModelSoupsException("give either --sweep SWEEP.yaml or --runs N");
             if (runCount is < 1) throw new ModelSoupsException("--runs must be at least 1");
             var plan = sweepPath is not null ? Sweep.Load(sweepPath) : Sweep.Default(runCount!.Value, parse.GetValue(seed));
-            bool interactive = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
-            var printer = new TrainingProgressPrinter(stderr, interactive);
-            var results = FineTuneSweep.Run(new FineTuneSweepOptions
+            var results = ProgressView.Run(stderr, view => FineTuneSweep.Run(new FineTuneSweepOptions
             {
                 Model = parse.GetValue(model)!,
                 Data = parse.GetValue(data)!,
@@ -52,7 +51,7 @@ public static class FinetuneCommand
                 ImageSize = parse.GetValue(imageSize),
                 Seed = parse.GetValue(seed),
                 LinearProbeSteps = parse.GetValue(probe),
-            }, printer.Report, cancel);
+            }, new TrainingProgressReporter(view).Report, cancel));
 
             stdout.WriteLine("run       held-out  loss     steps  seconds  hyperparameters");
             foreach (var (folder, r, skipped) in results)

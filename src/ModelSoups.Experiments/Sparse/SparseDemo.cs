@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
+using ModelSoups.Reports;
+using ModelSoups.Sparse;
 using ModelSoups.TorchSharp.Data;
 using ModelSoups.TorchSharp.Models;
 using ModelSoups.TorchSharp.Runtime;
@@ -14,7 +16,7 @@ namespace ModelSoups.Experiments.Sparse;
 /// The Sparse Model Soups demo on the main demo's data (Fashion-MNIST): train a dense <see cref="SmallCnn"/>
 /// (<c>DIR/sparse/dense/</c>, reused when it was made with the same settings), then run <see cref="SparseSoup"/> to 90 %
 /// sparsity in 3 phases with 4 ingredients varying the data seed (default) and write <c>DIR/sparse/results.json</c>,
-/// <c>report.md</c>, <c>report.html</c>.
+/// <c>report.md</c>, <c>report.html</c> (and the main demo's report again, with the sparse section, when it ran into <c>DIR</c>).
 /// Why the SmallCnn (width 16, two conv + BatchNorm blocks, 5.1 k prunable weights): on 2 shared cores it trains at
 /// ≈ 0.2 s per 64-image step, while the ImageNet ResNet-18 at 32 px needs ≈ 48 s per 1 000 images, so the 15 retrains
 /// of the default run would take hours; it has Conv and Linear weights to prune and BatchNorm to recalibrate, the parts
@@ -85,6 +87,9 @@ public static class SparseDemo
             EvaluationLimit = o.EvaluationLimit ?? (quick ? 1000 : 2000),
             Scorer = o.Scorer,
         }, progress, cancel);
+        SparseReport.Write(folder, result);
+        // When a main demo already ran into this folder, its report gains the sparse section.
+        DemoReports.RefreshMain(o.Out);
         return new SparseDemoResult(result, folder, SparseReport.Markdown(result), SparseReport.Html(result), clock.Elapsed.TotalSeconds);
     }
 }

@@ -33,9 +33,11 @@ public static class TextSoupsDemo
     /// <summary>The shift's name in the per-seed results.</summary>
     public const string ShiftName = "time shift";
 
-    /// <summary>Runs the demo; writes <c>results.json</c> and, through <paramref name="writeReport"/>, the reports.</summary>
-    public static TextDemoSummary Run(TextDemoOptions o, Action<DemoProgress>? progress = null,
-        Action<string, TextDemoSummary>? writeReport = null, CancellationToken cancel = default)
+    /// <summary>
+    /// Runs the demo; writes the summary (<see cref="TextDemoSummary.FileName"/>) and the reports
+    /// (<see cref="DemoReports.WriteText"/>: per sweep and over sweeps, with the sparse and PLeaS demos' sections when they ran into the same folder).
+    /// </summary>
+    public static TextDemoSummary Run(TextDemoOptions o, Action<DemoProgress>? progress = null, CancellationToken cancel = default)
     {
         Validate(o);
         TorchRuntime.FixThreads(o.Threads);
@@ -84,10 +86,8 @@ public static class TextSoupsDemo
             Seconds = seconds,
             Settings = Settings(o, splits),
         };
-        writeReport?.Invoke(o.Out, summary);
-        var path = Path.Combine(o.Out, TextDemoSummary.FileName);
-        File.WriteAllText(path + ".tmp", summary.ToJson());
-        File.Move(path + ".tmp", path, overwrite: true);
+        DemoReports.WriteText(o.Out, summary);
+        Durability.AtomicFile.WriteAllText(Path.Combine(o.Out, TextDemoSummary.FileName), summary.ToJson());
         return summary;
     }
 

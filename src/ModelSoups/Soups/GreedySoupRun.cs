@@ -22,8 +22,9 @@ public sealed record GreedyRunOutcome(SoupResults Results, string OutputFolder, 
 /// rerun of the same command continues where it stopped), runs <see cref="GreedySoup"/> over a
 /// <see cref="StreamingSoupBuilder"/>, evaluates the asked-for baselines, then writes the final soup as
 /// <c>soup merge --method linear</c> of the members in join order would (same engine, config files,
-/// provenance with every score), adds results.json (and whatever <see cref="GreedyRunSettings.BeforePublish"/>
-/// writes) and renames the finished folder into place: the output is either absent or complete.
+/// provenance with every score), adds results.json and renames the finished folder into place: the output is either
+/// absent or complete. Reports are rendered from <see cref="GreedyRunOutcome.Results"/> by the caller (the
+/// <c>ModelSoups.Reports</c> project; <c>soup report</c> renders them again from results.json).
 /// </summary>
 public static class GreedySoupRun
 {
@@ -143,7 +144,6 @@ public static class GreedySoupRun
             opened.Clear();
 
             var (summary, staged) = WriteSoup(settings, result, paths, names, results, work, cancel);
-            settings.BeforePublish?.Invoke(staged, results);
             Publish(staged, output);
             return new GreedyRunOutcome(results, output, summary with { OutputFolder = output }, tracker.Fresh, tracker.Replayed);
         }
