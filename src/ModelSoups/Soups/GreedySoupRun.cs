@@ -140,10 +140,11 @@ public static class GreedySoupRun
             if (settings.OutDType is { } od) provenance["out_dtype"] = od.SafetensorsName();
             var results = SoupResults.From(result, evaluator.Description, paths, baselines, provenance);
 
-            foreach (var c in opened) c.Dispose();
-            opened.Clear();
-
-            var (summary, staged) = WriteSoup(settings, result, paths, names, results, work, cancel);
+            // The final write reads the ingredients (and the base) already open here, not the files again.
+            var open = new Dictionary<string, ICheckpoint>(StringComparer.Ordinal);
+            for (int i = 0; i < paths.Length; i++) open.TryAdd(paths[i], ingredients[i]);
+            if (baseCkpt is not null) open.TryAdd(Path.GetFullPath(settings.Base!), baseCkpt);
+            var (summary, staged) = WriteSoup(settings, result, paths, names, results, work, open, cancel);
             Publish(staged, output);
             return new GreedyRunOutcome(results, output, summary with { OutputFolder = output }, tracker.Fresh, tracker.Replayed);
         }
@@ -177,7 +178,7 @@ public static class GreedySoupRun
 
     /// <summary>Runs the engine: linear over the members in join order, into a staging folder in the work folder.</summary>
     private static (MergeSummary, string) WriteSoup(GreedyRunSettings settings, GreedyResult result, string[] paths, string[] names,
-        SoupResults results, string work, CancellationToken cancel)
+        SoupResults results, string work, IReadOnlyDictionary<string, ICheckpoint> open, CancellationToken cancel)
     {
         var recipe = new Recipe
         {
@@ -219,6 +220,7 @@ public static class GreedySoupRun
             MemoryBudgetBytes = settings.MemoryBudgetBytes,
             Progress = settings.MergeProgress,
             Open = settings.Open,
+            OpenedInputs = open,
             Provenance = new Dictionary<string, object> { ["greedy_soup"] = greedy },
             NoTimestamp = settings.NoTimestamp,
             AllowNonFinite = settings.AllowNonFinite,
