@@ -13,7 +13,7 @@ namespace ModelSoups.Bench;
 /// `ties`. Reported next to, in the same run: the machine's memory-copy bandwidth, the raw I/O of
 /// the same job (read every input once, write and fsync one output-sized file), and a plain PyTorch
 /// implementation of the same merges (bench/baselines/pytorch_merge.py, Debian's python3-torch).
-/// Options: --dir PATH, --gib N (per model), --models K, --soup PATH (the launcher), --python PATH, --skip-torch, --skip-ties,
+/// Options: --dir PATH, --gib N (per model), --models K, --soup PATH (the launcher), --threads N (passed to soup merge), --python PATH, --skip-torch, --skip-ties,
 /// --methods LIST (comma-separated, default linear,ties; also della, della_linear, sce, karcher with the settings in <see cref="MethodArgs"/>).
 /// </summary>
 static partial class MergeBenchmark
@@ -36,6 +36,7 @@ static partial class MergeBenchmark
         var methods = (Arg(args, "--methods") ?? "linear,ties").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
         if (args.Contains("--skip-ties")) methods.Remove("ties");
         bool ties = methods.Any(m => MethodArgs(m, "").UsesBase);
+        string? threads = Arg(args, "--threads");                // passed on to soup merge (default: soup's own)
         Directory.CreateDirectory(dir);
 
         const int Rows = 4096, Cols = 4096;                      // 32 MiB bf16 tensors
@@ -74,6 +75,7 @@ static partial class MergeBenchmark
                 a.AddRange(extra);
                 a.AddRange(["--out", outDir, "--memory-budget", "2GiB"]);
                 if (!hash) a.Add("--no-hash");
+                if (threads is not null) a.AddRange(["--threads", threads]);
                 var (secs, output) = Time(soup, a);
                 var anon = AnonPeak().Match(output) is { Success: true } m ? m.Groups[1].Value : "?";
                 rows.Add(($"soup merge {method}{(hash ? " (+SHA-256 of inputs)" : "")}", secs, $"peak anon {anon}"));

@@ -110,7 +110,7 @@ public static class PleasReport
 
     static string Intro(PleasResults r) => string.Create(CultureInfo.InvariantCulture,
         $"{r.Architecture}, {(r.LabelSpace == "shared" ? "shared label space (one merged head)" : "different label spaces (each model's head on the merged body; each task scored with its own head)")}; " +
-        $"PLeaS on {r.Matching} matching, {r.Samples} unlabelled images, ridge {r.Ridge:G2}; evaluated on {r.Evaluation}. " +
+        $"PLeaS on {r.Matching} matching, {r.Samples} unlabelled {(r.Features is { } f ? $"images of {f} (data-free: no task images)" : "images")}, ridge {r.Ridge:G2}; evaluated on {r.Evaluation}. " +
         $"Parameters are effective (structural zeros excluded); size is relative to one model ({r.OneModelParameters}). Wall time {r.Seconds:0} s.");
 
     static string Budget(PleasRow row) => row.Budget is { } b ? b.ToString("0.00", CultureInfo.InvariantCulture) : "–";

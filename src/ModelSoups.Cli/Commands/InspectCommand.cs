@@ -27,7 +27,10 @@ public static class InspectCommand
         };
         var json = new Option<bool>("--json") { Description = "Print the same information as JSON." };
         var open = new CheckpointOpenCliOptions();
-        var check = new Option<bool>("--check") { Description = "Also read every float tensor and report NaN/Inf values by tensor and count." };
+        var check = new Option<bool>("--check")
+        {
+            Description = "Also read every float tensor and report NaN/Inf values by tensor and count; exit code 0 when every value is finite, 1 when some are not, 2 for bad input.",
+        };
         var command = new Command("inspect", "Show the tensors, dtypes, shapes, sizes, metadata and shards of checkpoints; with several, check they can be merged.")
         {
             paths,
@@ -38,13 +41,15 @@ public static class InspectCommand
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
-            Run(parse.GetValue(paths)!, parse.GetValue(json), open.Read(parse), output, parse.GetValue(check));
-            return 0;
+            return Run(parse.GetValue(paths)!, parse.GetValue(json), open.Read(parse), output, parse.GetValue(check));
         });
         return command;
     }
 
-    static void Run(string[] paths, bool asJson, CheckpointOpenOptions openOptions, TextWriter output, bool check)
+    /// <summary>Exit code for <c>--check</c> finding non-finite values (2 stays "bad input").</summary>
+    public const int NonFiniteFound = 1;
+
+    static int Run(string[] paths, bool asJson, CheckpointOpenOptions openOptions, TextWriter output, bool check)
     {
         var checkpoints = new List<ICheckpoint>();
         try
@@ -54,8 +59,10 @@ public static class InspectCommand
             if (asJson) WriteJson(checkpoints, compat, output);
             else if (Progress.Terminal.Is(output)) WriteRich(checkpoints, compat);
             else WritePlain(checkpoints, compat, output);
+            bool allFinite = true;
             if (check)
-                foreach (var c in checkpoints) WriteCheck(c, output);
+                foreach (var c in checkpoints) allFinite &= WriteCheck(c, output);
+            return allFinite ? 0 : NonFiniteFound;
         }
         finally
         {
@@ -63,8 +70,8 @@ public static class InspectCommand
         }
     }
 
-    /// <summary>--check: counts non-finite values in every float tensor (read in slices of the mapped files).</summary>
-    static void WriteCheck(ICheckpoint c, TextWriter o)
+    /// <summary>--check: counts non-finite values in every float tensor (read in slices of the mapped files); true when there are none.</summary>
+    static bool WriteCheck(ICheckpoint c, TextWriter o)
     {
         const int Slice = 1 << 24;
         var found = new List<(string Name, long Count)>();
@@ -81,6 +88,7 @@ public static class InspectCommand
             ? $"check: {PrintableName.Of(c.Location)}: every float value is finite"
             : $"check: {PrintableName.Of(c.Location)}: {found.Sum(f => f.Count):N0} non-finite value(s) (NaN or ±Inf) in {found.Count} tensor(s): " +
               string.Join(", ", found.Select(f => $"{PrintableName.Of(f.Name)} ({f.Count:N0})")));
+        return found.Count == 0;
     }
 
     sealed record Total(int Tensors, long Parameters, long Bytes);

@@ -18,6 +18,7 @@ public static class PleasCommand
     {
         var models = new Option<string[]>("--models") { Description = "The two checkpoint folders A B (same architecture; A's unit order is kept).", Required = true, AllowMultipleArgumentsPerToken = true };
         var data = new Option<string>("--data") { Description = "fashion-mnist, a dataset .safetensors file or a folder with train.safetensors (and test.safetensors): unlabelled training images for matching and least squares, labelled held-out/test images for scoring.", Required = true };
+        var featureData = new Option<string?>("--feature-data") { Description = "Data-free PLeaS: take the unlabelled images for matching, least squares and BatchNorm statistics from here instead of --data's training images — 'noise' (synthetic smooth noise) or another dataset (as --data; its training images); --data then only scores." };
         var budget = new Option<double[]>("--budget") { Description = "Merged size(s) as a multiple of one model, each in [1.0, 2.0] (1.0: every matched pair merged; 2.0: nothing merged).", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [1.0] };
         var samples = new Option<int>("--samples") { Description = "Training images used (labels unused).", DefaultValueFactory = _ => 1000 };
         var outDir = new Option<string>("--out", "-o") { Description = "Output folder: pleas-BUDGET/ checkpoints, baselines, pleas.json, report.md, report.html.", Required = true };
@@ -32,7 +33,7 @@ public static class PleasCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the results of an earlier run in --out." };
         var command = new Command("pleas", "PLeaS (Nasery et al. 2025): merge two models trained from different initialisations by permutation alignment, partial merging to a size budget and layer-wise least squares.")
         {
-            models, data, budget, samples, outDir, matching, labelSpace, ridge, recalibrate, split, limit, noBaselines, seed, overwrite,
+            models, data, featureData, budget, samples, outDir, matching, labelSpace, ridge, recalibrate, split, limit, noBaselines, seed, overwrite,
         };
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
@@ -63,13 +64,15 @@ public static class PleasCommand
                 if (n < 1) throw new ModelSoupsException("--eval-limit must be at least 1");
                 evaluation = evaluation.Sample(n, DatasetSplits.DefaultSplitSeed);
             }
+            var (features, featureSource) = FeatureImages(parse.GetValue(featureData), splits, Math.Max(parse.GetValue(samples), parse.GetValue(recalibrate) * PleasOptions.DefaultBatchSize), parse.GetValue(seed));
             var stderr = parse.InvocationConfiguration.Error;
             var outPath = Path.GetFullPath(parse.GetValue(outDir)!);
             var results = PleasMerge.Run(new PleasOptions
             {
                 ModelA = pair[0],
                 ModelB = pair[1],
-                Train = splits.Train,
+                Train = features,
+                FeatureSource = featureSource,
                 Evaluation = evaluation,
                 EvaluationDescription = $"{splits.Description} {splitName} ({evaluation.Count} images)",
                 Out = outPath,
@@ -90,5 +93,15 @@ public static class PleasCommand
             stdout.WriteLine($"wrote {Path.Combine(outPath, PleasResults.FileName)}, {md}, {html}");
             return 0;
         }
+    }
+
+    /// <summary>The images PLeaS fits on: the task's training images, synthetic noise of their shape, or another dataset's training images.</summary>
+    static (ImageDataset Images, string? Source) FeatureImages(string? source, DatasetSplits task, int count, ulong seed)
+    {
+        if (source is null) return (task.Train, null);
+        if (source == NoiseImages.Name)
+            return (NoiseImages.Create(Math.Max(count, 1), task.Train.Channels, task.Train.Height, task.Train.Width, seed), "synthetic noise");
+        var other = DatasetSplits.Load(source);
+        return (other.Train, other.Description);
     }
 }

@@ -100,7 +100,7 @@ public static class PleasDemo
         if (spec.Architecture == ModelSpec.MlpName) spec = spec with { Hidden = o.Hidden };
         var hp = new TrainingHyperparameters
         {
-            Optimizer = "adamw", LearningRate = 2e-3, WeightDecay = 1e-4, Steps = o.Steps, BatchSize = o.BatchSize,
+            Optimizer = "adamw", LearningRate = 2e-3, WeightDecay = 1e-4, Steps = spec.Architecture == ModelSpec.Cnn ? o.CnnSteps : o.Steps, BatchSize = o.BatchSize,
             Schedule = "cosine", Warmup = 0.05, DataSeed = (ulong)initSeed,
         };
         var folder = Path.Combine(models, name);

@@ -18,20 +18,32 @@ public static class ActivationMatching
 {
     /// <summary>Per group, the reference × model correlation matrix of pre-activations over <paramref name="inputs"/>.</summary>
     public static double[][,] Correlations(LayerChain chain, IReadOnlyDictionary<string, Tensor> reference, IReadOnlyDictionary<string, Tensor> model,
+        IEnumerable<Tensor> inputs) =>
+        Correlations(PermutableNetwork.FromChain(chain, StateTensors.Shapes(model)), reference, model, inputs);
+
+    /// <summary>
+    /// Per group of <paramref name="network"/>, the reference × model correlation matrix of the group's activations over
+    /// <paramref name="inputs"/>; a group observed at several places (a residual stream) pools them all as samples.
+    /// </summary>
+    public static double[][,] Correlations(PermutableNetwork network, IReadOnlyDictionary<string, Tensor> reference, IReadOnlyDictionary<string, Tensor> model,
         IEnumerable<Tensor> inputs)
     {
-        int groups = chain.Layers.Count - 1;
+        int groups = network.Spec.Groups.Count;
         var moments = new CrossMoments[groups];
         using var _ = no_grad();
         foreach (var x in inputs)
         {
             using var scope = NewDisposeScope();
-            var fromReference = PreActivations(chain, reference, x);
-            var fromModel = PreActivations(chain, model, x);
-            for (int g = 0; g < groups; g++)
-                (moments[g] ??= new CrossMoments(fromReference[g].shape[1], fromModel[g].shape[1])).Add(fromReference[g], fromModel[g]);
+            var fromReference = network.PreActivations(reference, x);
+            var fromModel = network.PreActivations(model, x);
+            for (int i = 0; i < fromReference.Count; i++)
+            {
+                var (g, ra) = fromReference[i];
+                var mb = fromModel[i].Samples;
+                (moments[g] ??= new CrossMoments(ra.shape[1], mb.shape[1])).Add(ra, mb);
+            }
         }
-        if (moments.Length > 0 && moments[0] is null) throw new ModelSoupsException("activation matching needs at least one batch of data");
+        if (moments.Any(m => m is null)) throw new ModelSoupsException("activation matching needs at least one batch of data");
         return moments.Select(m => m.Correlation()).ToArray();
     }
 
@@ -39,16 +51,9 @@ public static class ActivationMatching
     public static int[][] Match(LayerChain chain, IReadOnlyDictionary<string, Tensor> reference, IReadOnlyDictionary<string, Tensor> model, IEnumerable<Tensor> inputs) =>
         Correlations(chain, reference, model, inputs).Select(LinearAssignment.Maximize).ToArray();
 
-    /// <summary>Per hidden layer, its pre-activations as [samples, units] (convolutions: one sample per example and position).</summary>
-    public static Tensor[] PreActivations(LayerChain chain, IReadOnlyDictionary<string, Tensor> state, Tensor input)
-    {
-        var result = new Tensor[chain.Layers.Count - 1];
-        using (chain.Forward(state, input, (l, o) =>
-        {
-            if (l < result.Length) result[l] = AsSamples(o.PreActivation).MoveToOuterDisposeScope();
-        })) { }
-        return result;
-    }
+    /// <summary>The permutation of each group of <paramref name="network"/> putting <paramref name="model"/>'s units onto <paramref name="reference"/>'s.</summary>
+    public static int[][] Match(PermutableNetwork network, IReadOnlyDictionary<string, Tensor> reference, IReadOnlyDictionary<string, Tensor> model, IEnumerable<Tensor> inputs) =>
+        Correlations(network, reference, model, inputs).Select(LinearAssignment.Maximize).ToArray();
 
     /// <summary>[N, C] stays; [N, C, H, W] becomes [N·H·W, C].</summary>
     public static Tensor AsSamples(Tensor activation) =>

@@ -20,38 +20,37 @@ public readonly record struct UnitCounts(int Merged, int KeptA, int KeptB)
 /// </summary>
 public static class ChainParameters
 {
-    /// <summary>Parameters of <paramref name="chain"/> reading <paramref name="inputs"/> features (MLP: pixels; CNN: channels).</summary>
-    public static long Count(LayerChain chain, int inputs, IReadOnlyList<UnitCounts> groups, UnitCounts head)
+    /// <summary>Parameters of <paramref name="network"/> reading <paramref name="inputs"/> features (MLP: pixels; CNN: channels).</summary>
+    public static long Count(IMergeNetwork network, int inputs, IReadOnlyList<UnitCounts> groups, UnitCounts head)
     {
-        if (groups.Count != chain.Layers.Count - 1) throw new ArgumentException($"{groups.Count} groups for {chain.Layers.Count - 1} hidden layers", nameof(groups));
+        var layers = network.MergeLayers;
+        int expected = layers.Max(l => l.OutputGroup) + 1;
+        if (groups.Count != expected) throw new ArgumentException($"{groups.Count} groups for a network of {expected}", nameof(groups));
         long total = 0;
-        var fanIn = new UnitCounts(inputs, 0, 0);
-        for (int l = 0; l < chain.Layers.Count; l++)
+        foreach (var layer in layers)
         {
-            var layer = chain.Layers[l];
-            var fanOut = l < groups.Count ? groups[l] : head;
-            long area = layer.Kind == ChainLayerKind.Conv3x3 ? 9 : 1;
+            var fanIn = layer.InputGroup == MergeLayer.Data ? new UnitCounts(inputs, 0, 0) : groups[layer.InputGroup];
+            var fanOut = layer.OutputGroup == MergeLayer.Head ? head : groups[layer.OutputGroup];
             long weights = (long)fanOut.Merged * fanIn.Total + (long)fanOut.KeptA * (fanIn.Merged + fanIn.KeptA) + (long)fanOut.KeptB * (fanIn.Merged + fanIn.KeptB);
-            total += weights * area + (layer.HasBias ? fanOut.Total : 0) + (layer.BatchNorm is null ? 0 : 2 * fanOut.Total);
-            fanIn = fanOut;
+            total += weights * layer.Area + (layer.Bias is null ? 0 : fanOut.Total) + (layer.BatchNorm is null ? 0 : 2 * fanOut.Total);
         }
         return total;
     }
 
     /// <summary>Effective parameters of a plan.</summary>
-    public static long Count(LayerChain chain, int inputs, MergePlan plan) =>
-        Count(chain, inputs, plan.Groups.Select(UnitCounts.Of).ToList(), UnitCounts.Of(plan.Head));
+    public static long Count(IMergeNetwork network, int inputs, MergePlan plan) =>
+        Count(network, inputs, plan.Groups.Select(UnitCounts.Of).ToList(), UnitCounts.Of(plan.Head));
 
     /// <summary>Stored structural zeros of a plan (dense checkpoint entries fixed at 0).</summary>
-    public static long StructuralZeros(LayerChain chain, MergePlan plan)
+    public static long StructuralZeros(IMergeNetwork network, MergePlan plan)
     {
         long total = 0;
-        for (int l = 1; l < chain.Layers.Count; l++)
+        foreach (var layer in network.MergeLayers)
         {
-            var fanIn = UnitCounts.Of(plan.Groups[l - 1]);
-            var fanOut = l < plan.Groups.Count ? UnitCounts.Of(plan.Groups[l]) : UnitCounts.Of(plan.Head);
-            long area = chain.Layers[l].Kind == ChainLayerKind.Conv3x3 ? 9 : 1;
-            total += ((long)fanOut.KeptA * fanIn.KeptB + (long)fanOut.KeptB * fanIn.KeptA) * area;
+            if (layer.InputGroup == MergeLayer.Data) continue;
+            var fanIn = UnitCounts.Of(plan.Groups[layer.InputGroup]);
+            var fanOut = layer.OutputGroup == MergeLayer.Head ? UnitCounts.Of(plan.Head) : UnitCounts.Of(plan.Groups[layer.OutputGroup]);
+            total += ((long)fanOut.KeptA * fanIn.KeptB + (long)fanOut.KeptB * fanIn.KeptA) * layer.Area;
         }
         return total;
     }

@@ -10,12 +10,20 @@ namespace ModelSoups.TorchSharp.Alignment;
 /// permutation spec (<see cref="PermutationSpec.FromChain"/>), activation matching and PLeaS's layer-wise least
 /// squares all read this one description, so a new architecture is a new chain, not new matching code.
 /// Chains exist for <c>mlp</c> (<see cref="Mlp"/>) and <c>cnn</c> (<see cref="SmallCnn"/>); the residual
-/// ImageNet ResNet-18 is not a chain (see docs/pleas.md).
+/// ImageNet ResNet-18 is not a chain: its groups are traced through its graph (<see cref="ResidualGraph"/>).
 /// </summary>
-public sealed class LayerChain
+public sealed class LayerChain : IMergeNetwork
 {
     /// <summary>The layers in forward order; the last one produces the logits.</summary>
     public IReadOnlyList<ChainLayer> Layers { get; }
+    /// <summary>The layers as PLeaS merges them: layer l reads group l − 1 (the data for l = 0) and writes group l (the head for the last).</summary>
+    public IReadOnlyList<MergeLayer> MergeLayers => Layers.Select((layer, l) => new MergeLayer(layer.Weight, layer.HasBias ? layer.Bias : null, layer.BatchNorm,
+        l - 1, l + 1 < Layers.Count ? l : MergeLayer.Head,
+        layer.Kind == ChainLayerKind.Conv3x3 ? Conv3x3Geometry : null)).ToList();
+
+    // What ApplyLayer's 3×3 convolution does (sizes are not needed by the merge).
+    static readonly ConvGeometry Conv3x3Geometry = new(0, 0, [3, 3], [1, 1], [1, 1], null, [1, 1], 1, HasBias: false);
+
     /// <summary>Whether the input [N, C, H, W] is flattened before the first layer (an MLP).</summary>
     public bool FlattenInput { get; }
     /// <summary>BatchNorm ε (<see cref="ScalarSafeBatchNorm2d"/>'s default).</summary>
@@ -34,7 +42,9 @@ public sealed class LayerChain
         ModelSpec.MlpName => Mlp((spec.Hidden ?? [128]).Length),
         ModelSpec.Cnn => SmallCnn(),
         _ => throw new ModelSoupsException(
-            $"permutation alignment supports the {ModelSpec.MlpName} and {ModelSpec.Cnn} architectures, not {spec.Architecture} (its residual ONNX graph has no permutation spec yet)", path),
+            spec.Architecture == ModelSpec.ResNet18
+                ? $"{spec.Architecture} is a residual graph, not a feed-forward chain (its groups are traced through the graph instead)"
+                : $"permutation alignment supports the {ModelSpec.MlpName}, {ModelSpec.Cnn} and {ModelSpec.ResNet18} architectures, not {spec.Architecture}", path),
     };
 
     /// <summary><see cref="Models.Mlp"/>: Linear layers at Sequential indices 1, 3, 5, … with ReLU between.</summary>

@@ -20,21 +20,22 @@ public static class LayerwiseLeastSquares
     static readonly bool[][] Reads = [[true, true, true], [true, true, false], [true, false, true]];
 
     /// <summary>Overwrites the weights (and biases, BatchNorm statistics) of <paramref name="merged"/> with the fitted ones.</summary>
-    public static void Fit(LayerChain chain, MergePlan plan, IReadOnlyDictionary<string, Tensor> a, IReadOnlyDictionary<string, Tensor> alignedB,
+    public static void Fit(IMergeNetwork chain, MergePlan plan, IReadOnlyDictionary<string, Tensor> a, IReadOnlyDictionary<string, Tensor> alignedB,
         Dictionary<string, Tensor> merged, IReadOnlyList<Tensor> inputs, double ridge)
     {
         if (inputs.Count == 0) throw new ModelSoupsException("least squares needs at least one batch of data");
         using var _ = no_grad();
-        for (int l = 0; l < chain.Layers.Count; l++)
+        var layers = chain.MergeLayers;
+        for (int l = 0; l < layers.Count; l++)
         {
-            var layer = chain.Layers[l];
-            var output = l < plan.Groups.Count ? plan.Groups[l] : plan.Head;
+            var layer = layers[l];
+            var output = layer.OutputGroup == MergeLayer.Head ? plan.Head : plan.Groups[layer.OutputGroup];
             var (outA, outB, outClass) = output.Layout();
-            int[] inClass = l == 0 ? new int[a[layer.Weight].shape[1]] : plan.Groups[l - 1].Layout().Class;
-            int area = layer.Kind == ChainLayerKind.Conv3x3 ? 9 : 1;
+            int[] inClass = layer.InputGroup == MergeLayer.Data ? new int[a[layer.Weight].shape[1]] : plan.Groups[layer.InputGroup].Layout().Class;
+            int area = checked((int)layer.Area);
             int weightFeatures = inClass.Length * area;
-            int features = weightFeatures + (layer.HasBias ? 1 : 0);
-            // Feature f of a 3×3 convolution is input channel f / 9 (unfold is channel-major, like the weight's [C, 3, 3]).
+            int features = weightFeatures + (layer.Bias is null ? 0 : 1);
+            // Feature f of a k×k convolution is input channel f / k² (unfold is channel-major, like the weight's [C, k, k]).
             var featureClass = Enumerable.Range(0, features).Select(f => f < weightFeatures ? inClass[f / area] : -1).ToArray();
 
             var gram = zeros([features, features], ScalarType.Float64).DetachFromDisposeScope();
@@ -69,14 +70,15 @@ public static class LayerwiseLeastSquares
 
             var dtype = merged[layer.Weight].dtype;
             var weight = weights.narrow(0, 0, weightFeatures).t();
-            merged[layer.Weight] = (area == 1 ? weight : weight.reshape(outClass.Length, inClass.Length, 3, 3)).to_type(dtype).contiguous().DetachFromDisposeScope();
-            if (layer.HasBias) merged[layer.Bias] = weights[weightFeatures].to_type(dtype).contiguous().DetachFromDisposeScope();
+            merged[layer.Weight] = (layer.Conv is { } conv ? weight.reshape(outClass.Length, inClass.Length, conv.Kernel[0], conv.Kernel[1]) : weight)
+                .to_type(dtype).contiguous().DetachFromDisposeScope();
+            if (layer.Bias is { } bias) merged[bias] = weights[weightFeatures].to_type(dtype).contiguous().DetachFromDisposeScope();
             if (layer.BatchNorm is { } bn) EstimateStatistics(chain, merged, inputs, l, bn);
         }
     }
 
     /// <summary>One layer's observation in a forward pass (moved to the caller's dispose scope).</summary>
-    static LayerObservation Observe(LayerChain chain, IReadOnlyDictionary<string, Tensor> state, Tensor x, int layer)
+    static LayerObservation Observe(IMergeNetwork chain, IReadOnlyDictionary<string, Tensor> state, Tensor x, int layer)
     {
         LayerObservation? seen = null;
         using (chain.Forward(state, x, (l, o) =>
@@ -87,13 +89,18 @@ public static class LayerwiseLeastSquares
     }
 
     /// <summary>A layer's input as least-squares rows [samples, features] (+ a ones column for the bias).</summary>
-    static Tensor Features(ChainLayer layer, Tensor input)
+    static Tensor Features(MergeLayer layer, Tensor input)
     {
-        var x = layer.Kind == ChainLayerKind.Conv3x3
-            ? nn.functional.unfold(input, 3, padding: 1).transpose(1, 2).reshape(-1L, input.shape[1] * 9)
-            : input;
+        var x = input;
+        if (layer.Conv is { } c)
+        {
+            // The convolution's own receptive fields: asymmetric padding first (as the module pads), then unfold's patches.
+            if (c.ExplicitPad is { } pad) x = nn.functional.pad(x, pad, PaddingModes.Constant, 0.0);
+            x = nn.functional.unfold(x, (c.Kernel[0], c.Kernel[1]), (c.Dilation[0], c.Dilation[1]), (c.Padding[0], c.Padding[1]), (c.Stride[0], c.Stride[1]))
+                .transpose(1, 2).reshape(-1L, input.shape[1] * layer.Area);
+        }
         x = x.to_type(ScalarType.Float64);
-        return layer.HasBias ? cat([x, ones([x.shape[0], 1], ScalarType.Float64)], 1) : x;
+        return layer.Bias is not null ? cat([x, ones([x.shape[0], 1], ScalarType.Float64)], 1) : x;
     }
 
     /// <summary>[N, O] stays; [N, O, H, W] becomes [N·H·W, O].</summary>
@@ -103,7 +110,7 @@ public static class LayerwiseLeastSquares
     /// Sets BatchNorm <paramref name="bn"/>'s running mean and (population) variance to the statistics of layer
     /// <paramref name="l"/>'s outputs over <paramref name="inputs"/>.
     /// </summary>
-    public static void EstimateStatistics(LayerChain chain, Dictionary<string, Tensor> merged, IReadOnlyList<Tensor> inputs, int l, string bn)
+    public static void EstimateStatistics(IMergeNetwork chain, Dictionary<string, Tensor> merged, IReadOnlyList<Tensor> inputs, int l, string bn)
     {
         Tensor? sum = null, squares = null;
         long n = 0;

@@ -34,6 +34,7 @@ public sealed record MergePlan(IReadOnlyList<GroupPlan> Groups, GroupPlan Head, 
     {
         ModelSpec.MlpName => reference with { Hidden = Widths, Classes = Head.Width },
         ModelSpec.Cnn => reference with { Widths = Widths, Width = null, Classes = Head.Width },
+        ModelSpec.ResNet18 => reference with { Widths = Widths, Classes = Head.Width },
         _ => throw new ModelSoupsException($"no merged widths for architecture {reference.Architecture}"),
     };
 }

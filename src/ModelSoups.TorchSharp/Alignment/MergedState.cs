@@ -22,11 +22,11 @@ public static class MergedState
     internal static readonly double[] VectorA = [0.5, 1, 0], VectorB = [0.5, 0, 1];
 
     /// <summary>Every state entry of the merged model (names as in A; shapes at the plan's widths).</summary>
-    public static Dictionary<string, Tensor> Build(LayerChain chain, PermutationSpec spec, MergePlan plan,
+    public static Dictionary<string, Tensor> Build(IMergeNetwork network, PermutationSpec spec, MergePlan plan,
         IReadOnlyDictionary<string, Tensor> a, IReadOnlyDictionary<string, Tensor> alignedB)
     {
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        var axes = AxisPlans(chain, spec, plan);
+        var axes = AxisPlans(network, spec, plan);
         foreach (var (name, ta) in a)
         {
             if (!axes.TryGetValue(name, out var byAxis))
@@ -39,18 +39,17 @@ public static class MergedState
         return result;
     }
 
-    /// <summary>For every tensor a chain layer owns: the plan of its axis 0 (outputs) and axis 1 (inputs; null = the data, all "merged").</summary>
-    internal static Dictionary<string, Dictionary<int, GroupPlan?>> AxisPlans(LayerChain chain, PermutationSpec spec, MergePlan plan)
+    /// <summary>For every tensor a layer owns: the plan of its axis 0 (outputs) and axis 1 (inputs; null = the data, all "merged").</summary>
+    internal static Dictionary<string, Dictionary<int, GroupPlan?>> AxisPlans(IMergeNetwork network, PermutationSpec spec, MergePlan plan)
     {
         if (plan.Groups.Count != spec.Groups.Count) throw new ArgumentException("the plan does not fit the spec", nameof(plan));
         var result = new Dictionary<string, Dictionary<int, GroupPlan?>>(StringComparer.Ordinal);
-        for (int l = 0; l < chain.Layers.Count; l++)
+        foreach (var layer in network.MergeLayers)
         {
-            var layer = chain.Layers[l];
-            var output = l < plan.Groups.Count ? plan.Groups[l] : plan.Head;
-            GroupPlan? input = l == 0 ? null : plan.Groups[l - 1];
+            var output = layer.OutputGroup == MergeLayer.Head ? plan.Head : plan.Groups[layer.OutputGroup];
+            GroupPlan? input = layer.InputGroup == MergeLayer.Data ? null : plan.Groups[layer.InputGroup];
             result[layer.Weight] = new() { [0] = output, [1] = input };
-            if (layer.HasBias) result[layer.Bias] = new() { [0] = output };
+            if (layer.Bias is { } bias) result[bias] = new() { [0] = output };
             foreach (var v in layer.BatchNormVectors) result[v] = new() { [0] = output };
         }
         return result;

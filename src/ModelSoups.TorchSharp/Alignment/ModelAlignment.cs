@@ -20,24 +20,44 @@ public sealed record AlignmentResult(AlignmentMethod Method, IReadOnlyList<(stri
 /// </summary>
 public static class ModelAlignment
 {
-    /// <summary>Both models' state with the permutation spec checked against both.</summary>
+    /// <summary>Both models' state with the chain's permutation spec checked against both (feed-forward architectures).</summary>
     public static (LayerChain Chain, PermutationSpec Spec) Prepare(ModelSpec reference, ModelSpec model,
         IReadOnlyDictionary<string, Tensor> referenceState, IReadOnlyDictionary<string, Tensor> modelState, string referencePath, string modelPath)
     {
-        if (reference.Architecture != model.Architecture || reference.Channels != model.Channels || reference.ImageSize != model.ImageSize)
-            throw new ModelSoupsException($"the two models have different architectures ({reference.Describe()} vs {model.Describe()}); alignment needs one architecture", modelPath);
+        CheckSameArchitecture(reference, model, modelPath);
         var chain = LayerChain.For(model, modelPath);
         var spec = PermutationSpec.FromChain(chain, StateTensors.Shapes(modelState), modelPath);
         spec.Validate(StateTensors.Shapes(referenceState), referencePath);
         return (chain, spec);
     }
 
+    /// <summary>The permutable network of <paramref name="module"/> (any supported architecture, residual included), its spec checked against both states.</summary>
+    public static PermutableNetwork PrepareNetwork(ModelSpec reference, ModelSpec model, nn.Module module,
+        IReadOnlyDictionary<string, Tensor> referenceState, IReadOnlyDictionary<string, Tensor> modelState, string referencePath, string modelPath)
+    {
+        CheckSameArchitecture(reference, model, modelPath);
+        var network = PermutableNetwork.For(model, module, StateTensors.Shapes(modelState), modelPath);
+        network.Spec.Validate(StateTensors.Shapes(referenceState), referencePath);
+        return network;
+    }
+
+    static void CheckSameArchitecture(ModelSpec reference, ModelSpec model, string modelPath)
+    {
+        if (reference.Architecture != model.Architecture || reference.Channels != model.Channels || reference.ImageSize != model.ImageSize)
+            throw new ModelSoupsException($"the two models have different architectures ({reference.Describe()} vs {model.Describe()}); alignment needs one architecture", modelPath);
+    }
+
     /// <summary>The permutations of <paramref name="model"/> onto <paramref name="reference"/> by <paramref name="method"/>.</summary>
     public static int[][] Match(AlignmentMethod method, LayerChain chain, PermutationSpec spec,
+        IReadOnlyDictionary<string, Tensor> reference, IReadOnlyDictionary<string, Tensor> model, IEnumerable<Tensor>? inputs, ulong seed = 0) =>
+        Match(method, PermutableNetwork.FromChain(chain, StateTensors.Shapes(model)), reference, model, inputs, seed);
+
+    /// <summary>The permutations of <paramref name="model"/> onto <paramref name="reference"/> by <paramref name="method"/>.</summary>
+    public static int[][] Match(AlignmentMethod method, PermutableNetwork network,
         IReadOnlyDictionary<string, Tensor> reference, IReadOnlyDictionary<string, Tensor> model, IEnumerable<Tensor>? inputs, ulong seed = 0) => method switch
     {
-        AlignmentMethod.Weight => WeightMatching.Match(spec, reference, model, seed),
-        AlignmentMethod.Activation => ActivationMatching.Match(chain, reference, model,
+        AlignmentMethod.Weight => WeightMatching.Match(network.Spec, reference, model, seed),
+        AlignmentMethod.Activation => ActivationMatching.Match(network, reference, model,
             inputs ?? throw new ModelSoupsException("activation matching needs data: give --data")),
         _ => throw new ArgumentOutOfRangeException(nameof(method)),
     };
@@ -70,11 +90,12 @@ public static class ModelAlignment
         using var _ = no_grad();
         var referenceState = StateTensors.Of(referenceModule);
         var state = StateTensors.Of(module);
-        var (chain, permutationSpec) = Prepare(referenceSpec, spec, referenceState, state, referencePath, modelPath);
+        var network = PrepareNetwork(referenceSpec, spec, module, referenceState, state, referencePath, modelPath);
+        var permutationSpec = network.Spec;
         var inputs = method == AlignmentMethod.Activation
             ? Inputs(spec, data ?? throw new ModelSoupsException("activation matching needs data: give --data"), samples, batchSize, seed)
             : null;
-        var perm = Match(method, chain, permutationSpec, referenceState, state, inputs, seed);
+        var perm = Match(method, network, referenceState, state, inputs, seed);
         var aligned = permutationSpec.Apply(state, perm);
         StateTensors.Into(module, aligned);
         ModuleFolder.Save(module, spec, output, overwrite: overwrite);

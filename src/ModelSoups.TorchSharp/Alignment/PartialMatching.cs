@@ -14,7 +14,7 @@ namespace ModelSoups.TorchSharp.Alignment;
 public static class PartialMatching
 {
     /// <summary>The merge plan for <paramref name="budget"/>; <paramref name="scores"/>[g][i] is pair i's score in group g (higher: better match).</summary>
-    public static MergePlan Plan(LayerChain chain, PermutationSpec spec, IReadOnlyList<double[]> scores, double budget,
+    public static MergePlan Plan(IMergeNetwork chain, PermutationSpec spec, IReadOnlyList<double[]> scores, double budget,
         int inputs, GroupPlan head, LabelSpace labelSpace)
     {
         CheckBudget(budget);

@@ -93,6 +93,16 @@ public sealed class PermutationSpec
         return result;
     }
 
+    /// <summary><paramref name="shapes"/> with every axis of group g set to <paramref name="widths"/>[g] (the shapes of a merged model).</summary>
+    public Dictionary<string, long[]> Resized(IReadOnlyDictionary<string, long[]> shapes, IReadOnlyList<int> widths)
+    {
+        if (widths.Count != Groups.Count) throw new ArgumentException($"{widths.Count} widths for {Groups.Count} groups", nameof(widths));
+        var result = shapes.ToDictionary(p => p.Key, p => (long[])p.Value.Clone(), StringComparer.Ordinal);
+        for (int g = 0; g < Groups.Count; g++)
+            foreach (var a in Groups[g].Axes) result[a.Tensor][a.Axis] = widths[g];
+        return result;
+    }
+
     /// <summary>The identity permutation of every group.</summary>
     public int[][] Identity() => Groups.Select(g => Enumerable.Range(0, g.Size).ToArray()).ToArray();
 }

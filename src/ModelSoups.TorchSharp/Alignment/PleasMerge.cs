@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ModelSoups.Pleas;
+using ModelSoups.TorchSharp.Data;
 using ModelSoups.TorchSharp.Evaluation;
 using ModelSoups.TorchSharp.Models;
 using ModelSoups.TorchSharp.Training;
@@ -16,7 +17,8 @@ namespace ModelSoups.TorchSharp.Alignment;
 /// layer by least squares to the permuted originals' features (<see cref="LayerwiseLeastSquares"/>), recompute
 /// BatchNorm statistics on training images, and write each merged model as a normal checkpoint folder whose
 /// <c>soup-model.json</c> carries the merged widths. Optionally measures the baselines the paper compares with.
-/// Data-free PLeaS (the paper's variant fitting on synthetic inputs) is not offered: least squares needs features.
+/// Data-free PLeaS: <see cref="PleasOptions.Train"/> may hold images of another domain (or <see cref="NoiseImages"/>) instead of
+/// the task's; every data-dependent step (matching, least squares, BatchNorm statistics) then sees only those.
 /// </summary>
 public static class PleasMerge
 {
@@ -36,19 +38,23 @@ public static class PleasMerge
         var a = StateTensors.Of(moduleA);
         var b = StateTensors.Of(moduleB);
         moduleA.eval(); moduleB.eval();
-        var (chain, spec) = ModelAlignment.Prepare(specA, specB, a, b, o.ModelA, o.ModelB);
+        var network = ModelAlignment.PrepareNetwork(specA, specB, moduleB, a, b, o.ModelA, o.ModelB);
+        var spec = network.Spec;
+        var chain = network.Merge;
         var head = MergePlan.HeadPlan(o.LabelSpace, specA.Classes, specB.Classes);
         if (o.Evaluation.Channels != specA.Channels)
             throw new ModelSoupsException($"the models read {specA.Channels}-channel images, the data has {o.Evaluation.Channels}", o.Evaluation.Source);
+        if (o.Train.Channels != specA.Channels)
+            throw new ModelSoupsException($"the models read {specA.Channels}-channel images, the feature data has {o.Train.Channels}", o.Train.Source);
         var inputs = ModelAlignment.Inputs(specA, o.Train, o.Samples, o.BatchSize, o.Seed);
-        int inputFeatures = checked((int)a[chain.Layers[0].Weight].shape[1]);
+        int inputFeatures = checked((int)a[chain.MergeLayers[0].Weight].shape[1]);
 
         progress?.Invoke($"matching {spec.Groups.Count} permutation group(s) on {o.Samples} images");
-        var byActivation = spec.Apply(b, ActivationMatching.Match(chain, a, b, inputs));
+        var byActivation = spec.Apply(b, ActivationMatching.Match(network, a, b, inputs));
         var byWeight = spec.Apply(b, WeightMatching.Match(spec, a, b, o.Seed));
         var aligned = o.Matching == AlignmentMethod.Activation ? byActivation : byWeight;
         // Merge order: the correlation of each matched pair (the paper's matching cost), so the worst-matched pairs are kept apart first.
-        var scores = ActivationMatching.Correlations(chain, a, aligned, inputs)
+        var scores = ActivationMatching.Correlations(network, a, aligned, inputs)
             .Select(c => Enumerable.Range(0, c.GetLength(0)).Select(i => c[i, i]).ToArray()).ToList();
 
         var allMerged = MergePlan.AllMerged(spec, o.LabelSpace, specA.Classes, specB.Classes);
@@ -107,6 +113,7 @@ public static class PleasMerge
             LabelSpace = o.LabelSpace == LabelSpace.Shared ? "shared" : "separate",
             Matching = o.Matching == AlignmentMethod.Activation ? "activation" : "weight",
             Samples = Math.Min(o.Samples, o.Train.Count),
+            Features = o.FeatureSource,
             Ridge = o.Ridge,
             Evaluation = o.EvaluationDescription,
             OneModelParameters = oneModel,
@@ -119,13 +126,13 @@ public static class PleasMerge
     }
 
     /// <summary>Materialises a merged state as a module of its widths, recomputes BatchNorm statistics, saves and scores it.</summary>
-    static PleasRow Measure(string method, double? budget, Dictionary<string, Tensor> state, MergePlan plan, ModelSpec reference, LayerChain chain,
+    static PleasRow Measure(string method, double? budget, Dictionary<string, Tensor> state, MergePlan plan, ModelSpec reference, IMergeNetwork chain,
         int inputFeatures, PleasOptions o, string folder, CancellationToken cancel)
     {
         var spec = plan.MergedSpec(reference);
         using var module = spec.Create();
         StateTensors.Into(module, state);
-        if (o.RecalibrationBatches > 0 && chain.Layers.Any(l => l.BatchNorm is not null))
+        if (o.RecalibrationBatches > 0 && chain.MergeLayers.Any(l => l.BatchNorm is not null))
             BatchNormRecalibration.Run(module, o.Train, o.RecalibrationBatches, o.BatchSize, o.Seed, spec.Prepare);
         module.eval();
         ModuleFolder.Save(module, spec, folder, overwrite: o.Overwrite);

@@ -9,8 +9,13 @@ public sealed record PleasOptions
     public required string ModelA { get; init; }
     /// <summary>Checkpoint folder of model B (same architecture; any initialisation).</summary>
     public required string ModelB { get; init; }
-    /// <summary>Unlabelled images for matching, least squares and BatchNorm statistics (labels are not read).</summary>
+    /// <summary>
+    /// Unlabelled images for matching, least squares and BatchNorm statistics (labels are not read): the task's training
+    /// images, or — the data-free variant — images of another domain (<see cref="FeatureSource"/> says which).
+    /// </summary>
     public required ImageDataset Train { get; init; }
+    /// <summary>What <see cref="Train"/> is when it is not the task's training data (e.g. <c>synthetic noise</c>); null: the task's images.</summary>
+    public string? FeatureSource { get; init; }
     /// <summary>Labelled images every model is scored on.</summary>
     public required ImageDataset Evaluation { get; init; }
     /// <summary>What <see cref="Evaluation"/> is, for the report.</summary>
@@ -21,8 +26,10 @@ public sealed record PleasOptions
     public IReadOnlyList<double> Budgets { get; init; } = [1.0];
     /// <summary>Training images used (PLeaS: a small unlabelled set).</summary>
     public int Samples { get; init; } = 1000;
-    /// <summary>Images per forward pass.</summary>
-    public int BatchSize { get; init; } = 250;
+    /// <summary>Default of <see cref="BatchSize"/>.</summary>
+    public const int DefaultBatchSize = 250;
+    /// <summary>Images per forward pass (and per BatchNorm recalibration batch).</summary>
+    public int BatchSize { get; init; } = DefaultBatchSize;
     /// <summary>The matching PLeaS builds on.</summary>
     public AlignmentMethod Matching { get; init; } = AlignmentMethod.Activation;
     /// <summary>Shared head, or each model's own head on the merged body.</summary>

@@ -33,8 +33,9 @@ public sealed record ModelSpec
     /// <summary>MLP hidden layer sizes.</summary>
     [JsonPropertyName("hidden")] public int[]? Hidden { get; init; }
     /// <summary>
-    /// CNN channels of its two blocks when they are not [width, 2·width]: a PLeaS merge widens each block by the
-    /// units it keeps from both models (see Alignment/PartialMerge).
+    /// CNN channels of its two blocks when they are not [width, 2·width], or a ResNet's channels per permutation group
+    /// (residual streams and blocks' inner channels, as Alignment/ResidualGraph orders them) when not the ONNX file's:
+    /// a PLeaS merge widens each group by the units it keeps from both models.
     /// </summary>
     [JsonPropertyName("widths")] public int[]? Widths { get; init; }
 
@@ -85,8 +86,8 @@ public sealed record ModelSpec
         if (Channels is not (1 or 3)) throw new ModelSoupsException($"channels must be 1 or 3, not {Channels}", path);
         if (Architecture == MiniLm && (Channels != 1 || ImageSize > 512))
             throw new ModelSoupsException($"{MiniLm} reads one row of at most 512 token ids (channels 1, image_size = tokens), not channels {Channels}, image_size {ImageSize}", path);
-        if (Widths is { } ws && (Architecture != Cnn || ws.Length != 2 || ws.Any(w => w < 1)))
-            throw new ModelSoupsException($"widths must be two positive channel counts of a {Cnn}, not [{string.Join(", ", ws)}]", path);
+        if (Widths is { } ws && !(Architecture == Cnn && ws.Length == 2 && ws.All(w => w > 0) || Architecture == ResNet18 && ws.Length > 0 && ws.All(w => w > 0)))
+            throw new ModelSoupsException($"widths must be two positive channel counts of a {Cnn} or one per permutation group of a {ResNet18}, not [{string.Join(", ", ws)}] for {Architecture}", path);
         if (Hidden is { } hs && hs.Any(h => h < 1))
             throw new ModelSoupsException($"hidden sizes must be positive, not [{string.Join(", ", hs)}]", path);
         if (Architecture == ResNet18 && ImageSize < 32) throw new ModelSoupsException($"the ResNet needs image_size ≥ 32 (five stride-2 stages), not {ImageSize}", path);
@@ -100,7 +101,7 @@ public sealed record ModelSpec
     /// <summary>A new module of this architecture (ResNet, MiniLM: pre-trained weights and a freshly initialised head).</summary>
     public nn.Module<Tensor, Tensor> Create() => Architecture switch
     {
-        ResNet18 => ResNet18Classifier.FromOnnx(Classes),
+        ResNet18 => ResNet18Classifier.FromOnnx(Classes, widths: Widths),
         Cnn => new SmallCnn(Channels, Classes, Widths?[0] ?? Width ?? 16, Widths?[1]),
         MlpName => new Mlp(Channels * ImageSize * ImageSize, Hidden ?? [128], Classes),
         MiniLm => BertClassifier.MiniLm(Classes),

@@ -20,23 +20,43 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
     readonly List<Step> _steps = [];
     readonly string _input, _output;
     readonly Dictionary<string, string> _initializerNames = new(StringComparer.Ordinal);
+    readonly IReadOnlyDictionary<string, long[]>? _shapes;
+    readonly Dictionary<string, long[]> _convDims = new(StringComparer.Ordinal);
 
     /// <summary>
     /// One operator: its input value names, its output value name, what it computes with the module's own
     /// weights, and what it computes with weights looked up by state name (a functional call).
     /// </summary>
-    sealed record Step(string[] Inputs, string Output, Func<Tensor[], Tensor> Run, Func<Tensor[], Func<string, Tensor>, Tensor> RunWith);
+    sealed record Step(string[] Inputs, string Output, Func<Tensor[], Tensor> Run, Func<Tensor[], Func<string, Tensor>, Tensor> RunWith, OnnxGraphStep Info);
 
     /// <summary>State-dict name → ONNX initializer name, for writing trained weights back into the ONNX file.</summary>
     public IReadOnlyDictionary<string, string> InitializerNames => _initializerNames;
+
+    /// <summary>The operators in the order the graph runs them, as data (what reads what; convolution geometry).</summary>
+    public IReadOnlyList<OnnxGraphStep> Steps => _steps.Select(s => s.Info).ToList();
+
+    /// <summary>The name of the graph's data input value.</summary>
+    public string InputName => _input;
+
+    /// <summary>The name of the graph's output value.</summary>
+    public string OutputName => _output;
 
     /// <summary>
     /// Builds the module. With <paramref name="globalFinalPool"/>, an AveragePool without padding whose
     /// output is the graph output becomes a global average pool, so the backbone accepts any input
     /// resolution (ResNet-18's final 7×7 pool equals a global pool at 224×224, where the two agree exactly).
     /// </summary>
-    public OnnxGraphModule(OnnxModel model, bool globalFinalPool = false, string? path = null) : base(nameof(OnnxGraphModule))
+    /// <param name="model">The graph.</param>
+    /// <param name="globalFinalPool">Whether the final average pool becomes a global one.</param>
+    /// <param name="path">The file, for messages.</param>
+    /// <param name="shapes">
+    /// Optional state names (this module's, e.g. <c>Convolution257.weight</c>) → shapes that replace the ONNX initializers'
+    /// (a PLeaS merge widens channel groups). A Conv or BatchNorm whose shape is replaced starts at TorchSharp's default
+    /// initialisation instead of the file's values and is meant to be loaded from a checkpoint.
+    /// </param>
+    public OnnxGraphModule(OnnxModel model, bool globalFinalPool = false, string? path = null, IReadOnlyDictionary<string, long[]>? shapes = null) : base(nameof(OnnxGraphModule))
     {
+        _shapes = shapes;
         var g = model.Graph;
         var dataInputs = g.DataInputs.ToList();
         if (dataInputs.Count != 1 || g.Outputs.Count != 1)
@@ -67,7 +87,8 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
             int expectedData = node.OpType == "Add" ? 2 : 1;
             if (data.Length != expectedData)
                 throw new OnnxFormatException($"node '{node.Name}' ({node.OpType}) has {data.Length} non-weight inputs; {expectedData} expected", path);
-            _steps.Add(new Step(data, node.Outputs[0], run, runWith));
+            _steps.Add(new Step(data, node.Outputs[0], run, runWith,
+                new OnnxGraphStep(node.OpType, moduleName, data, node.Outputs[0], node.OpType == "Conv" ? Geometry(node, _convDims[moduleName], path) : null)));
         }
         RegisterComponents();
     }
@@ -80,11 +101,17 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
     /// state names) instead of its own, with inference-form BatchNorm (running statistics from the state),
     /// so gradients flow into whatever the state tensors were computed from (torch.func.functional_call).
     /// </summary>
-    public Tensor Forward(Tensor input, IReadOnlyDictionary<string, Tensor> state, string prefix = "") =>
-        Run(input, name => state.TryGetValue(prefix + name, out var t) ? t
-            : throw new ArgumentException($"the state has no tensor '{prefix + name}'", nameof(state)));
+    public Tensor Forward(Tensor input, IReadOnlyDictionary<string, Tensor> state, string prefix = "") => Forward(input, state, prefix, null);
 
-    Tensor Run(Tensor input, Func<string, Tensor>? lookup)
+    /// <summary>
+    /// <see cref="Forward(Tensor, IReadOnlyDictionary{string, Tensor}, string)"/>, and <paramref name="observe"/> (if given) sees every
+    /// step's output value as it is computed. The tensors it sees are disposed when the call returns, unless it moves them out.
+    /// </summary>
+    public Tensor Forward(Tensor input, IReadOnlyDictionary<string, Tensor> state, string prefix, Action<OnnxGraphStep, Tensor>? observe) =>
+        Run(input, name => state.TryGetValue(prefix + name, out var t) ? t
+            : throw new ArgumentException($"the state has no tensor '{prefix + name}'", nameof(state)), observe);
+
+    Tensor Run(Tensor input, Func<string, Tensor>? lookup, Action<OnnxGraphStep, Tensor>? observe = null)
     {
         using var scope = NewDisposeScope();
         var values = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [_input] = input };
@@ -98,6 +125,7 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
                 args[i] = v;
             }
             values[step.Output] = lookup is null ? step.Run(args) : step.RunWith(args, lookup);
+            observe?.Invoke(step.Info, values[step.Output]);
         }
         return values[_output].MoveToOuterDisposeScope();
     }
@@ -157,13 +185,18 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
         var (pad, explicitPad) = Pads(node, path);
         var stride = Pair(node, "strides", 1, path);
         var dilation = Pair(node, "dilations", 1, path);
-        var conv = nn.Conv2d(w.Dims[1] * groups, w.Dims[0], (w.Dims[2], w.Dims[3]), stride: (stride[0], stride[1]),
+        var dims = _shapes?.GetValueOrDefault($"{name}.weight") ?? w.Dims;
+        if (dims.Length != 4 || dims[2] != w.Dims[2] || dims[3] != w.Dims[3])
+            throw new OnnxFormatException($"node '{node.Name}' cannot take the weight shape [{string.Join(", ", dims)}]: only the channel counts may change", path);
+        bool fromFile = dims.SequenceEqual(w.Dims);
+        _convDims[name] = dims;
+        var conv = nn.Conv2d(dims[1] * groups, dims[0], (dims[2], dims[3]), stride: (stride[0], stride[1]),
             padding: (pad[0], pad[1]), dilation: (dilation[0], dilation[1]), groups: groups, bias: hasBias);
-        Set(conv.weight!, w.ToFloatArray());
+        if (fromFile) Set(conv.weight!, w.ToFloatArray());
         Remember($"{name}.weight", node, 1);
         if (hasBias)
         {
-            Set(conv.bias!, Floats(g, node, 2, path));
+            if (fromFile) Set(conv.bias!, Floats(g, node, 2, path));
             Remember($"{name}.bias", node, 2);
         }
         register_module(name, conv);
@@ -181,18 +214,30 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
         });
     }
 
+    static ConvGeometry Geometry(OnnxNode node, long[] dims, string? path)
+    {
+        var (pad, explicitPad) = Pads(node, path);
+        long groups = node.GetInt("group", 1);
+        return new ConvGeometry(dims[0], dims[1] * groups, [dims[2], dims[3]], Pair(node, "strides", 1, path), pad, explicitPad,
+            Pair(node, "dilations", 1, path), groups, node.Inputs.Count > 2 && node.Inputs[2].Length > 0);
+    }
+
     (Func<Tensor[], Tensor>, Func<Tensor[], Func<string, Tensor>, Tensor>) BatchNorm(OnnxNode node, string name, OnnxGraph g, string? path)
     {
         // Inference-form BatchNormalization (opset ≥ 7): inputs X, scale, B, mean, var.
         if (node.Inputs.Count != 5) throw new OnnxFormatException($"node '{node.Name}' (BatchNormalization) has {node.Inputs.Count} inputs; 5 expected", path);
         var scale = Floats(g, node, 1, path);
+        long features = _shapes?.GetValueOrDefault($"{name}.weight") is { Length: 1 } resized ? resized[0] : scale.Length;
         // Momentum is PyTorch's default 0.1 for fine-tuning: ONNX/CNTK momentum uses the opposite convention
         // and describes the original training, not ours.
-        var bn = new ScalarSafeBatchNorm2d(scale.Length, eps: node.GetFloat("epsilon", 1e-5f), momentum: 0.1);
-        Set(bn.weight, scale);
-        Set(bn.bias, Floats(g, node, 2, path));
-        Set(bn.running_mean, Floats(g, node, 3, path));
-        Set(bn.running_var, Floats(g, node, 4, path));
+        var bn = new ScalarSafeBatchNorm2d(features, eps: node.GetFloat("epsilon", 1e-5f), momentum: 0.1);
+        if (features == scale.Length)
+        {
+            Set(bn.weight, scale);
+            Set(bn.bias, Floats(g, node, 2, path));
+            Set(bn.running_mean, Floats(g, node, 3, path));
+            Set(bn.running_var, Floats(g, node, 4, path));
+        }
         Remember($"{name}.weight", node, 1);
         Remember($"{name}.bias", node, 2);
         Remember($"{name}.running_mean", node, 3);

@@ -116,6 +116,10 @@ public static class Checkpoint
         try
         {
             foreach (var p in shardPaths) files.Add(SafetensorsFile.Open(p));
+            var byShard = new Dictionary<string, SafetensorsFile>(StringComparer.Ordinal);
+            for (int i = 0; i < files.Count; i++) byShard.Add(index.ShardFiles[i], files[i]);
+            var hidden = new HashSet<TensorRef>(ReferenceEqualityComparer.Instance);
+            var notes = new List<string>();
             for (int i = 0; i < files.Count; i++)
             {
                 var file = files[i];
@@ -125,13 +129,16 @@ public static class Checkpoint
                     if (!index.WeightMap.TryGetValue(t.Name, out var listed))
                         throw new HfCheckpointException(HfCheckpointErrorKind.TensorNotInIndex,
                             $"shard {shardName} holds tensor '{t.Name}', which the index does not list (strict: the index must list every tensor).", indexPath);
-                    if (listed != shardName)
+                    if (listed == shardName) continue;
+                    // A hidden duplicate: which copy a reader sees depends on the reader. Harmless only when both are the same bytes.
+                    if (byShard[listed].Find(t.Name) is not { } indexed || !HiddenDuplicate.SameTensor(indexed, t))
                         throw new HfCheckpointException(HfCheckpointErrorKind.DuplicateTensor,
-                            $"tensor '{t.Name}' is in shard {shardName} but the index places it in {listed}.", indexPath);
+                            $"tensor '{t.Name}' is in shard {shardName} but the index places it in {listed}" +
+                            (byShard[listed].Find(t.Name) is null ? "." : ", and the two copies differ; remove the one the index does not name."), indexPath);
+                    hidden.Add(t);
+                    notes.Add($"tensor '{t.Name}' is also stored in shard {shardName}; that copy is byte-identical to the one the index names in {listed}, which is read.");
                 }
             }
-            var byShard = new Dictionary<string, SafetensorsFile>(StringComparer.Ordinal);
-            for (int i = 0; i < files.Count; i++) byShard.Add(index.ShardFiles[i], files[i]);
             foreach (var (name, shard) in index.WeightMap)
             {
                 var file = byShard[shard];
@@ -139,7 +146,7 @@ public static class Checkpoint
                     throw new HfCheckpointException(HfCheckpointErrorKind.TensorMissingFromShard,
                         $"the index places tensor '{name}' in {shard}, but that shard does not contain it.", indexPath);
             }
-            return new SafetensorsCheckpoint(folder, folder, files, index);
+            return new SafetensorsCheckpoint(folder, folder, files, index, hidden, notes);
         }
         catch
         {

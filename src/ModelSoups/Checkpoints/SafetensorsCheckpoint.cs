@@ -20,8 +20,13 @@ public sealed class SafetensorsCheckpoint : ICheckpoint
     /// <summary>The shard index, when the checkpoint was opened through one.</summary>
     public HfShardIndex? Index { get; }
 
-    internal SafetensorsCheckpoint(string location, string? folder, IReadOnlyList<SafetensorsFile> files, HfShardIndex? index)
+    /// <summary>What a reader should know: byte-identical hidden duplicates that were set aside.</summary>
+    public IReadOnlyList<string> Notes { get; }
+
+    internal SafetensorsCheckpoint(string location, string? folder, IReadOnlyList<SafetensorsFile> files, HfShardIndex? index,
+        IReadOnlySet<TensorRef>? hiddenCopies = null, IReadOnlyList<string>? notes = null)
     {
+        Notes = notes ?? [];
         Location = location;
         Folder = folder;
         _files = files;
@@ -32,7 +37,7 @@ public sealed class SafetensorsCheckpoint : ICheckpoint
         var all = new Dictionary<string, TensorRef>(StringComparer.Ordinal);
         foreach (var f in files)
             foreach (var t in f.Tensors)
-                if (!all.TryAdd(t.Name, t))
+                if (hiddenCopies?.Contains(t) != true && !all.TryAdd(t.Name, t))
                     throw new HfCheckpointException(HfCheckpointErrorKind.DuplicateTensor,
                         $"tensor '{t.Name}' is in both {Path.GetFileName(all[t.Name].SourcePath)} and {Path.GetFileName(f.Path)}.", f.Path);
         var sorted = new OrderedDictionary<string, TensorRef>(all.Count, StringComparer.Ordinal);

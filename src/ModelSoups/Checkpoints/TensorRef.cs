@@ -22,6 +22,16 @@ public abstract class TensorRef
     public abstract ReadOnlySpan<byte> GetBytes(long byteOffset, int byteCount);
 
     /// <summary>
+    /// Copies bytes [<paramref name="byteOffset"/>, + <paramref name="destination"/>.Length) of this tensor's data into
+    /// <paramref name="destination"/>. File-backed tensors read them with positional reads (<c>pread</c>), never through
+    /// the mapping, so a file that another process truncates meanwhile is an <see cref="EnvironmentFaultException"/>
+    /// naming it rather than a SIGBUS that kills the process; this is how the merge engine reads its inputs.
+    /// The default copies <see cref="GetBytes(long, int)"/> (in-memory tensors; strided PyTorch views, which are
+    /// gathered from the mapping and guarded by <see cref="CheckUnchanged"/> only).
+    /// </summary>
+    public virtual void ReadInto(long byteOffset, Span<byte> destination) => GetBytes(byteOffset, destination.Length).CopyTo(destination);
+
+    /// <summary>
     /// Throws <see cref="EnvironmentFaultException"/> when the file behind this tensor changed since it was opened
     /// (another process rewrote or truncated it); nothing for in-memory tensors.
     /// </summary>

@@ -10,7 +10,9 @@ namespace ModelSoups.Durability;
 /// <item>The destination is locked (<see cref="OutputLock"/>) from <see cref="Create"/> to <see cref="Dispose"/>:
 /// a second run writing the same output stops at once and names the holder.</item>
 /// <item>Temporary folders are named <c>.NAME.tmp-PID-START-ID</c> after their owner (<see cref="ProcessStamp"/>),
-/// so a later run recognises the ones a killed run abandoned and removes them (and says so).</item>
+/// so a later run recognises the ones a killed run abandoned and removes them (and says so). Unstamped
+/// <c>.NAME.tmp-GUID</c> folders of older versions are removed once nothing has them open and they are an hour
+/// old (<see cref="LegacyTempFolder"/>), and kept with a note before that.</item>
 /// <item>Replacing an existing output is one atomic <c>renameat2(RENAME_EXCHANGE)</c> where the file system has it;
 /// elsewhere the old output is first renamed to <c>.NAME.old-PID-START-ID</c>, and a run interrupted between the two
 /// renames is repaired by the next one (the old output is put back when the new one never arrived).</item>
@@ -184,6 +186,11 @@ public sealed class AtomicFolder : IDisposable
         string name = Path.GetFileName(destination);
         foreach (var path in Directory.EnumerateDirectories(parent, $".{name}.*").Order(StringComparer.Ordinal).ToList())
         {
+            if (LegacyKind(Path.GetFileName(path), name) is { } legacy)
+            {
+                RecoverLegacy(path, legacy, destination, notes);
+                continue;
+            }
             if (!TryParseSibling(Path.GetFileName(path), name, out var kind, out var owner) || owner.IsAlive) continue;
             if (kind == OldKind && !IsNonEmptyFolder(destination))
             {
@@ -201,6 +208,33 @@ public sealed class AtomicFolder : IDisposable
             }
         }
         return notes;
+    }
+
+    static string? LegacyKind(string fileName, string name) =>
+        LegacyTempFolder.Matches(fileName, name, TempKind) ? TempKind : LegacyTempFolder.Matches(fileName, name, OldKind) ? OldKind : null;
+
+    /// <summary>
+    /// A <c>.NAME.tmp-GUID</c> or <c>.NAME.old-GUID</c> folder of a version before owner stamps: removed (or, for an
+    /// old output whose destination is missing, put back) once nothing uses it; otherwise kept, and the note says why.
+    /// </summary>
+    static void RecoverLegacy(string path, string kind, string destination, List<string> notes)
+    {
+        string what = kind == OldKind ? "a previous output an older version's overwrite moved aside" : "an unfinished temporary folder of an older version";
+        if (LegacyTempFolder.WhyInUse(path, DateTime.UtcNow) is { } why)
+        {
+            notes.Add($"kept {path}, {what}: {why}; remove it yourself once no merge is writing {destination}.");
+            return;
+        }
+        if (kind == OldKind && !IsNonEmptyFolder(destination))
+        {
+            if (Directory.Exists(destination)) Directory.Delete(destination);
+            Directory.Move(path, destination);
+            Posix.FsyncDirectory(Path.GetDirectoryName(destination)!);
+            notes.Add($"restored {destination} from {path}, {what} and never replaced.");
+            return;
+        }
+        DeleteTree(path);
+        notes.Add($"removed {path}, {what}, abandoned (nothing has it open, unchanged for over {LegacyTempFolder.QuietPeriod.TotalHours:0} hour).");
     }
 
     /// <summary>A fresh sibling name owned by this process: <c>.NAME.KIND-PID-START-ID</c>.</summary>

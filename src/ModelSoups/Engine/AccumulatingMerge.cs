@@ -18,9 +18,9 @@ static class AccumulatingMerge
     /// <summary>Elements summed at once: the sum (≤ 512 KiB) stays in the L2 cache while every input is added.</summary>
     internal const int SubBlock = 1 << 16;
 
-    /// <summary>Bytes of working memory one block needs.</summary>
-    internal static long WorkingBytes(TensorTask task, long elements) =>
-        Math.Min(elements, SubBlock) * (sizeof(double) + task.Output.DType.Size());
+    /// <summary>Bytes of working memory one block needs: the sum, the output bytes and the staging of the reads.</summary>
+    internal static long WorkingBytes(MergePlan plan, TensorTask task, long elements) =>
+        Math.Min(elements, SubBlock) * (sizeof(double) + task.Output.DType.Size() + plan.MaxSourceSize(task));
 
     /// <summary>Merges elements [start, start + count) of <paramref name="task"/> into the writer; returns the input bytes read.</summary>
     public static long Run(MergePlan plan, TensorTask task, long start, int count, CheckpointWriter writer, NativeBuffer buffer, NonFiniteTally nonFinite)
@@ -37,6 +37,7 @@ static class AccumulatingMerge
         int sub = Math.Min(count, SubBlock);
         var acc = buffer.AsSpan<byte>(0, sub * accSize);
         var outBytes = buffer.AsSpan<byte>(sub * (long)sizeof(double), sub * outSize);
+        var stage = buffer.AsSpan<byte>(sub * (long)(sizeof(double) + outSize), sub * models.Max(m => m.DType.Size()));
         long read = 0;
         for (int s = 0; s < count; s += sub)
         {
@@ -46,9 +47,11 @@ static class AccumulatingMerge
             for (int i = 0; i < models.Count; i++)
             {
                 int size = models[i].DType.Size();
-                // Before touching the mapping (a truncated file faults) and after the sum (a rewrite in place): see CheckUnchanged.
+                // Positional reads (a file truncated meanwhile is an error naming it, never SIGBUS), checked before and
+                // after for a rewrite in place: see TensorRef.ReadInto and CheckUnchanged.
                 models[i].CheckUnchanged();
-                var bytes = models[i].GetBytes((start + s) * size, n * size);
+                var bytes = stage[..(n * size)];
+                models[i].ReadInto((start + s) * size, bytes);
                 if (NonFiniteCount.Count(models[i].DType, bytes) is var bad and > 0) nonFinite.AddInput(plan.InputIndexOf(task, first + i), models[i].Name, bad);
                 SoupAccumulator.Add(accumulation, a, compute, models[i].DType, bytes, weights[i]);
                 models[i].CheckUnchanged();
@@ -56,27 +59,26 @@ static class AccumulatingMerge
             }
             var o = outBytes[..(n * outSize)];
             SoupAccumulator.Mean(accumulation, a, compute, divisor, outType, o);
-            if (NonFiniteCount.Count(outType, o) > 0) nonFinite.AddOutput(name, NewNonFinite(models, start + s, n, outType, o));
+            if (NonFiniteCount.Count(outType, o) > 0) nonFinite.AddOutput(name, NewNonFinite(models, start + s, n, outType, o, stage));
             writer.Write(name, (start + s) * outSize, o);
         }
         return read;
     }
 
     /// <summary>Output elements of a slice that are non-finite where every input is finite (the merge made them).</summary>
-    static long NewNonFinite(IReadOnlyList<TensorRef> models, long start, int n, DType outType, ReadOnlySpan<byte> outBytes)
+    static long NewNonFinite(IReadOnlyList<TensorRef> models, long start, int n, DType outType, ReadOnlySpan<byte> outBytes, Span<byte> stage)
     {
+        var inInput = new bool[n];   // only on the error path: the output already holds non-finite values
+        foreach (var m in models)
+        {
+            int size = m.DType.Size();
+            var bytes = stage[..(n * size)];
+            m.ReadInto(start * size, bytes);
+            for (int j = 0; j < n; j++) inInput[j] |= NonFiniteCount.IsNonFinite(m.DType, bytes, j);
+        }
         long made = 0;
         for (int j = 0; j < n; j++)
-        {
-            if (!NonFiniteCount.IsNonFinite(outType, outBytes, j)) continue;
-            bool inputsFinite = true;
-            foreach (var m in models)
-            {
-                int size = m.DType.Size();
-                inputsFinite &= NonFiniteCount.Count(m.DType, m.GetBytes((start + j) * size, size)) == 0;
-            }
-            if (inputsFinite) made++;
-        }
+            if (NonFiniteCount.IsNonFinite(outType, outBytes, j) && !inInput[j]) made++;
         return made;
     }
 }

@@ -76,7 +76,19 @@ static class EmbeddingGather
     static long Convert<T>(TensorRef source, long element, Span<T> target) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int size = source.DType.Size();
-        DTypeConversion.ToCompute(source.DType, source.GetBytes(element * size, target.Length * size), target);
-        return (long)target.Length * size;
+        int bytes = target.Length * size;
+        // Positional reads, not the mapping: an input truncated meanwhile is an error naming it, not SIGBUS (one row at a time).
+        byte[]? rented = bytes > 16 << 10 ? ArrayPool<byte>.Shared.Rent(bytes) : null;
+        try
+        {
+            Span<byte> stage = rented is null ? stackalloc byte[bytes] : rented.AsSpan(0, bytes);
+            source.ReadInto(element * size, stage);
+            DTypeConversion.ToCompute(source.DType, stage, target);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+        return bytes;
     }
 }

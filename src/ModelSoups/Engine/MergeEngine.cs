@@ -14,7 +14,10 @@ namespace ModelSoups.Engine;
 /// Runs a <see cref="MergePlan"/>: streams the output tensor by tensor (element-wise methods block
 /// by block) on several threads, converting each input slice from its file dtype into the compute
 /// dtype in buffers rented from a <see cref="MemoryBudget"/>, applying the method and writing the
-/// result straight into its place in the output shard. Inputs are memory-mapped, so the only
+/// result straight into its place in the output shard. Inputs are read with positional reads (pread) into
+/// staging buffers, not through their mappings, so a file truncated by another process meanwhile is a clean
+/// <see cref="EnvironmentFaultException"/> rather than SIGBUS; methods take their working arrays from a
+/// <see cref="MergeScratch"/> carved from the same budgeted buffer. The only
 /// anonymous memory that grows with the work is the budget. Every output element depends only on
 /// its inputs (random methods draw from a counter-based stream keyed by tensor name and element
 /// index), so the output is bit-identical whatever the thread count or block size.
@@ -37,6 +40,18 @@ public static class MergeEngine
     const int ConvertSlice = MergePlan.ConvertSlice;
 
     sealed record WorkItem(TensorTask Task, long Start, long Count);
+
+    /// <summary>The most scratch one method call took, over all workers.</summary>
+    sealed class PeakScratch
+    {
+        long _bytes;
+        public long Bytes => Interlocked.Read(ref _bytes);
+        public void Add(long bytes)
+        {
+            long seen;
+            while (bytes > (seen = Interlocked.Read(ref _bytes)) && Interlocked.CompareExchange(ref _bytes, bytes, seen) != seen) { }
+        }
+    }
 
     /// <summary>Plans and runs a recipe into <paramref name="outputFolder"/>.</summary>
     public static MergeSummary Run(Recipe recipe, string outputFolder, MergeOptions options, CancellationToken cancel = default)
@@ -80,10 +95,11 @@ public static class MergeEngine
             var remaining = plan.Tasks.ToDictionary(t => t.Output.Name, t => items.Count(i => i.Task == t));
             var maskMismatches = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
             var nonFinite = new NonFiniteTally();
+            var peakScratch = new PeakScratch();
             WorkerPool.Run(items.Count, threads, (i, stop) =>
             {
                 var item = items[i];
-                progress.AddBytes(Process(plan, item, writer, budget, maskMismatches, nonFinite, stop));
+                progress.AddBytes(Process(plan, item, writer, budget, maskMismatches, nonFinite, peakScratch, stop));
                 bool last;
                 lock (remaining) last = --remaining[item.Task.Output.Name] == 0;
                 if (last) progress.TensorDone();
@@ -117,6 +133,7 @@ public static class MergeEngine
                 Elapsed = progress.Elapsed,
                 HashingTime = hashingTime,
                 PeakWorkingBytes = budget.PeakBytes,
+                PeakScratchBytes = peakScratch.Bytes,
                 PeakRssAnonBytes = progress.PeakAnonBytes,
                 ShardFiles = writer.ShardFiles,
                 Notes = notes,
@@ -211,34 +228,45 @@ public static class MergeEngine
 
     /// <summary>Processes one work item; returns the input bytes it read.</summary>
     static long Process(MergePlan plan, WorkItem item, CheckpointWriter writer, MemoryBudget budget,
-        ConcurrentDictionary<string, bool> maskMismatches, NonFiniteTally nonFinite, CancellationToken cancel)
+        ConcurrentDictionary<string, bool> maskMismatches, NonFiniteTally nonFinite, PeakScratch peakScratch, CancellationToken cancel)
     {
         var task = item.Task;
         if (task.Action == TensorAction.Copy)
         {
             if (item.Count > 0)
             {
-                task.CopySource!.CheckUnchanged();
-                var bytes = task.CopySource.GetBytes(item.Start, (int)item.Count);
-                writer.Write(task.Output.Name, item.Start, bytes);
-                task.CopySource.CheckUnchanged();
+                // Through a staging buffer inside the budget, read positionally (see TensorRef.ReadInto).
+                long stage = Math.Min(item.Count, Math.Max(Math.Min(MergePlan.CopyStageBytes, budget.Capacity / 8), Math.Min(item.Count, MergePlan.MinBlockElements)));
+                var buffer = budget.Rent(stage, cancel);
+                try
+                {
+                    task.CopySource!.CheckUnchanged();
+                    for (long off = 0; off < item.Count; off += stage)
+                    {
+                        var bytes = buffer.AsSpan<byte>(0, (int)Math.Min(stage, item.Count - off));
+                        task.CopySource.ReadInto(item.Start + off, bytes);
+                        writer.Write(task.Output.Name, item.Start + off, bytes);
+                    }
+                    task.CopySource.CheckUnchanged();
+                }
+                finally { budget.Return(buffer); }
             }
             return item.Count;
         }
         // Rows gathered per token (tokenizer merge) need the converted inputs: the generic path below.
         if (plan.Method is Linear && !plan.Recipe.PreserveSparsity && task.Rows is null)
         {
-            var buffer = budget.Rent(AccumulatingMerge.WorkingBytes(task, item.Count), cancel);
+            var buffer = budget.Rent(AccumulatingMerge.WorkingBytes(plan, task, item.Count), cancel);
             try { return AccumulatingMerge.Run(plan, task, item.Start, checked((int)item.Count), writer, buffer, nonFinite); }
             finally { budget.Return(buffer); }
         }
         return plan.Recipe.ComputeDType == DType.F64
-            ? Merge<double>(plan, item, writer, budget, maskMismatches, nonFinite, cancel)
-            : Merge<float>(plan, item, writer, budget, maskMismatches, nonFinite, cancel);
+            ? Merge<double>(plan, item, writer, budget, maskMismatches, nonFinite, peakScratch, cancel)
+            : Merge<float>(plan, item, writer, budget, maskMismatches, nonFinite, peakScratch, cancel);
     }
 
     static unsafe long Merge<T>(MergePlan plan, WorkItem item, CheckpointWriter writer, MemoryBudget budget,
-        ConcurrentDictionary<string, bool> maskMismatches, NonFiniteTally nonFinite, CancellationToken cancel)
+        ConcurrentDictionary<string, bool> maskMismatches, NonFiniteTally nonFinite, PeakScratch peakScratch, CancellationToken cancel)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var task = item.Task;
@@ -248,7 +276,14 @@ public static class MergeEngine
         bool hasBase = plan.HasBaseFor(task);
         int inputs = sources.Count;
         long computeBytes = (long)count * sizeof(T);
-        var buffer = budget.Rent(plan.WorkingBytes(task, count), cancel);
+        // Layout: the converted inputs, the result, the output bytes, the read staging, the method's scratch.
+        int outSize = task.Output.DType.Size();
+        long outBytesAt = (inputs + 1) * computeBytes;
+        long stageAt = outBytesAt + (long)Math.Min(count, ConvertSlice) * outSize;
+        int stageElements = Math.Min(count, MergePlan.StageElements);
+        long scratchAt = (stageAt + (long)stageElements * plan.MaxSourceSize(task) + 7) & ~7L;
+        long scratchBytes = plan.ScratchBytes(task, count);
+        var buffer = budget.Rent(scratchAt + scratchBytes, cancel);
         try
         {
             long read = 0;
@@ -267,11 +302,21 @@ public static class MergeEngine
                 }
                 int size = source.DType.Size();
                 // Before touching the mapping (a truncated file faults) and after (a rewrite in place): see CheckUnchanged.
+                // Positional reads into the staging buffer, never the mapping: a file truncated meanwhile is an
+                // EnvironmentFaultException, not SIGBUS; the checks around them catch a rewrite in place.
                 source.CheckUnchanged();
-                for (int s = 0; s < count; s += ConvertSlice)
+                if (source.DType == plan.Recipe.ComputeDType && size == sizeof(T))
+                    source.ReadInto(item.Start * size, System.Runtime.InteropServices.MemoryMarshal.AsBytes(target));   // already the compute dtype
+                else
                 {
-                    int n = Math.Min(ConvertSlice, count - s);
-                    DTypeConversion.ToCompute(source.DType, source.GetBytes((item.Start + s) * size, n * size), target.Slice(s, n));
+                    var stage = buffer.AsSpan<byte>(stageAt, stageElements * size);
+                    for (int s = 0; s < count; s += stageElements)
+                    {
+                        int n = Math.Min(stageElements, count - s);
+                        var bytes = stage[..(n * size)];
+                        source.ReadInto((item.Start + s) * size, bytes);
+                        DTypeConversion.ToCompute(source.DType, bytes, target.Slice(s, n));
+                    }
                 }
                 source.CheckUnchanged();
                 read += (long)count * size;
@@ -279,6 +324,7 @@ public static class MergeEngine
                 memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
             }
             int first = hasBase ? 1 : 0;
+            var scratch = MergeScratch.Over((byte*)buffer.Pointer + scratchAt, scratchBytes);
             var input = new MergeInput<T>
             {
                 Models = memories[first..],
@@ -291,6 +337,7 @@ public static class MergeEngine
                 LayerCount = task.LayerCount > 0 ? task.LayerCount : plan.LayerCount, // the tensor's own stack; plans that set none use the model's
                 Seed = MergeSeed.ForTensor(plan.Recipe.RandomSeed, name),
                 Offset = item.Start,
+                Scratch = scratch,
             };
             var result = buffer.AsSpan<T>(inputs * computeBytes, count);
             if (plan.Recipe.PreserveSparsity && !SparsityPreservation.SameZeros(input.Models))
@@ -304,9 +351,9 @@ public static class MergeEngine
             else plan.Method.Merge(input, result);
             if (plan.Recipe.PreserveSparsity) SparsityPreservation.KeepZeros(input.Models, result);
 
+            peakScratch.Add(scratch.PeakBytes);
             var outType = task.Output.DType;
-            int outSize = outType.Size();
-            var outBytes = buffer.AsSpan<byte>((inputs + 1) * computeBytes, Math.Min(count, ConvertSlice) * outSize);
+            var outBytes = buffer.AsSpan<byte>(outBytesAt, Math.Min(count, ConvertSlice) * outSize);
             for (int s = 0; s < count; s += ConvertSlice)
             {
                 int n = Math.Min(ConvertSlice, count - s);

@@ -83,14 +83,32 @@ public sealed class MergePlan : IDisposable
     /// <summary>Size of one compute element (4 for f32, 8 for f64).</summary>
     public int ComputeSize => Recipe.ComputeDType.Size();
 
-    /// <summary>Bytes one worker needs to process <paramref name="elements"/> elements of <paramref name="task"/> at once.</summary>
+    /// <summary>Input elements read (positionally) into one staging buffer at a time before they are converted.</summary>
+    internal const int StageElements = 1 << 16;
+
+    /// <summary>Bytes one worker needs to process <paramref name="elements"/> elements of <paramref name="task"/> at once:
+    /// the converted inputs and the result, the output bytes, the staging buffer of the reads and the method's declared
+    /// scratch (<see cref="IMergeMethod.ScratchElements"/>) — everything the engine and the method allocate for it.
+    /// For a copy, <paramref name="elements"/> are bytes and this is its staging buffer.</summary>
     public long WorkingBytes(TensorTask task, long elements)
     {
-        if (task.Action == TensorAction.Copy) return 0;
+        if (task.Action == TensorAction.Copy) return Math.Min(elements, CopyStageBytes);
         int sources = SourceCount(task);
-        long scratch = task.Elementwise ? 0 : Method.ScratchElements(elements, sources - (HasBaseFor(task) ? 1 : 0));
-        return ((sources + 1) * elements + scratch) * ComputeSize + Math.Min(elements, ConvertSlice) * task.Output.DType.Size();
+        return (sources + 1) * elements * ComputeSize
+            + Math.Min(elements, ConvertSlice) * task.Output.DType.Size()
+            + Math.Min(elements, StageElements) * MaxSourceSize(task)
+            + ScratchBytes(task, elements);
     }
+
+    /// <summary>Bytes of scratch reserved for the method on a work item of <paramref name="elements"/> elements.</summary>
+    internal long ScratchBytes(TensorTask task, long elements) =>
+        Method.ScratchElements(elements, SourceCount(task) - (HasBaseFor(task) ? 1 : 0)) is var e and > 0 ? e * ComputeSize + MergeScratch.SlackBytes : 0;
+
+    /// <summary>Widest file dtype among the task's inputs (bytes per element).</summary>
+    internal int MaxSourceSize(TensorTask task) => SourcesOf(task).Max(s => s.DType.Size());
+
+    /// <summary>Largest piece of a copied tensor read (positionally) and written at once.</summary>
+    internal const int CopyStageBytes = 1 << 20;
 
     /// <summary>Builds and validates the plan for <paramref name="recipe"/>; throws <see cref="ModelSoupsException"/> on the first problem.</summary>
     public static MergePlan Create(Recipe recipe, MergeOptions options)
@@ -287,8 +305,9 @@ public sealed class MergePlan : IDisposable
     internal const int MinBlockElements = 4096;
 
     /// <summary>The least memory budget this merge can run in (one worker, the largest minimal work item).</summary>
-    public long MinimumBudgetBytes => Tasks.Where(t => t.Action == TensorAction.Merge)
-        .Select(t => WorkingBytes(t, t.Elementwise ? Math.Min(t.Output.ElementCount, MinBlockElements) : t.Output.ElementCount))
+    public long MinimumBudgetBytes => Tasks
+        .Select(t => t.Action == TensorAction.Copy ? WorkingBytes(t, Math.Min(t.Output.ByteLength, MinBlockElements))
+            : WorkingBytes(t, t.Elementwise ? Math.Min(t.Output.ElementCount, MinBlockElements) : t.Output.ElementCount))
         .DefaultIfEmpty(0).Max();
 
     /// <summary>
@@ -310,7 +329,7 @@ public sealed class MergePlan : IDisposable
             long need = WorkingBytes(t, t.Output.ElementCount);
             if (need > options.MemoryBudgetBytes)
                 throw new ModelSoupsException(
-                    $"tensor {t.Output.Name} ({t.Output.ElementCount:N0} elements) needs {ByteSize.Format(need)} at once for {Method.Name} with {Inputs.Count} inputs, " +
+                    $"tensor {t.Output.Name} ({t.Output.ElementCount:N0} elements) needs {ByteSize.Format(need)} ({need:N0} bytes) at once for {Method.Name} with {Inputs.Count} inputs, " +
                     $"more than the memory budget of {ByteSize.Format(options.MemoryBudgetBytes)}; raise --memory-budget.", Recipe.SourcePath);
         }
 
@@ -333,8 +352,10 @@ public sealed class MergePlan : IDisposable
     /// <summary>Elements per block for an element-wise task under these options.</summary>
     public int BlockElements(TensorTask task, MergeOptions options)
     {
-        long perElement = WorkingBytes(task, 1);
-        long fit = options.MemoryBudgetBytes / Math.Max(1, options.Threads) / Math.Max(1, perElement);
+        // Fixed part (the method's per-call scratch: histograms, chunk rows) once per block, the rest per element.
+        long fixedBytes = WorkingBytes(task, 0);
+        long perElement = Math.Max(1, WorkingBytes(task, 1) - fixedBytes);
+        long fit = Math.Max(0, options.MemoryBudgetBytes / Math.Max(1, options.Threads) - fixedBytes) / perElement;
         long block = Math.Min(options.MaxBlockElements, fit);
         block = block >= MinBlockElements ? block / MinBlockElements * MinBlockElements : Math.Max(1, block);
         return (int)Math.Max(1, block);
@@ -372,15 +393,19 @@ public sealed class MergePlan : IDisposable
 
     static string Short(RecipeModel m) => m.Spelled;
 
-    /// <summary>Byte equality of two tensors, compared in slices of the mapped files.</summary>
+    /// <summary>Byte equality of two tensors, compared in slices read positionally (never through the mappings).</summary>
     static bool SameBytes(TensorRef a, TensorRef b)
     {
         if (a.ByteLength != b.ByteLength) return false;
-        const int Slice = 1 << 24;
+        const int Slice = 1 << 20;
+        var x = new byte[(int)Math.Min(Slice, a.ByteLength)];
+        var y = new byte[x.Length];
         for (long off = 0; off < a.ByteLength; off += Slice)
         {
             int n = (int)Math.Min(Slice, a.ByteLength - off);
-            if (!a.GetBytes(off, n).SequenceEqual(b.GetBytes(off, n))) return false;
+            a.ReadInto(off, x.AsSpan(0, n));
+            b.ReadInto(off, y.AsSpan(0, n));
+            if (!x.AsSpan(0, n).SequenceEqual(y.AsSpan(0, n))) return false;
         }
         return true;
     }

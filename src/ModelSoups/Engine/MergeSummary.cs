@@ -27,6 +27,9 @@ public sealed record MergeSummary
     /// <summary>Highest working memory rented from the budget.</summary>
     public required long PeakWorkingBytes { get; init; }
 
+    /// <summary>Most scratch one method call took (inside <see cref="PeakWorkingBytes"/>): what the methods' own working arrays needed.</summary>
+    public long PeakScratchBytes { get; init; }
+
     /// <summary>Highest anonymous resident memory of the process seen while merging (Linux), or null.</summary>
     public long? PeakRssAnonBytes { get; init; }
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 
 namespace ModelSoups.Merging;
 
@@ -40,30 +39,20 @@ public sealed class ArceeFusion : MergeMethod
         int n = output.Length;
         if (n == 0) return;
         int row = input.Shape.Length >= 2 && input.Shape[^1] > 0 ? (int)Math.Min(n, input.Shape[^1]) : n;
-        var scoreArr = ArrayPool<T>.Shared.Rent(n);
-        var sortedArr = ArrayPool<T>.Shared.Rent(n);
-        try
+        var score = input.Scratch.Take<T>(n);
+        var sorted = input.Scratch.Take<T>(n);
+        for (int s = 0; s < n; s += row)
         {
-            var score = scoreArr.AsSpan(0, n);
-            for (int s = 0; s < n; s += row)
-            {
-                int len = Math.Min(row, n - s);
-                T kl = T.CreateChecked(RowKl(a.Slice(s, len), b.Slice(s, len)));
-                for (int j = s; j < s + len; j++) score[j] = T.Abs(b[j] - a[j]) * kl;
-            }
-            var sorted = sortedArr.AsSpan(0, n);
-            score.CopyTo(sorted);
-            sorted.Sort();
-            T Quantile(Span<T> x, double q) => x[(int)Math.Floor(q * (x.Length - 1))];
-            T median = Quantile(sorted, 0.5), q1 = Quantile(sorted, 0.25), q3 = Quantile(sorted, 0.75);
-            T threshold = median + T.CreateChecked(1.5) * (q3 - q1);
-            for (int j = 0; j < n; j++) output[j] = score[j] >= threshold ? a[j] + (b[j] - a[j]) : a[j];
+            int len = Math.Min(row, n - s);
+            T kl = T.CreateChecked(RowKl(a.Slice(s, len), b.Slice(s, len)));
+            for (int j = s; j < s + len; j++) score[j] = T.Abs(b[j] - a[j]) * kl;
         }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(scoreArr);
-            ArrayPool<T>.Shared.Return(sortedArr);
-        }
+        score.CopyTo(sorted);
+        sorted.Sort();
+        T Quantile(Span<T> x, double q) => x[(int)Math.Floor(q * (x.Length - 1))];
+        T median = Quantile(sorted, 0.5), q1 = Quantile(sorted, 0.25), q3 = Quantile(sorted, 0.75);
+        T threshold = median + T.CreateChecked(1.5) * (q3 - q1);
+        for (int j = 0; j < n; j++) output[j] = score[j] >= threshold ? a[j] + (b[j] - a[j]) : a[j];
     }
 
     /// <summary>KL(softmax(b) + ε ‖ softmax(a) + ε) of one row, ε = 10⁻⁸, as mergekit's <c>_compute_importance</c>.</summary>

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 
 namespace ModelSoups.Merging;
@@ -23,6 +22,14 @@ public static class DellaProbabilities
     /// <param name="epsilon">Half-width of the probability range; density ± ε must lie in (0, 1).</param>
     /// <param name="keep">Output, same length as <paramref name="magnitudes"/>.</param>
     public static void Compute<T>(ReadOnlySpan<T> magnitudes, double density, double epsilon, Span<T> keep)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Compute(magnitudes, density, epsilon, keep, MergeScratch.Managed());
+
+    /// <summary>
+    /// As <see cref="Compute{T}(ReadOnlySpan{T}, double, double, Span{T})"/>, with its sort keys (16 bytes per entry,
+    /// 32 for wider types than f32) taken from <paramref name="scratch"/> and given back before it returns.
+    /// </summary>
+    public static void Compute<T>(ReadOnlySpan<T> magnitudes, double density, double epsilon, Span<T> keep, MergeScratch scratch)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int m = magnitudes.Length;
@@ -30,27 +37,20 @@ public static class DellaProbabilities
         if (m == 1) { keep[0] = T.CreateChecked(density); return; }
         // One sort of (magnitude, index) keys: for non-negative values the order of the IEEE bit
         // patterns is the order of the values, so a key packs the bits above the index.
-        var keys = ArrayPool<ulong>.Shared.Rent(m);
-        var spare = ArrayPool<ulong>.Shared.Rent(m);
-        try
+        long mark = scratch.Mark();
+        var ks = scratch.Take<ulong>(m);
+        var spare = scratch.Take<ulong>(m);
+        for (int i = 0; i < m; i++)
         {
-            var ks = keys.AsSpan(0, m);
-            for (int i = 0; i < m; i++)
-            {
-                double v = double.CreateChecked(magnitudes[i]);
-                ulong bits = double.IsNaN(v) ? 0 : BitConverter.SingleToUInt32Bits((float)v);
-                ks[i] = (bits << 32) | (uint)i;
-            }
-            if (typeof(T) != typeof(float)) Refine(magnitudes, ks); // keys become (rank, index), already in order
-            else SortByHigh32(ks, spare.AsSpan(0, m));
-            double low = density - epsilon, span = 2 * epsilon / (m - 1);
-            for (int r = 0; r < m; r++) keep[(int)(uint)ks[r]] = T.CreateChecked(low + span * r);
+            double v = double.CreateChecked(magnitudes[i]);
+            ulong bits = double.IsNaN(v) ? 0 : BitConverter.SingleToUInt32Bits((float)v);
+            ks[i] = (bits << 32) | (uint)i;
         }
-        finally
-        {
-            ArrayPool<ulong>.Shared.Return(keys);
-            ArrayPool<ulong>.Shared.Return(spare);
-        }
+        if (typeof(T) != typeof(float)) Refine(magnitudes, ks, scratch); // keys become (rank, index), already in order
+        else SortByHigh32(ks, spare);
+        double low = density - epsilon, span = 2 * epsilon / (m - 1);
+        for (int r = 0; r < m; r++) keep[(int)(uint)ks[r]] = T.CreateChecked(low + span * r);
+        scratch.Release(mark);
     }
 
     /// <summary>
@@ -76,18 +76,19 @@ public static class DellaProbabilities
     }
 
     // Wider types: f32 keys may tie where the values differ; order such runs by the exact value, then index.
-    static void Refine<T>(ReadOnlySpan<T> magnitudes, Span<ulong> keys) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    static void Refine<T>(ReadOnlySpan<T> magnitudes, Span<ulong> keys, MergeScratch scratch) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var exact = magnitudes.ToArray();
-        var idx = new int[keys.Length];
-        for (int i = 0; i < idx.Length; i++) idx[i] = i;
-        Array.Sort(idx, (x, y) =>
+        long mark = scratch.Mark();
+        var pairs = scratch.Take<(T Value, int Index)>(keys.Length);
+        for (int i = 0; i < pairs.Length; i++) pairs[i] = (magnitudes[i], i);
+        pairs.Sort(static (x, y) =>
         {
-            bool xn = T.IsNaN(exact[x]), yn = T.IsNaN(exact[y]);
-            int c = xn || yn ? (xn == yn ? 0 : xn ? -1 : 1) : exact[x].CompareTo(exact[y]);
-            return c != 0 ? c : x.CompareTo(y);
+            bool xn = T.IsNaN(x.Value), yn = T.IsNaN(y.Value);
+            int c = xn || yn ? (xn == yn ? 0 : xn ? -1 : 1) : x.Value.CompareTo(y.Value);
+            return c != 0 ? c : x.Index.CompareTo(y.Index);
         });
         // Keys become (rank, index): already sorted order, so the later sort keeps it.
-        for (int r = 0; r < idx.Length; r++) keys[r] = ((ulong)(uint)r << 32) | (uint)idx[r];
+        for (int r = 0; r < pairs.Length; r++) keys[r] = ((ulong)(uint)r << 32) | (uint)pairs[r].Index;
+        scratch.Release(mark);
     }
 }

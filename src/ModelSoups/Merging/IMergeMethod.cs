@@ -41,7 +41,12 @@ public interface IMergeMethod
     /// </summary>
     bool IsElementwise(MergeParameters parameters);
 
-    /// <summary>Extra elements of T the method borrows (from the shared ArrayPool) while merging a tensor of this size; for memory budgets.</summary>
+    /// <summary>
+    /// Most elements of T (counted as 4 bytes each for data of other types: sort keys, histograms) the method takes from
+    /// <see cref="MergeInput{T}.Scratch"/> while merging a tensor or block of <paramref name="elementCount"/> elements of
+    /// <paramref name="modelCount"/> models. The engine reserves exactly this (plus <see cref="MergeScratch.SlackBytes"/>)
+    /// inside its memory budget; taking more fails.
+    /// </summary>
     long ScratchElements(long elementCount, int modelCount);
 
     /// <summary>

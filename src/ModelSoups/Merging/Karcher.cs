@@ -1,4 +1,3 @@
-using System.Buffers;
 
 namespace ModelSoups.Merging;
 
@@ -46,55 +45,45 @@ public sealed class Karcher : MergeMethod
         var valid = Enumerable.Range(0, k).Where(i => norms[i] > tol).ToArray();
         if (valid.Length == 0) { output.Clear(); return; }
         double alpha = 1.0 / valid.Length; // normalised equal weights over the counted directions
-        var uArr = ArrayPool<T>.Shared.Rent(n);
-        var tArr = ArrayPool<T>.Shared.Rent(n);
-        try
+        var u = input.Scratch.Take<T>(n);
+        var tv = input.Scratch.Take<T>(n);
+        var normT = norms.Select(r => r > 0 ? T.CreateChecked(r) : T.One).ToArray(); // x̂_i = x_i / r_i, formed in T as mergekit forms it
+        u.Clear();
+        T a = T.CreateChecked(alpha);
+        foreach (int i in valid)
         {
-            var u = uArr.AsSpan(0, n);
-            var tv = tArr.AsSpan(0, n);
-            var normT = norms.Select(r => r > 0 ? T.CreateChecked(r) : T.One).ToArray(); // x̂_i = x_i / r_i, formed in T as mergekit forms it
-            u.Clear();
-            T a = T.CreateChecked(alpha);
+            var x = points[i].Span;
+            for (int j = 0; j < n; j++) u[j] += a * (x[j] / normT[i]);
+        }
+        double nu = Math.Sqrt(Dot<T>(u, u));
+        if (nu < tol) { var x = points[valid[0]].Span; for (int j = 0; j < n; j++) u[j] = x[j] / normT[valid[0]]; }
+        else Scale(u, T.CreateChecked(nu));
+
+        for (int iter = 0; iter < maxIter; iter++)
+        {
+            tv.Clear();
             foreach (int i in valid)
             {
                 var x = points[i].Span;
-                for (int j = 0; j < n; j++) u[j] += a * (x[j] / normT[i]);
+                double dot = 0;
+                for (int j = 0; j < n; j++) dot += double.CreateChecked(u[j]) * double.CreateChecked(x[j] / normT[i]);
+                dot = Math.Clamp(dot, -1, 1);
+                double theta = Math.Acos(dot);
+                if (theta < tol) continue;
+                T c = T.CreateChecked(alpha * theta / Math.Sin(theta)), d = T.CreateChecked(dot);
+                for (int j = 0; j < n; j++) tv[j] += c * (x[j] / normT[i] - d * u[j]);
             }
-            double nu = Math.Sqrt(Dot<T>(u, u));
-            if (nu < tol) { var x = points[valid[0]].Span; for (int j = 0; j < n; j++) u[j] = x[j] / normT[valid[0]]; }
-            else Scale(u, T.CreateChecked(nu));
-
-            for (int iter = 0; iter < maxIter; iter++)
-            {
-                tv.Clear();
-                foreach (int i in valid)
-                {
-                    var x = points[i].Span;
-                    double dot = 0;
-                    for (int j = 0; j < n; j++) dot += double.CreateChecked(u[j]) * double.CreateChecked(x[j] / normT[i]);
-                    dot = Math.Clamp(dot, -1, 1);
-                    double theta = Math.Acos(dot);
-                    if (theta < tol) continue;
-                    T c = T.CreateChecked(alpha * theta / Math.Sin(theta)), d = T.CreateChecked(dot);
-                    for (int j = 0; j < n; j++) tv[j] += c * (x[j] / normT[i] - d * u[j]);
-                }
-                double nt = Math.Sqrt(Dot<T>(tv, tv));
-                if (nt < tol) break;
-                T cos = T.CreateChecked(Math.Cos(nt)), sinOver = T.CreateChecked(Math.Sin(nt) / nt);
-                for (int j = 0; j < n; j++) u[j] = cos * u[j] + sinOver * tv[j];
-                double un = Math.Sqrt(Dot<T>(u, u));
-                if (un > tol) Scale(u, T.CreateChecked(un));
-            }
-            double scale = 0;
-            for (int i = 0; i < k; i++) scale += norms[i] / k; // mergekit: Σ α_i r_i over every input, α_i = 1/N
-            T s = T.CreateChecked(scale);
-            for (int j = 0; j < n; j++) output[j] = s * u[j];
+            double nt = Math.Sqrt(Dot<T>(tv, tv));
+            if (nt < tol) break;
+            T cos = T.CreateChecked(Math.Cos(nt)), sinOver = T.CreateChecked(Math.Sin(nt) / nt);
+            for (int j = 0; j < n; j++) u[j] = cos * u[j] + sinOver * tv[j];
+            double un = Math.Sqrt(Dot<T>(u, u));
+            if (un > tol) Scale(u, T.CreateChecked(un));
         }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(uArr);
-            ArrayPool<T>.Shared.Return(tArr);
-        }
+        double scale = 0;
+        for (int i = 0; i < k; i++) scale += norms[i] / k; // mergekit: Σ α_i r_i over every input, α_i = 1/N
+        T s = T.CreateChecked(scale);
+        for (int j = 0; j < n; j++) output[j] = s * u[j];
     }
 
     static double Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>

@@ -40,4 +40,10 @@ public sealed record MergeInput<T>
     /// not depend on how the engine splits the tensor.
     /// </summary>
     public long Offset { get; init; }
+
+    /// <summary>
+    /// Where the method takes its working memory (at most its <see cref="IMergeMethod.ScratchElements"/>); the
+    /// engine passes memory inside its budget, the default allocates managed arrays.
+    /// </summary>
+    public MergeScratch Scratch { get; init; } = MergeScratch.Managed();
 }

@@ -20,6 +20,8 @@ public sealed class Ram : MergeMethod
     ];
     /// <inheritdoc/>
     public override bool IsElementwise(MergeParameters parameters) => true;
+    /// <inheritdoc/>
+    public override long ScratchElements(long elementCount, int modelCount) => (long)modelCount * 256;   // Combine's chunk of task vectors
 
     /// <inheritdoc/>
     protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
@@ -38,12 +40,12 @@ public sealed class Ram : MergeMethod
         int k = input.Models.Count;
         var b = input.Base.Span;
         const int Chunk = 256;
-        var vals = new T[k * Chunk];
+        var vals = input.Scratch.Take<T>(k * Chunk);
         for (int c = 0; c < output.Length; c += Chunk)
         {
             int cl = Math.Min(Chunk, output.Length - c);
             for (int i = 0; i < k; i++)
-                System.Numerics.Tensors.TensorPrimitives.Subtract(input.Models[i].Span.Slice(c, cl), b.Slice(c, cl), vals.AsSpan(i * Chunk, cl));
+                System.Numerics.Tensors.TensorPrimitives.Subtract(input.Models[i].Span.Slice(c, cl), b.Slice(c, cl), vals.Slice(i * Chunk, cl));
             for (int j = 0; j < cl; j++)
             {
                 int count = 0;

@@ -23,19 +23,29 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     /// <summary>Takes no element.</summary>
     public static RankCut<T> None => new() { _none = true };
 
+    /// <summary>From this many f32 elements on, <see cref="Find"/> uses the radix select (its 512 KiB histogram pays off); below, quickselect in place.</summary>
+    internal const int RadixMinimum = 1 << 16;
+
+    /// <summary>Scratch elements (counted as 4 bytes) <see cref="Find"/> takes over <paramref name="elementCount"/> magnitudes: the radix select's 2¹⁶ counts.</summary>
+    public static long ScratchElementsFor(long elementCount) => elementCount >= RadixMinimum ? (1 << 16) * sizeof(long) / sizeof(float) : 0;
+
     /// <summary>
-    /// Prepares the cut for rank <paramref name="r"/> over <paramref name="magnitudes"/> (which it reorders).
+    /// Prepares the cut for rank <paramref name="r"/> over <paramref name="magnitudes"/> (which it reorders);
+    /// work space comes from <paramref name="scratch"/> and is given back before it returns.
     /// </summary>
-    public static RankCut<T> Find(Span<T> magnitudes, long r)
+    public static RankCut<T> Find(Span<T> magnitudes, long r, MergeScratch scratch)
     {
         long n = magnitudes.Length;
         if (r <= 0) return new RankCut<T> { _none = true };
         if (r >= n) return new RankCut<T> { _all = true };
-        if (typeof(T) == typeof(float))
+        if (typeof(T) == typeof(float) && n >= RadixMinimum)
         {
+            // The same cut as quickselect below (the k-th largest value is unique), in two linear passes.
             var f = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(magnitudes);
             ReplaceNaNSingle(f);
-            float vf = SelectSingle(f, r - 1);
+            long mark = scratch.Mark();
+            float vf = SelectSingle(f, r - 1, scratch.Take<long>(1 << 16));
+            scratch.Release(mark);
             return new RankCut<T> { _value = T.CreateTruncating(vf), _tiesAllowed = r - CountGreaterSingle(f, vf) };
         }
         for (int i = 0; i < magnitudes.Length; i++)
@@ -48,14 +58,16 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 
     /// <summary>
     /// The cut for rank <paramref name="r"/> over the magnitudes |<paramref name="model"/> − <paramref name="b"/>| (a task
-    /// vector), exactly as <see cref="Find"/> over those magnitudes gives it. <paramref name="scratch"/> (as long as the
-    /// inputs) is working space. In f32 it does not materialise the magnitudes: a deterministic sample brackets the
-    /// r-th largest, one vectorised pass counts the magnitudes above the bracket and gathers the few inside it, and the
-    /// exact value is selected among those; a bracket that misses (adversarial data, NaNs near the cut) falls back to
-    /// <see cref="Find"/>, so the result never depends on the sample.
+    /// vector), exactly as <see cref="Find"/> over those magnitudes gives it. <paramref name="magnitudes"/> (as long as
+    /// the inputs) is working space; the rest comes from <paramref name="scratch"/> (no more than <see cref="Find"/>
+    /// takes: <see cref="ScratchElementsFor"/>) and is given back. In f32 it does not materialise the magnitudes: a
+    /// deterministic sample brackets the r-th largest, one vectorised pass counts the magnitudes above the bracket and
+    /// gathers the few inside it, and the exact value is selected among those; a bracket that misses (adversarial
+    /// data, NaNs near the cut) falls back to <see cref="Find"/>, so the result never depends on the sample.
     /// </summary>
-    public static RankCut<T> FindOfDifference(ReadOnlySpan<T> model, ReadOnlySpan<T> b, long r, Span<T> scratch)
+    public static RankCut<T> FindOfDifference(ReadOnlySpan<T> model, ReadOnlySpan<T> b, long r, Span<T> magnitudes, MergeScratch scratch)
     {
+        ArgumentNullException.ThrowIfNull(scratch);
         long n = model.Length;
         if (r <= 0) return new RankCut<T> { _none = true };
         if (r >= n) return new RankCut<T> { _all = true };
@@ -63,18 +75,26 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         {
             var m = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(model);
             var bf = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(b);
-            var f = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(scratch);
-            if (TrySampledSingle(m, bf, r - 1, f, out float value, out long greater))
-                return new RankCut<T> { _value = T.CreateTruncating(value), _tiesAllowed = r - greater };
+            var f = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(magnitudes);
+            long mark = scratch.Mark();
+            try
+            {
+                if (TrySampledSingle(m, bf, r - 1, f, scratch, out float value, out long greater))
+                    return new RankCut<T> { _value = T.CreateTruncating(value), _tiesAllowed = r - greater };
+            }
+            finally
+            {
+                scratch.Release(mark);
+            }
         }
-        var mags = scratch[..(int)n];
+        var mags = magnitudes[..(int)n];
         System.Numerics.Tensors.TensorPrimitives.Subtract(model, b, mags);
         System.Numerics.Tensors.TensorPrimitives.Abs<T>(mags, mags);
-        return Find(mags, r);
+        return Find(mags, r, scratch);
     }
 
-    /// <summary>Below this many elements the plain selection is as fast as sampling.</summary>
-    internal const int SampledMinimum = 1 << 16;
+    /// <summary>From this many elements on the sampled bracket is used (it selects with the radix select, whose histogram <see cref="ScratchElementsFor"/> counts).</summary>
+    internal const int SampledMinimum = RadixMinimum;
 
     const int SampleSize = 1 << 15;
 
@@ -82,17 +102,17 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     /// The k-th largest (0-based) of |m − b| and how many are strictly greater, or false when the sampled bracket does
     /// not hold it. Only non-negative real magnitudes are bracketed: NaN compares false everywhere, so it is never
     /// counted above nor gathered, and a k-th largest among the NaNs (ranked last, as −1) misses the bracket.
+    /// The sample (2¹⁵ floats) is given back before the histogram (2¹⁶ longs) is taken, so the peak is the histogram's.
     /// </summary>
-    static bool TrySampledSingle(ReadOnlySpan<float> m, ReadOnlySpan<float> b, long k, Span<float> gathered, out float value, out long greater)
+    static bool TrySampledSingle(ReadOnlySpan<float> m, ReadOnlySpan<float> b, long k, Span<float> gathered, MergeScratch scratch, out float value, out long greater)
     {
         value = 0; greater = 0;
         int n = m.Length;
         // A stride sample (deterministic), sorted descending: its order statistics bracket the population's.
-        var sample = System.Buffers.ArrayPool<float>.Shared.Rent(SampleSize);
         float hi, lo;
-        try
+        long mark = scratch.Mark();
         {
-            var sp = sample.AsSpan(0, SampleSize);
+            var sp = scratch.Take<float>(SampleSize);
             for (int s = 0; s < SampleSize; s++)
             {
                 int j = (int)((long)s * n / SampleSize);
@@ -111,10 +131,7 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
             hi = top == 0 ? float.PositiveInfinity : sp[top];
             lo = bottom == SampleSize - 1 ? 0f : sp[bottom];
         }
-        finally
-        {
-            System.Buffers.ArrayPool<float>.Shared.Return(sample);
-        }
+        scratch.Release(mark);
 
         // One pass: count |d| > hi, gather lo ≤ |d| ≤ hi.
         long above = 0;
@@ -142,7 +159,7 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         // The bracket holds the k-th largest when it is neither above it nor below it.
         if (k < above || k >= above + count) return false;
         var inBracket = gathered[..count];
-        value = SelectSingle(inBracket, k - above);
+        value = SelectSingle(inBracket, k - above, scratch.Take<long>(1 << 16));
         greater = above + CountGreaterSingle(inBracket, value);
         return true;
     }
@@ -186,32 +203,26 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     /// the 16 low bits within the chosen bucket). Two linear, branch-light passes instead of
     /// quickselect's data-dependent partitioning; same result (the value is unique given k).
     /// </summary>
-    internal static float SelectSingle(ReadOnlySpan<float> a, long k)
+    internal static float SelectSingle(ReadOnlySpan<float> a, long k) => SelectSingle(a, k, new long[1 << 16]);
+
+    /// <summary>As <see cref="SelectSingle(ReadOnlySpan{float}, long)"/>, counting in <paramref name="h"/> (2¹⁶ elements).</summary>
+    internal static float SelectSingle(ReadOnlySpan<float> a, long k, Span<long> h)
     {
         var bits = System.Runtime.InteropServices.MemoryMarshal.Cast<float, uint>(a);
-        var hist = System.Buffers.ArrayPool<long>.Shared.Rent(1 << 16);
-        try
+        h.Clear();
+        foreach (var b in bits) h[(int)(Key(b) >> 16)]++;
+        int high = (1 << 16) - 1;
+        long above = 0;
+        while (above + h[high] <= k) above += h[high--];
+        h.Clear();
+        foreach (var b in bits)
         {
-            var h = hist.AsSpan(0, 1 << 16);
-            h.Clear();
-            foreach (var b in bits) h[(int)(Key(b) >> 16)]++;
-            int high = (1 << 16) - 1;
-            long above = 0;
-            while (above + h[high] <= k) above += h[high--];
-            h.Clear();
-            foreach (var b in bits)
-            {
-                uint key = Key(b);
-                if ((int)(key >> 16) == high) h[(int)(key & 0xFFFF)]++;
-            }
-            int low = (1 << 16) - 1;
-            while (above + h[low] <= k) above += h[low--];
-            return FromKey(((uint)high << 16) | (uint)low);
+            uint key = Key(b);
+            if ((int)(key >> 16) == high) h[(int)(key & 0xFFFF)]++;
         }
-        finally
-        {
-            System.Buffers.ArrayPool<long>.Shared.Return(hist);
-        }
+        int low = (1 << 16) - 1;
+        while (above + h[low] <= k) above += h[low--];
+        return FromKey(((uint)high << 16) | (uint)low);
     }
 
     // NaN magnitudes rank last: they become −1, below every real magnitude.

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics.Tensors;
 
 namespace ModelSoups.Merging;
@@ -27,7 +26,7 @@ public sealed class Sce : MergeMethod
     /// <inheritdoc/>
     public override bool IsElementwise(MergeParameters parameters) => false;
     /// <inheritdoc/>
-    public override long ScratchElements(long elementCount, int modelCount) => 2 * elementCount + (long)modelCount * Chunk;
+    public override long ScratchElements(long elementCount, int modelCount) => 2 * elementCount + (long)modelCount * Chunk + RankCut<float>.ScratchElementsFor(elementCount);
     /// <inheritdoc/>
     public override string Definition(MergeParameters p) =>
         "mergekit sce: variance top-k (ties by lower index; torch.topk leaves them unspecified), weights from mean squared task vectors, sum sign election.";
@@ -42,85 +41,77 @@ public sealed class Sce : MergeMethod
         double topk = input.Parameters.Number("select_topk");
         // Chunks of C elements: row i of `vals` holds τ_i of the chunk, so every pass reads each
         // input span once per chunk and the per-element work runs over a column.
-        T[] vals = ArrayPool<T>.Shared.Rent(k * Chunk);
-        T[]? vars = topk is > 0 and < 1 ? ArrayPool<T>.Shared.Rent(n) : null;
-        T[]? ranked = vars is null ? null : ArrayPool<T>.Shared.Rent(n);
-        try
+        var vals = input.Scratch.Take<T>(k * Chunk);
+        bool ranking = topk is > 0 and < 1;
+        var vars = ranking ? input.Scratch.Take<T>(n) : default;
+        var ranked = ranking ? input.Scratch.Take<T>(n) : default;
+        var cut = topk <= 0 ? RankCut<T>.None : RankCut<T>.All;
+        if (ranking)
         {
-            var cut = topk <= 0 ? RankCut<T>.None : RankCut<T>.All;
-            if (vars is not null)
-            {
-                long nonzero = 0;
-                for (int c = 0; c < n; c += Chunk)
-                {
-                    int cl = Fill(input, b, c, vals);
-                    for (int j = 0; j < cl; j++) if ((vars[c + j] = Variance(vals, k, j)) != T.Zero) nonzero++;
-                }
-                long keep = (long)(nonzero * topk);
-                vars.AsSpan(0, n).CopyTo(ranked);
-                cut = keep == 0 ? RankCut<T>.None : RankCut<T>.Find(ranked.AsSpan(0, n), keep);
-            }
-            Span<bool> selected = stackalloc bool[Chunk];
-
-            // Calculate: w_i ∝ mean over the tensor of the selected τ̂_i².
-            var sq = new double[k];
-            var pass = cut;
+            long nonzero = 0;
             for (int c = 0; c < n; c += Chunk)
             {
                 int cl = Fill(input, b, c, vals);
-                for (int j = 0; j < cl; j++) selected[j] = pass.Take(vars is null ? T.Zero : vars[c + j]);
-                for (int i = 0; i < k; i++)
-                    for (int j = 0; j < cl; j++)
-                        if (selected[j]) { double d = double.CreateChecked(vals[i * Chunk + j]); sq[i] += d * d; }
+                for (int j = 0; j < cl; j++) if ((vars[c + j] = Variance(vals, k, j)) != T.Zero) nonzero++;
             }
-            var w = new T[k];
-            double total = 0;
-            for (int i = 0; i < k; i++) total += sq[i] / n;
-            for (int i = 0; i < k; i++) w[i] = Math.Abs(total) < 1e-6 ? T.One / T.CreateChecked(k) : T.CreateChecked(sq[i] / n / total);
-
-            // Erase (sum election on the unweighted τ̂) and merge.
-            T floor = T.CreateChecked(1e-6);
-            pass = cut;
-            for (int c = 0; c < n; c += Chunk)
-            {
-                int cl = Fill(input, b, c, vals);
-                for (int j = 0; j < cl; j++)
-                {
-                    if (!pass.Take(vars is null ? T.Zero : vars[c + j])) { output[c + j] = b[c + j] + T.Zero; continue; }
-                    T elect = T.Zero;
-                    for (int i = 0; i < k; i++) elect += vals[i * Chunk + j];
-                    bool positive = elect >= T.Zero;
-                    T mixed = T.Zero, weights = T.Zero;
-                    for (int i = 0; i < k; i++)
-                    {
-                        T d = vals[i * Chunk + j];
-                        if (d == T.Zero || T.IsNaN(d) || (d > T.Zero) != positive) continue;
-                        mixed += d * w[i];
-                        weights += w[i];
-                    }
-                    output[c + j] = b[c + j] + mixed / T.Max(weights, floor);
-                }
-            }
+            long keep = (long)(nonzero * topk);
+            vars.CopyTo(ranked);
+            cut = keep == 0 ? RankCut<T>.None : RankCut<T>.Find(ranked, keep, input.Scratch);
         }
-        finally
+        Span<bool> selected = stackalloc bool[Chunk];
+
+        // Calculate: w_i ∝ mean over the tensor of the selected τ̂_i².
+        var sq = new double[k];
+        var pass = cut;
+        for (int c = 0; c < n; c += Chunk)
         {
-            ArrayPool<T>.Shared.Return(vals);
-            if (vars is not null) ArrayPool<T>.Shared.Return(vars);
-            if (ranked is not null) ArrayPool<T>.Shared.Return(ranked);
+            int cl = Fill(input, b, c, vals);
+            for (int j = 0; j < cl; j++) selected[j] = pass.Take(ranking ? vars[c + j] : T.Zero);
+            for (int i = 0; i < k; i++)
+                for (int j = 0; j < cl; j++)
+                    if (selected[j]) { double d = double.CreateChecked(vals[i * Chunk + j]); sq[i] += d * d; }
+        }
+        var w = new T[k];
+        double total = 0;
+        for (int i = 0; i < k; i++) total += sq[i] / n;
+        for (int i = 0; i < k; i++) w[i] = Math.Abs(total) < 1e-6 ? T.One / T.CreateChecked(k) : T.CreateChecked(sq[i] / n / total);
+
+        // Erase (sum election on the unweighted τ̂) and merge.
+        T floor = T.CreateChecked(1e-6);
+        pass = cut;
+        for (int c = 0; c < n; c += Chunk)
+        {
+            int cl = Fill(input, b, c, vals);
+            for (int j = 0; j < cl; j++)
+            {
+                if (!pass.Take(ranking ? vars[c + j] : T.Zero)) { output[c + j] = b[c + j] + T.Zero; continue; }
+                T elect = T.Zero;
+                for (int i = 0; i < k; i++) elect += vals[i * Chunk + j];
+                bool positive = elect >= T.Zero;
+                T mixed = T.Zero, weights = T.Zero;
+                for (int i = 0; i < k; i++)
+                {
+                    T d = vals[i * Chunk + j];
+                    if (d == T.Zero || T.IsNaN(d) || (d > T.Zero) != positive) continue;
+                    mixed += d * w[i];
+                    weights += w[i];
+                }
+                output[c + j] = b[c + j] + mixed / T.Max(weights, floor);
+            }
         }
     }
 
     // Row i of vals ← τ_i of the chunk starting at c; returns the chunk length.
-    static int Fill<T>(MergeInput<T> input, ReadOnlySpan<T> b, int c, T[] vals) where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
+    static int Fill<T>(MergeInput<T> input, ReadOnlySpan<T> b, int c, Span<T> vals) where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
     {
         int cl = Math.Min(Chunk, b.Length - c);
         for (int i = 0; i < input.Models.Count; i++)
-            TensorPrimitives.Subtract(input.Models[i].Span.Slice(c, cl), b.Slice(c, cl), vals.AsSpan(i * Chunk, cl));
+            TensorPrimitives.Subtract(input.Models[i].Span.Slice(c, cl), b.Slice(c, cl), vals.Slice(i * Chunk, cl));
         return cl;
     }
 
     // Population variance of column j over the models (torch.var(unbiased=False)), in double, rounded to T.
-    static T Variance<T>(T[] vals, int k, int j) where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
+    static T Variance<T>(ReadOnlySpan<T> vals, int k, int j) where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
     {
         double mean = 0;
         for (int i = 0; i < k; i++) mean += double.CreateChecked(vals[i * Chunk + j]);

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -131,10 +130,12 @@ public abstract class TaskVectorMerge : MergeMethod<TaskVectorParameters>
 
     /// <inheritdoc/>
     public override long ScratchElements(long elementCount, int modelCount) =>
-        elementCount + (long)modelCount * Chunk
+        // Magnitudes of one segment, one chunk of task vectors per model, the f32 rank cut's histogram;
+        elementCount + (long)modelCount * Chunk + RankCut<float>.ScratchElementsFor(elementCount)
         // DELLA: one keep probability per element of a row per model (a row can be the whole tensor),
-        // two sort keys of 8 bytes per element of a row, and one recorded keep bit per element per model.
-        + (Sparsification == TaskVectorSparsification.DellaMagnitudeRanked ? (long)modelCount * elementCount + 4 * elementCount + (long)modelCount * (elementCount / 32 + 1) : 0);
+        // two sort keys of 8 bytes per element of a row (f64: and a (value, index) pair), and one recorded
+        // keep bit per element per model (whole 8-byte words, counted in 4-byte elements).
+        + (Sparsification == TaskVectorSparsification.DellaMagnitudeRanked ? (long)modelCount * elementCount + 4 * elementCount + (long)modelCount * (elementCount / 32 + 2) : 0);
 
     /// <inheritdoc/>
     protected override void MergeCore<T>(MergeInput<T> input, TaskVectorParameters p, Span<T> output)
@@ -160,7 +161,7 @@ public abstract class TaskVectorMerge : MergeMethod<TaskVectorParameters>
             double density = p.Densities[i];
             var own = density >= 1 && !rowOutliers ? TaskVectorSparsification.None : kind;
             sparsifiers[i] = new TaskVectorSparsifier<T>(own, density, p.Gammas[i], p.Epsilons[i],
-                MergeSeed.ForModel(input.Seed, i), divideByKeep, segment);
+                MergeSeed.ForModel(input.Seed, i), divideByKeep, segment, input.Scratch);
         }
         T lambda = T.CreateChecked(p.Lambda);
         bool normalize = p.Normalize;
@@ -173,62 +174,54 @@ public abstract class TaskVectorMerge : MergeMethod<TaskVectorParameters>
         T sumDivisor = normalize && T.Abs(weightSum) >= T.CreateChecked(1e-8) ? weightSum : T.One;
 
         bool needScratch = sparsifiers.Any(s => s.NeedsScratch);
-        T[]? scratch = needScratch ? ArrayPool<T>.Shared.Rent(Math.Max(segment, 1)) : null;
-        T[] vals = ArrayPool<T>.Shared.Rent(k * Chunk);
-        try
+        var scratch = needScratch ? input.Scratch.Take<T>(Math.Max(segment, 1)) : default;
+        var vals = input.Scratch.Take<T>(k * Chunk);
+        var factor = new T[k];
+        for (int i = 0; i < k; i++)
         {
-            var factor = new T[k];
-            for (int i = 0; i < k; i++)
-            {
-                if (!rescaleL1) { factor[i] = T.One; continue; }
-                sparsifiers[i].RecordForReplay(n);
-                factor[i] = L1Factor(sparsifiers[i], input.Models[i].Span, b, input.Offset, segment, scratch, vals.AsSpan(0, Chunk));
-                sparsifiers[i].Replay();
-            }
+            if (!rescaleL1) { factor[i] = T.One; continue; }
+            sparsifiers[i].RecordForReplay(n);
+            factor[i] = L1Factor(sparsifiers[i], input.Models[i].Span, b, input.Offset, segment, scratch, vals[..Chunk]);
+            sparsifiers[i].Replay();
+        }
 
-            Span<T> v = k <= 64 ? stackalloc T[k] : new T[k];
-            for (int s = 0; s < n; s += segment)
-            {
-                int len = Math.Min(segment, n - s);
-                for (int i = 0; i < k; i++) sparsifiers[i].BeginSegment(input.Models[i].Span.Slice(s, len), b.Slice(s, len), scratch);
+        Span<T> v = k <= 64 ? stackalloc T[k] : new T[k];
+        for (int s = 0; s < n; s += segment)
+        {
+            int len = Math.Min(segment, n - s);
+            for (int i = 0; i < k; i++) sparsifiers[i].BeginSegment(input.Models[i].Span.Slice(s, len), b.Slice(s, len), scratch);
 
-                // Chunks of C elements: each model's kept deltas go to row i of `vals`, then each column is combined.
-                for (int c = s; c < s + len; c += Chunk)
+            // Chunks of C elements: each model's kept deltas go to row i of `vals`, then each column is combined.
+            for (int c = s; c < s + len; c += Chunk)
+            {
+                int cl = Math.Min(Chunk, s + len - c);
+                var bc = b.Slice(c, cl);
+                for (int i = 0; i < k; i++)
                 {
-                    int cl = Math.Min(Chunk, s + len - c);
-                    var bc = b.Slice(c, cl);
-                    for (int i = 0; i < k; i++)
-                    {
-                        var row = vals.AsSpan(i * Chunk, cl);
-                        sparsifiers[i].Fill(input.Models[i].Span.Slice(c, cl), bc, input.Offset + c, row);
-                        if (factor[i] != T.One) foreach (ref var x in row) x *= factor[i];
-                    }
-                    if (typeof(T) == typeof(float) && UsesSignConsensus && !count)
-                    {
-                        SignConsensus.DisjointSingle(MemoryMarshal.Cast<T, float>(vals.AsSpan(0, k * Chunk)), k, Chunk, MemoryMarshal.Cast<T, float>(w.AsSpan()),
-                            MemoryMarshal.Cast<T, float>(bc), float.CreateTruncating(lambda), mergekit, normalize, MemoryMarshal.Cast<T, float>(output.Slice(c, cl)));
-                        continue;
-                    }
-                    for (int jj = 0; jj < cl; jj++)
-                    {
-                        for (int i = 0; i < k; i++) v[i] = vals[i * Chunk + jj];
-                        output[c + jj] = bc[jj] + lambda * (UsesSignConsensus
-                            ? SignConsensus.Disjoint<T>(v, w, count, mergekit, normalize)
-                            : SignConsensus.WeightedSum<T>(v, w) / sumDivisor);
-                    }
+                    var row = vals.Slice(i * Chunk, cl);
+                    sparsifiers[i].Fill(input.Models[i].Span.Slice(c, cl), bc, input.Offset + c, row);
+                    if (factor[i] != T.One) foreach (ref var x in row) x *= factor[i];
+                }
+                if (typeof(T) == typeof(float) && UsesSignConsensus && !count)
+                {
+                    SignConsensus.DisjointSingle(MemoryMarshal.Cast<T, float>(vals[..(k * Chunk)]), k, Chunk, MemoryMarshal.Cast<T, float>(w.AsSpan()),
+                        MemoryMarshal.Cast<T, float>(bc), float.CreateTruncating(lambda), mergekit, normalize, MemoryMarshal.Cast<T, float>(output.Slice(c, cl)));
+                    continue;
+                }
+                for (int jj = 0; jj < cl; jj++)
+                {
+                    for (int i = 0; i < k; i++) v[i] = vals[i * Chunk + jj];
+                    output[c + jj] = bc[jj] + lambda * (UsesSignConsensus
+                        ? SignConsensus.Disjoint<T>(v, w, count, mergekit, normalize)
+                        : SignConsensus.WeightedSum<T>(v, w) / sumDivisor);
                 }
             }
-        }
-        finally
-        {
-            if (scratch is not null) ArrayPool<T>.Shared.Return(scratch);
-            ArrayPool<T>.Shared.Return(vals);
         }
     }
 
     // First pass of mergekit's L1 rescale: ‖τ‖₁ and ‖τ̂‖₁ over the whole tensor (the sparsifier
     // is deterministic, so the main pass reproduces the same τ̂).
-    static T L1Factor<T>(TaskVectorSparsifier<T> sp, ReadOnlySpan<T> m, ReadOnlySpan<T> b, long offset, int segment, T[]? scratch, Span<T> row)
+    static T L1Factor<T>(TaskVectorSparsifier<T> sp, ReadOnlySpan<T> m, ReadOnlySpan<T> b, long offset, int segment, Span<T> scratch, Span<T> row)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         double before = 0, after = 0;

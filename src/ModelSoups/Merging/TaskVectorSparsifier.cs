@@ -20,10 +20,11 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
     readonly double _density, _gamma, _epsilon;
     readonly ulong _seed;
     readonly bool _divideByKeep;
-    readonly T[]? _keep; // DELLA: keep probability of each element of the current segment
+    readonly MergeScratch _scratch;
+    readonly Memory<T> _keep; // DELLA: keep probability of each element of the current segment
     RankCut<T> _keepCut = RankCut<T>.All, _dropCut = RankCut<T>.None;
     int _segmentPosition;
-    ulong[]? _kept;          // DELLA: keep decisions recorded by the first of two passes
+    Memory<ulong> _kept;     // DELLA: keep decisions recorded by the first of two passes
     bool _recording, _replaying;
 
     /// <param name="kind">The sparsification.</param>
@@ -33,10 +34,12 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
     /// <param name="seed">This model's random stream.</param>
     /// <param name="divideByKeep">Random and DELLA: divide survivors by their keep probability (the papers' rescale).</param>
     /// <param name="segmentLength">Longest segment (DELLA keeps one probability per element of it).</param>
-    public TaskVectorSparsifier(TaskVectorSparsification kind, double density, double gamma, double epsilon, ulong seed, bool divideByKeep, int segmentLength)
+    /// <param name="scratch">Where the per-segment state and the ranking's work space are taken from.</param>
+    public TaskVectorSparsifier(TaskVectorSparsification kind, double density, double gamma, double epsilon, ulong seed, bool divideByKeep, int segmentLength, MergeScratch scratch)
     {
         _kind = kind; _density = density; _gamma = gamma; _epsilon = epsilon; _seed = seed; _divideByKeep = divideByKeep;
-        if (kind == TaskVectorSparsification.DellaMagnitudeRanked) _keep = new T[Math.Max(1, segmentLength)];
+        _scratch = scratch;
+        if (kind == TaskVectorSparsification.DellaMagnitudeRanked) _keep = scratch.TakeMemory<T>(Math.Max(1, segmentLength));
     }
 
     /// <summary>
@@ -47,7 +50,8 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
     public void RecordForReplay(int elements)
     {
         if (_kind != TaskVectorSparsification.DellaMagnitudeRanked) return;
-        _kept = new ulong[(elements + 63) / 64];
+        _kept = _scratch.TakeMemory<ulong>((elements + 63) / 64);
+        _kept.Span.Clear();   // bits are or-ed in
         _recording = true;
     }
 
@@ -74,7 +78,7 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
         {
             case TaskVectorSparsification.Magnitude:
                 if (_density >= 1) keep = len;
-                _keepCut = RankCut<T>.FindOfDifference(model, b, keep, mags);
+                _keepCut = RankCut<T>.FindOfDifference(model, b, keep, mags, _scratch);
                 _dropCut = RankCut<T>.None;
                 break;
             case TaskVectorSparsification.MagnitudeOutliers:
@@ -84,15 +88,15 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
                 // When gamma + density > 1, drop fewer outliers to keep the density (mergekit magnitude_outliers).
                 if (top + keep > len) top = len - keep;
                 Magnitudes(model, b, mags);
-                _dropCut = RankCut<T>.Find(mags, top);
+                _dropCut = RankCut<T>.Find(mags, top, _scratch);
                 Magnitudes(model, b, mags);
-                _keepCut = RankCut<T>.Find(mags, top + keep);
+                _keepCut = RankCut<T>.Find(mags, top + keep, _scratch);
                 break;
             }
             case TaskVectorSparsification.DellaMagnitudeRanked:
                 if (_replaying) break;
                 Magnitudes(model, b, mags);
-                DellaProbabilities.Compute<T>(mags, _density, _epsilon, _keep.AsSpan(0, len));
+                DellaProbabilities.Compute<T>(mags, _density, _epsilon, _keep.Span[..len], _scratch);
                 break;
         }
     }
@@ -126,17 +130,19 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
             {
                 if (_replaying)
                 {
+                    var bits = _kept.Span;
                     for (int j = 0; j < n; j++)
-                        row[j] = (_kept![(index + j) >> 6] >> (int)((index + j) & 63) & 1) != 0 ? m[j] - b[j] : T.Zero;
+                        row[j] = (bits[(int)((index + j) >> 6)] >> (int)((index + j) & 63) & 1) != 0 ? m[j] - b[j] : T.Zero;
                     return;
                 }
-                var keep = _keep.AsSpan(start, n);
+                var keep = _keep.Span.Slice(start, n);
                 if (_recording)
                 {
+                    var bits = _kept.Span;
                     for (int j = 0; j < n; j++)
                     {
                         bool kept = MergeSeed.UniformAt(_seed, index + j) < double.CreateChecked(keep[j]);
-                        if (kept) _kept![(index + j) >> 6] |= 1UL << (int)((index + j) & 63);
+                        if (kept) bits[(int)((index + j) >> 6)] |= 1UL << (int)((index + j) & 63);
                         row[j] = kept ? m[j] - b[j] : T.Zero; // recording happens only for the L1 rescale, never with divideByKeep
                     }
                     return;

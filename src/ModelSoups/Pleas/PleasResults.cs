@@ -23,6 +23,11 @@ public sealed record PleasResults
     [JsonPropertyName("matching")] public required string Matching { get; init; }
     /// <summary>Unlabelled training images used for matching and least squares.</summary>
     [JsonPropertyName("samples")] public required int Samples { get; init; }
+    /// <summary>
+    /// Where the unlabelled images for matching, least squares and BatchNorm statistics came from, when not the task's own
+    /// training images (the data-free variant: another dataset, or synthetic noise); null: the task's training images.
+    /// </summary>
+    [JsonPropertyName("features")] public string? Features { get; init; }
     /// <summary>Relative ridge term λ of the least squares.</summary>
     [JsonPropertyName("ridge")] public required double Ridge { get; init; }
     /// <summary>What the accuracies were measured on.</summary>

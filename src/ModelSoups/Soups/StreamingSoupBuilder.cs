@@ -24,6 +24,10 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
     /// <summary>Elements processed at once.</summary>
     private const int Block = 1 << 20;
 
+    // Ingredient bytes are read positionally into this (never through the mappings): an ingredient truncated by
+    // another process is an EnvironmentFaultException naming it, not SIGBUS. One builder is used by one thread.
+    private readonly byte[] _stage = new byte[Block * sizeof(double)];
+
     private readonly IReadOnlyList<ICheckpoint> _ingredients;
     private readonly StreamingSoupOptions _options;
     private readonly TensorInfo[] _layout;
@@ -209,7 +213,9 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
             {
                 int n = (int)Math.Min(Block, t.ElementCount - s);
                 var sum = new Span<byte>(_sum + offset + s * accSize, n * accSize);
-                SoupAccumulator.Add(accumulation, sum, DType.F32, t.DType, t.GetBytes(s * size, n * size), 1.0);
+                var stage = _stage.AsSpan(0, n * size);
+                t.ReadInto(s * size, stage);
+                SoupAccumulator.Add(accumulation, sum, DType.F32, t.DType, stage, 1.0);
             }
         }
     }
@@ -238,9 +244,12 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
         if (asIngredient || !_sumOffset.TryGetValue(output.Name, out var offset))
         {
             var src = asIngredient ? _ingredients[first].Tensors[output.Name] : CopySource(output, first);
-            const int CopyBlock = 64 << 20;
-            for (long off = 0; off < src.ByteLength; off += CopyBlock)
-                write(off, src.GetBytes(off, (int)Math.Min(CopyBlock, src.ByteLength - off)));
+            for (long off = 0; off < src.ByteLength; off += _stage.Length)
+            {
+                var stage = _stage.AsSpan(0, (int)Math.Min(_stage.Length, src.ByteLength - off));
+                src.ReadInto(off, stage);
+                write(off, stage);
+            }
             return;
         }
         var (sumOffset, accumulation) = offset;
@@ -256,7 +265,9 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
             else
             {
                 int size = extraRef.DType.Size();
-                SoupAccumulator.MeanWith(accumulation, sum, DType.F32, extraRef.DType, extraRef.GetBytes(s * size, n * size), 1.0, divisor, output.DType, outBytes);
+                var stage = _stage.AsSpan(0, n * size);
+                extraRef.ReadInto(s * size, stage);
+                SoupAccumulator.MeanWith(accumulation, sum, DType.F32, extraRef.DType, stage, 1.0, divisor, output.DType, outBytes);
             }
             write(s * outSize, outBytes);
         }

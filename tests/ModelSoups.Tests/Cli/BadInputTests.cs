@@ -62,9 +62,11 @@ public sealed class BadInputTests : IDisposable
         OneLine(Soup("merge", "--method", "linear", "--models", a, b, "--out", _dir.File("out"), "--memory-budget", "64"), 2,
             "--memory-budget: '64' has no unit; write e.g. 64MiB or 64GiB (or 64B for bytes).");
         var r = Soup("merge", "--method", "linear", "--models", a, b, "--out", _dir.File("out"), "--memory-budget", "1B");
-        // Tiny's largest tensor has 24 elements: (2 inputs + 1 result) × 24 × 4 B + 24 × 2 B (bf16 output) = 336 bytes.
-        OneLine(r, 2, "the memory budget of 1 B is below the 336 B (336 bytes) this merge needs at least");
-        Assert.Equal(0, Soup("merge", "--method", "linear", "--models", a, b, "--out", _dir.File("out"), "--memory-budget", "336B").Code);
+        // Tiny's largest tensor has 24 elements: (2 inputs + 1 result) × 24 × 4 B + 24 × 2 B (bf16 output)
+        // + 24 × 2 B (bf16 read staging of the positional reads) = 384 bytes; linear takes no scratch.
+        OneLine(r, 2, "the memory budget of 1 B is below the 384 B (384 bytes) this merge needs at least");
+        Assert.Equal(2, Soup("merge", "--method", "linear", "--models", a, b, "--out", _dir.File("out"), "--memory-budget", "383B").Code);
+        Assert.Equal(0, Soup("merge", "--method", "linear", "--models", a, b, "--out", _dir.File("out"), "--memory-budget", "384B").Code);
     }
 
     [Fact]
@@ -130,8 +132,9 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
-    public void Inspect_check_reports_non_finite_values_by_tensor_and_count()
+    public void Inspect_check_reports_non_finite_values_by_tensor_and_count_and_exits_1()
     {
+        // Exit codes of --check: 0 every value finite, 1 non-finite values found (a finding, not bad input), 2 bad input.
         var path = _dir.File("nan.safetensors");
         SafetensorsFile.Write(path,
         [
@@ -139,8 +142,16 @@ public sealed class BadInputTests : IDisposable
             (new TensorInfo("b", DType.BF16, [2]), ModelFolders.Bytes(DType.BF16, 1f, 2f)),
         ]);
         var r = Soup("inspect", path, "--check");
-        Assert.Equal(0, r.Code);
+        Assert.Equal(1, r.Code);
         Assert.Contains($"check: {path}: 2 non-finite value(s) (NaN or ±Inf) in 1 tensor(s): a (2)", r.Out);
+
+        var finite = _dir.File("finite.safetensors");
+        SafetensorsFile.Write(finite, [(new TensorInfo("a", DType.F32, [2]), ModelFolders.Bytes(DType.F32, 1f, -2f))]);
+        var ok = Soup("inspect", finite, "--check");
+        Assert.Equal(0, ok.Code);
+        Assert.Contains($"check: {finite}: every float value is finite", ok.Out);
+        Assert.Equal(0, Soup("inspect", path).Code);   // without --check nothing is read, nothing found
+        Assert.Equal(2, Soup("inspect", _dir.File("missing.safetensors"), "--check").Code);
     }
 
     [MountFact]

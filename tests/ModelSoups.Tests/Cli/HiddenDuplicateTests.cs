@@ -29,4 +29,28 @@ public sealed class HiddenDuplicateTests : IDisposable
         Assert.Equal(2, SoupApp.Run(["merge", "--method", "linear", "--models", folder, "--out", _dir.File("out")], new StringWriter(), m));
         Assert.Contains("tensor 'w' is in shard", m.ToString());
     }
+
+    [Fact]
+    public void A_byte_identical_hidden_duplicate_is_reported_with_a_note_and_merges()
+    {
+        // The same "w" (2.5) in both shards, the index naming shard 1: harmless, so inspect and merge go on and say so.
+        var folder = _dir.File("dup");
+        Directory.CreateDirectory(folder);
+        SafetensorsFile.Write(Path.Combine(folder, "model-00001-of-00002.safetensors"), [(new TensorInfo("w", DType.F32, [1]), ModelFolders.Bytes(DType.F32, 2.5f))]);
+        SafetensorsFile.Write(Path.Combine(folder, "model-00002-of-00002.safetensors"),
+            [(new TensorInfo("w", DType.F32, [1]), ModelFolders.Bytes(DType.F32, 2.5f)), (new TensorInfo("b", DType.F32, [1]), ModelFolders.Bytes(DType.F32, 3f))]);
+        File.WriteAllText(Path.Combine(folder, "model.safetensors.index.json"),
+            """{"metadata": {"total_size": 8}, "weight_map": {"w": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}""");
+        const string note = "tensor 'w' is also stored in shard model-00002-of-00002.safetensors; that copy is byte-identical to the one the index names in model-00001-of-00002.safetensors, which is read.";
+        var o = new StringWriter();
+        Assert.Equal(0, SoupApp.Run(["inspect", folder], o, new StringWriter()));
+        Assert.Contains("note: " + note, o.ToString());
+        var m = new StringWriter();
+        var err = new StringWriter();
+        Assert.Equal(0, SoupApp.Run(["merge", "--method", "linear", "--models", folder, folder, "--out", _dir.File("out")], m, err));
+        Assert.Contains(note, m.ToString() + err.ToString());
+        using var merged = ModelSoups.Checkpoints.Checkpoint.Open(_dir.File("out"));
+        Assert.Equal(["b", "w"], merged.Tensors.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(ModelFolders.Bytes(DType.F32, 2.5f), merged.Tensors["w"].GetBytes().ToArray());
+    }
 }

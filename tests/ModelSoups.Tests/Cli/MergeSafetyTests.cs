@@ -175,6 +175,33 @@ public sealed class MergeSafetyTests : IDisposable
     }
 
     [Fact]
+    public void With_source_date_epoch_two_runs_write_byte_identical_files_stamped_with_that_time()
+    {
+        // The reproducible-builds convention, in a child soup (the variable is process-wide): 1700000000 s = 2023-11-14T22:13:20Z.
+        var a = Model("a", 1);
+        var b = Model("b", 2);
+        var env = new Dictionary<string, string> { [CreationTime.SourceDateEpoch] = "1700000000" };
+        string Hashes(string folder) => string.Join("\n", Directory.GetFiles(folder).Order(StringComparer.Ordinal)
+            .Select(f => $"{Path.GetFileName(f)} {Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(f)))}"));
+        (int Code, string Out, string Err) Run(IReadOnlyDictionary<string, string> e)
+        {
+            using var p = SoupProcess.Start(e, "merge", "--method", "linear", "--models", a, b, "--out", _dir.File("out"));
+            return p.Wait(TimeSpan.FromSeconds(120));
+        }
+        var first = Run(env);
+        Assert.True(first.Code == 0, first.Err);
+        Directory.Move(_dir.File("out"), _dir.File("one"));
+        Assert.Equal(0, Run(env).Code);
+        Assert.Equal(Hashes(_dir.File("one")), Hashes(_dir.File("out")));
+        Assert.Contains("created: 2023-11-14T22:13:20Z", File.ReadAllText(Path.Combine(_dir.File("out"), MergeEngine.RecipeFileName)));
+        Directory.Delete(_dir.File("out"), recursive: true);
+        var bad = Run(new Dictionary<string, string> { [CreationTime.SourceDateEpoch] = "yesterday" });
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("SOURCE_DATE_EPOCH='yesterday' is not a number of seconds", bad.Err);
+        Assert.False(Directory.Exists(_dir.File("out")));
+    }
+
+    [Fact]
     public void An_empty_out_is_one_line_and_exit_code_2()
     {
         var a = Model("a", 1);

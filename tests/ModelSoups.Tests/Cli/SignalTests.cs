@@ -51,8 +51,11 @@ public sealed class SignalTests : IDisposable
         Assert.Empty(Leftovers());
     }
 
-    [Fact]
-    public void Sigterm_during_greedy_kills_the_running_evaluator_and_exits_143()
+    [Theory]
+    [InlineData(15, 143, "SIGTERM")]
+    [InlineData(2, 130, "SIGINT")]    // Ctrl-C: once reported as "evaluation command printed nothing"
+    [InlineData(1, 129, "SIGHUP")]
+    public void A_signal_during_greedy_kills_the_running_evaluator_and_exits_with_its_code(int signal, int code, string name)
     {
         var models = new[] { SoupFixtures.Folder(_dir.Path, "m0", 0.5f, 0), SoupFixtures.Folder(_dir.Path, "m1", 1.2f, 1) };
         var pidFile = _dir.File("eval.pid");
@@ -63,13 +66,13 @@ public sealed class SignalTests : IDisposable
         while (!File.Exists(pidFile) && DateTime.UtcNow < deadline) Thread.Sleep(10);
         Thread.Sleep(100);
         var evaluatorPid = File.ReadAllText(pidFile).Trim();
-        soup.Signal(15);
+        soup.Signal(signal);
         var (exit, _, err) = soup.Wait(TimeSpan.FromSeconds(60));
-        Assert.Equal(143, exit);
-        Assert.EndsWith("soup: cancelled (SIGTERM); nothing was written to the destination", err.Trim());
+        Assert.Equal(code, exit);
+        Assert.EndsWith($"soup: cancelled ({name}); nothing was written to the destination", err.Trim());
         Assert.DoesNotContain("printed nothing", err);
         Thread.Sleep(200);
         Assert.False(File.Exists($"/proc/{evaluatorPid}/cmdline") && File.ReadAllText($"/proc/{evaluatorPid}/stat").Split(") ")[1][0] != 'Z',
-            "the evaluator survived soup's SIGTERM");
+            $"the evaluator survived soup's {name}");
     }
 }

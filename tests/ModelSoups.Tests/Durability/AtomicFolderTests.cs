@@ -102,6 +102,58 @@ public sealed class AtomicFolderTests : IDisposable
         Assert.True(Directory.Exists(other));   // belongs to another destination
     }
 
+    static void Age(string folder, TimeSpan by)
+    {
+        var then = DateTime.UtcNow - by;
+        foreach (var f in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)) File.SetLastWriteTimeUtc(f, then);
+        Directory.SetLastWriteTimeUtc(folder, then);
+    }
+
+    [Fact]
+    public void Unstamped_temporary_folders_of_older_versions_are_removed_once_abandoned_and_kept_while_in_use()
+    {
+        // Versions before owner stamps named them .NAME.tmp-GUID (32 hex digits) and took no lock.
+        var abandoned = _dir.File($".out.tmp-{new string('a', 32)}");
+        var recent = _dir.File($".out.tmp-{new string('b', 32)}");
+        var open = _dir.File($".out.tmp-{new string('c', 32)}");
+        foreach (var d in new[] { abandoned, recent, open })
+        {
+            Directory.CreateDirectory(d);
+            File.WriteAllText(Path.Combine(d, "model.safetensors"), "partial");
+        }
+        Age(abandoned, TimeSpan.FromHours(2));
+        Age(open, TimeSpan.FromHours(2));
+        using var held = File.OpenRead(Path.Combine(open, "model.safetensors"));   // a writer that is still running
+        using (var f = AtomicFolder.Create(_dir.File("out")))
+        {
+            Assert.Equal(3, f.Notes.Count);
+            Assert.Contains($"removed {abandoned}, an unfinished temporary folder of an older version, abandoned (nothing has it open, unchanged for over 1 hour).", f.Notes);
+            Assert.Contains(f.Notes, n => n.StartsWith($"kept {recent}, an unfinished temporary folder of an older version: it changed 0 minute(s) ago", StringComparison.Ordinal));
+            Assert.Contains(f.Notes, n => n.StartsWith($"kept {open}, an unfinished temporary folder of an older version: process {Environment.ProcessId} has a file in it open", StringComparison.Ordinal));
+            f.Commit();
+        }
+        Assert.False(Directory.Exists(abandoned));
+        Assert.True(Directory.Exists(recent));
+        Assert.True(Directory.Exists(open));
+    }
+
+    [Fact]
+    public void An_unstamped_previous_output_of_an_older_version_is_put_back_when_the_destination_is_missing()
+    {
+        // An older version's overwrite killed between its renames: the output only in .out.old-GUID.
+        var aside = _dir.File($".out.old-{new string('d', 32)}");
+        Directory.CreateDirectory(aside);
+        File.WriteAllText(Path.Combine(aside, "old.txt"), "old");
+        Age(aside, TimeSpan.FromHours(2));
+        var dest = _dir.File("out");
+        using (var f = AtomicFolder.Create(dest, overwrite: true))
+        {
+            Assert.Equal($"restored {dest} from {aside}, a previous output an older version's overwrite moved aside and never replaced.", Assert.Single(f.Notes));
+            Assert.Equal("old", File.ReadAllText(Path.Combine(dest, "old.txt")));
+        }
+        Assert.Equal(["out"], Entries());
+    }
+
     [Fact]
     public void A_second_writer_of_the_same_destination_is_refused_naming_the_holder()
     {

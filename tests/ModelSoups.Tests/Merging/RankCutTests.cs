@@ -59,8 +59,16 @@ public sealed class RankCutTests
         }
         long r = (long)(density * n);
         var mags = m.Zip(b, (x, y) => MathF.Abs(x - y)).ToArray();
-        var reference = RankCut<float>.Find(mags.ToArray(), r);
-        var sampled = RankCut<float>.FindOfDifference(m, b, r, new float[n]);
+        var reference = RankCut<float>.Find(mags.ToArray(), r, MergeScratch.Managed());
+        // The sampled cut within the scratch the full selection declares (a take beyond it throws).
+        long declared = RankCut<float>.ScratchElementsFor(n) * sizeof(float) + MergeScratch.SlackBytes;
+        RankCut<float> sampled;
+        unsafe
+        {
+            var memory = System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)declared, 64);
+            try { sampled = RankCut<float>.FindOfDifference(m, b, r, new float[n], MergeScratch.Over(memory, declared)); }
+            finally { System.Runtime.InteropServices.NativeMemory.AlignedFree(memory); }
+        }
         Assert.Equal(reference.Value, sampled.Value);
         var expected = Decisions(reference, mags);
         Assert.Equal(expected, Decisions(sampled, mags));
@@ -72,7 +80,7 @@ public sealed class RankCutTests
     {
         // Cut at rank 5 of [3, 2, 2, 2, 2, 2, 1]: 3 is above, four of the five 2s are taken, the first four.
         float[] mags = [3, 2, 2, 2, 2, 2, 1];
-        var cut = RankCut<float>.Find(mags.ToArray(), 5);
+        var cut = RankCut<float>.Find(mags.ToArray(), 5, MergeScratch.Managed());
         Assert.Equal(2f, cut.Value);
         Assert.Equal(3, cut.TakeTies(3));
         Assert.Equal(1, cut.TakeTies(2));

@@ -76,4 +76,26 @@ public sealed class StreamingSoupBuilderTests : IDisposable
         var e = Assert.Throws<ModelSoupsException>(() => new StreamingSoupBuilder([ca, cb], ["a", "b"], new StreamingSoupOptions { ScratchFolder = _dir.Path }));
         Assert.Contains("a.weight", e.Message);
     }
+
+    [Fact]
+    public void An_ingredient_truncated_while_the_soup_is_built_is_an_error_naming_it_not_a_crash()
+    {
+        // Another process cuts m1 short after it was opened: reading its mapped pages would be SIGBUS; positional reads say so.
+        var folders = new[] { 0.5f, 1.25f }.Select((w, i) => SoupFixtures.Folder(_dir.Path, $"m{i}", w, seed: i)).ToArray();
+        var opened = folders.Select(f => (ICheckpoint)Checkpoint.Open(f)).ToArray();
+        try
+        {
+            using var builder = new StreamingSoupBuilder(opened, ["m0", "m1"], new StreamingSoupOptions { ScratchFolder = _dir.File("scratch") });
+            builder.Start(0);
+            var file = opened[1].Files.Single();
+            using (var fs = new FileStream(file, FileMode.Open, FileAccess.Write)) fs.SetLength(16);
+            var e = Assert.Throws<EnvironmentFaultException>(() => builder.Propose(1, needsFolder: false));
+            Assert.Equal(file, e.Path);
+            Assert.StartsWith("the input changed while being read", e.Message);
+        }
+        finally
+        {
+            foreach (var c in opened) c.Dispose();
+        }
+    }
 }

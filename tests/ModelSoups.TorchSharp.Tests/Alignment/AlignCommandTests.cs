@@ -35,6 +35,30 @@ public class AlignCommandTests
         Assert.False(StateTensors.Of(original).All(p => p.Value.eq(StateTensors.Of(aligned)[p.Key]).all().item<bool>()));
     }
 
+    [Theory]
+    [InlineData("weight")]
+    [InlineData("activation")]
+    public void Soup_align_recovers_a_permuted_ImageNet_ResNet18_bit_for_bit(string method)
+    {
+        // B is A with every residual stream and block channel group shuffled; aligning B onto A must give A back exactly.
+        using var t = new TempFolder();
+        var data = SyntheticImages.WriteFile(t, 40);
+        var spec = ModelSpec.ForArchitecture(ModelSpec.ResNet18, SyntheticImages.Classes, 1, SyntheticImages.Side);
+        using var a = (ResNet18Classifier)spec.Create();
+        a.eval();
+        ModuleFolder.Save(a, spec, t["a"]);
+        var state = StateTensors.Of(a);
+        var network = PermutableNetwork.FromResNet(a, StateTensors.Shapes(state));
+        StateTensors.Into(a, network.Spec.Apply(state, RandomPermutation(network.Spec, 1)));
+        ModuleFolder.Save(a, spec, t["b"]);
+        var stdout = new StringWriter();
+        Assert.Equal(0, SoupApp.Run(["align", "--reference", t["a"], "--model", t["b"], "--out", t["aligned"], "--method", method, "--data", data, "--samples", "32"],
+            stdout, new StringWriter()));
+        Assert.Contains("moved", stdout.ToString());
+        var (aligned, _) = ModuleFolder.Load(t["aligned"]);
+        AssertBitEqual(state, StateTensors.Of(aligned));
+    }
+
     [Fact]
     public void Soup_align_rejects_different_architectures_and_a_bad_method_with_exit_2()
     {

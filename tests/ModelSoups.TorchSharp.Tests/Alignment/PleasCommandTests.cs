@@ -4,6 +4,8 @@ using ModelSoups.TorchSharp.Alignment;
 using ModelSoups.TorchSharp.Models;
 using ModelSoups.TorchSharp.Tests.Data;
 using ModelSoups.TorchSharp.Training;
+using ModelSoups.TorchSharp.Data;
+using static TorchSharp.torch;
 using static ModelSoups.TorchSharp.Tests.Alignment.AlignmentFixtures;
 
 namespace ModelSoups.TorchSharp.Tests.Alignment;
@@ -62,6 +64,43 @@ public class PleasCommandTests
     }
 
     [Fact]
+    public void Soup_pleas_data_free_fits_on_noise_images()
+    {
+        using var t = new TempFolder();
+        var data = SyntheticImages.WriteFile(t, 120);
+        var spec = ModelSpec.ForArchitecture(ModelSpec.MlpName, SyntheticImages.Classes, 1, SyntheticImages.Side);
+        using (var a = Model(spec, 1)) ModuleFolder.Save(a, spec, t["a"]);
+        using (var b = Model(spec, 2)) ModuleFolder.Save(b, spec, t["b"]);
+        string[] Pleas(string a, string b, string output, params string[] extra) =>
+            ["pleas", "--models", a, b, "--data", data, "--budget", "1.0", "--samples", "256", "--ridge", "1e-9", "--no-baselines", "--out", t[output], .. extra];
+
+        // A merged with itself, fitted on noise only: every target is A's own feature, reachable from any inputs that span
+        // the layer's input space (256 noise images, 64 pixels, 128 hidden units), so the result is A's function on real data.
+        Assert.Equal(0, SoupApp.Run(Pleas(t["a"], t["a"], "self", "--feature-data", "noise"), new StringWriter(), new StringWriter()));
+        var self = PleasResults.Read(Path.Combine(t["self"], PleasResults.FileName));
+        Assert.Equal("synthetic noise", self.Features);
+        var (original, _) = ModuleFolder.Load(t["a"]);
+        var (merged, _) = ModuleFolder.Load(self.Rows.Single().Path!);
+        var (x, _) = DatasetSplits.Load(data).HeldOut.Batch(Enumerable.Range(0, 12).ToArray());
+        using (no_grad())
+        {
+            var expected = original.call(spec.Prepare(x));
+            var diff = MaxAbsDifference(expected, merged.call(spec.Prepare(x)));
+            // 1e-2, not the 1e-3 of Gaussian inputs: neighbouring noise pixels are strongly correlated, so the Gram matrix is
+            // ill-conditioned and the float32 features' rounding is amplified; a missing input direction would be off by O(1).
+            Assert.True(diff < 1e-2 * Math.Max(1, expected.abs().max().item<float>()), $"max difference {diff}");
+        }
+
+        // A and B: the fitted weights depend on the feature data — noise gives another merge than the task's images.
+        Assert.Equal(0, SoupApp.Run(Pleas(t["a"], t["b"], "task"), new StringWriter(), new StringWriter()));
+        Assert.Equal(0, SoupApp.Run(Pleas(t["a"], t["b"], "free", "--feature-data", "noise"), new StringWriter(), new StringWriter()));
+        Assert.Null(PleasResults.Read(Path.Combine(t["task"], PleasResults.FileName)).Features);
+        var onTask = StateTensors.Of(ModuleFolder.Load(Path.Combine(t["task"], "pleas-1.00")).Module);
+        var onNoise = StateTensors.Of(ModuleFolder.Load(Path.Combine(t["free"], "pleas-1.00")).Module);
+        Assert.False(onTask["layers.1.weight"].allclose(onNoise["layers.1.weight"]));
+    }
+
+    [Fact]
     public void Soup_pleas_bad_input_is_one_line_and_exit_2()
     {
         using var t = new TempFolder();
@@ -82,6 +121,7 @@ public class PleasCommandTests
         Fails("different architectures", "--models", t["a"], t["b"]);
         Fails("exactly two", "--models", t["a"]);
         Fails("--label-space must be", "--models", t["a"], t["a"], "--label-space", "both");
+        Fails("no such dataset", "--models", t["a"], t["a"], "--feature-data", t["missing"]);
         Assert.False(Directory.Exists(t["out"]));
     }
 }

@@ -75,6 +75,15 @@ internal sealed unsafe class FileMapping : IDisposable
         return count == 0 ? ReadOnlySpan<byte>.Empty : new ReadOnlySpan<byte>(_data + offset, count);
     }
 
+    /// <summary>Bytes [<paramref name="offset"/>, + <paramref name="destination"/>.Length) of the file by positional reads (no mapped page is touched).</summary>
+    public void Read(long offset, Span<byte> destination)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (offset < 0 || offset > Length - destination.Length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"bytes [{offset}, {offset + destination.Length}) are outside {Path} ({Length} bytes).");
+        if (destination.Length > 0) Durability.PositionalRead.Exactly(_handle, offset, destination, Path, Length);
+    }
+
     /// <summary>
     /// Throws <see cref="EnvironmentFaultException"/> when the file changed size or modification time since
     /// it was opened (as <c>SafetensorsFile.CheckUnchanged</c> does for safetensors inputs).

@@ -53,6 +53,7 @@ public sealed class PyTorchCheckpoint : ICheckpoint
         {
             var tensors = new Dictionary<string, TensorRef>(StringComparer.Ordinal);
             var notes = new List<string>();
+            var hidden = new List<(TensorRef Tensor, string Shard, string Listed)>();
             foreach (var p in paths)
             {
                 var file = PyTorchFile.Open(p);
@@ -63,19 +64,26 @@ public sealed class PyTorchCheckpoint : ICheckpoint
                 foreach (var (name, tensor) in selection.Tensors)
                 {
                     var t = new PyTorchTensorRef(name, tensor, file.BigEndian, file.Path);
-                    if (!tensors.TryAdd(name, t))
-                        throw new HfCheckpointException(HfCheckpointErrorKind.DuplicateTensor,
-                            $"tensor '{name}' is in both {Path.GetFileName(tensors[name].SourcePath)} and {Path.GetFileName(file.Path)}.", file.Path);
                     if (index is not null)
                     {
                         string shard = Path.GetFileName(file.Path);
                         if (!index.WeightMap.TryGetValue(name, out var listed))
                             throw new HfCheckpointException(HfCheckpointErrorKind.TensorNotInIndex,
                                 $"shard {shard} holds tensor '{name}', which the index does not list (strict: the index must list every tensor).", indexPath!);
-                        if (listed != shard)
-                            throw new HfCheckpointException(HfCheckpointErrorKind.DuplicateTensor, $"tensor '{name}' is in shard {shard} but the index places it in {listed}.", indexPath!);
+                        if (listed != shard) { hidden.Add((t, shard, listed)); continue; }   // checked against the index's copy below
                     }
+                    if (!tensors.TryAdd(name, t))
+                        throw new HfCheckpointException(HfCheckpointErrorKind.DuplicateTensor,
+                            $"tensor '{name}' is in both {Path.GetFileName(tensors[name].SourcePath)} and {Path.GetFileName(file.Path)}.", file.Path);
                 }
+            }
+            foreach (var (t, shard, listed) in hidden)
+            {
+                // A hidden duplicate: harmless only when it is the same bytes as the copy the index names.
+                if (!tensors.TryGetValue(t.Name, out var indexed) || !Checkpoints.HiddenDuplicate.SameTensor(indexed, t))
+                    throw new HfCheckpointException(HfCheckpointErrorKind.DuplicateTensor,
+                        $"tensor '{t.Name}' is in shard {shard} but the index places it in {listed}" + (indexed is null ? "." : ", and the two copies differ; remove the one the index does not name."), indexPath!);
+                notes.Add($"tensor '{t.Name}' is also stored in shard {shard}; that copy is byte-identical to the one the index names in {listed}, which is read.");
             }
             if (index is not null)
                 foreach (var (name, shard) in index.WeightMap)

@@ -35,6 +35,17 @@ internal sealed class PyTorchTensorRef : TensorRef
 
     public override void CheckUnchanged() => _tensor.Storage.CheckUnchanged();
 
+    public override void ReadInto(long byteOffset, Span<byte> destination)
+    {
+        long length = Info.ByteLength;
+        if (byteOffset < 0 || byteOffset > length - destination.Length)
+            throw new ArgumentOutOfRangeException(nameof(byteOffset), $"bytes [{byteOffset}, {byteOffset + destination.Length}) are outside tensor '{Name}' ({length} bytes).");
+        if (destination.Length == 0) return;
+        // Row-major views read their run of the storage positionally; other views are gathered (from the mapping).
+        if (_direct) _tensor.Storage.Read(_tensor.Offset * _elementSize + byteOffset, destination);
+        else Gather(byteOffset, destination.Length).CopyTo(destination);
+    }
+
     public override ReadOnlySpan<byte> GetBytes(long byteOffset, int byteCount)
     {
         long length = Info.ByteLength;

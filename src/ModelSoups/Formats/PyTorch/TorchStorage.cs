@@ -56,6 +56,15 @@ internal sealed class TorchStorage
         ByteLength = length;
     }
 
+    /// <summary>Bytes [<paramref name="offset"/>, + <paramref name="destination"/>.Length) of the storage: positional reads of a mapped storage's file, a copy of an inflated one.</summary>
+    public void Read(long offset, Span<byte> destination)
+    {
+        if (offset < 0 || offset > ByteLength - destination.Length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"bytes [{offset}, {offset + destination.Length}) are outside storage '{Key}' ({ByteLength} bytes).");
+        if (_mapping is not null) _mapping.Read(_fileOffset + offset, destination);
+        else Slice(offset, destination.Length).CopyTo(destination);
+    }
+
     /// <summary>Bytes [<paramref name="offset"/>, +<paramref name="count"/>) of the storage.</summary>
     public ReadOnlySpan<byte> Slice(long offset, int count)
     {

@@ -105,6 +105,17 @@ public sealed unsafe class SafetensorsFile : IDisposable
         return new ReadOnlySpan<byte>(_data + entry.Begin + byteOffset, byteCount);
     }
 
+    internal void Read(SafetensorsEntry entry, long byteOffset, Span<byte> destination)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        long length = entry.ByteLength;
+        int byteCount = destination.Length;
+        if (byteOffset < 0 || byteOffset > length - byteCount)
+            throw new ArgumentOutOfRangeException(nameof(byteOffset), $"bytes [{byteOffset}, {byteOffset + byteCount}) are outside tensor '{entry.Name}' ({length} bytes).");
+        if (byteCount == 0) return;
+        Durability.PositionalRead.Exactly(_handle!, Header.DataStart + entry.Begin + byteOffset, destination, Path, Header.FileLength);
+    }
+
     /// <summary>
     /// Throws <see cref="EnvironmentFaultException"/> when the file changed size or modification time since it was
     /// opened: another process is rewriting it. Reading a mapped page past a truncated end kills the process
@@ -158,6 +169,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         public override TensorInfo Info => entry.Info;
         public override string? SourcePath => file.Path;
         public override ReadOnlySpan<byte> GetBytes(long byteOffset, int byteCount) => file.Slice(entry, byteOffset, byteCount);
+        public override void ReadInto(long byteOffset, Span<byte> destination) => file.Read(entry, byteOffset, destination);
         public override void CheckUnchanged() => file.CheckUnchanged();
     }
 }
