@@ -17,7 +17,7 @@ static class TiesKernelBenchmark
 
     static string? Arg(string[] args, string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 
-    public static int Run(string[] args)
+    public static unsafe int Run(string[] args)
     {
         var inv = CultureInfo.InvariantCulture;
         int n = int.Parse(Arg(args, "--elements") ?? (16 << 20).ToString(inv), inv);
@@ -50,7 +50,11 @@ static class TiesKernelBenchmark
             Shape = [n],
             Seed = 1,
         };
-        var tiesInput = Input(tp, true);
+        // The method's working memory as the engine hands it: native, exactly what TIES declares, reused between calls.
+        long declared = ties.ScratchElements(n, k) * sizeof(float) + MergeScratch.SlackBytes;
+        var memory = System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)declared, 64);
+        var scratch = MergeScratch.Over(memory, declared);
+        var tiesInput = Input(tp, true) with { Scratch = scratch };
         var linearInput = Input(lp, false);
         var mags = new float[n];
 
@@ -73,14 +77,16 @@ static class TiesKernelBenchmark
         }
 
         double tLinear = Best(() => linear.Merge(linearInput, output));
-        double tTies = Best(() => ties.Merge(tiesInput, output));
-        double tCut = Best(() => RankCut<float>.FindOfDifference(models[0], b, n / 2, mags));
+        double tTies = Best(() => { scratch.Reset(); ties.Merge(tiesInput, output); });
+        double tCut = Best(() => { scratch.Reset(); RankCut<float>.FindOfDifference(models[0], b, n / 2, mags, scratch); });
         double tFullSelect = Best(() =>
         {
             System.Numerics.Tensors.TensorPrimitives.Subtract(models[0], b, mags);
             System.Numerics.Tensors.TensorPrimitives.Abs<float>(mags, mags);
-            RankCut<float>.Find(mags, n / 2);
+            scratch.Reset();
+            RankCut<float>.Find(mags, n / 2, scratch);
         });
+        System.Runtime.InteropServices.NativeMemory.AlignedFree(memory);
         Console.WriteLine(string.Create(inv, $"ties-kernel: {k} models x {n:N0} f32 elements, density 0.5, best CPU time of {repeat}, one thread"));
         Console.WriteLine(string.Create(inv, $"  linear (weighted sum)              {tLinear * 1000,8:0.0} ms  1.00x"));
         Console.WriteLine(string.Create(inv, $"  ties (whole method)                {tTies * 1000,8:0.0} ms  {tTies / tLinear:0.00}x linear"));
