@@ -56,4 +56,23 @@ public sealed class TypedParametersTests
         Assert.Throws<ModelSoupsException>(() => linear.Validate(zero, hasBase: false));
         Assert.Equal(1.0, linear.Typed(new MergeParameters(linear, 2).Set("normalize", false)).Divisor);
     }
+
+    [Fact]
+    public void Interpolating_methods_bind_their_records_too()
+    {
+        var slerp = (Slerp)MergeMethods.Get("slerp");
+        var one = new MergeParameters(slerp, 1).Set("t", 0.25);
+        Assert.Equal(new SlerpParameters(0.25, FromBase: true), slerp.Typed(one));
+        Assert.Throws<ModelSoupsException>(() => slerp.Validate(one, hasBase: false));   // from the base, but no base
+
+        var nuslerp = (NuSlerp)MergeMethods.Get("nuslerp");
+        var cancel = new MergeParameters(nuslerp, 2).Set("weight", 0, 1.0).Set("weight", 1, -1.0);
+        Assert.Equal(0.5, nuslerp.Typed(cancel).T);                                        // weights cancel: mergekit's ½
+        Assert.Equal(0.75, nuslerp.Typed(new MergeParameters(nuslerp, 2).Set("weight", 1, 3.0)).T);   // 3 / (1 + 3)
+
+        var karcher = (Karcher)MergeMethods.Get("karcher");
+        var k = new MergeParameters(karcher, 2).Set("max_iter", 7);
+        Assert.Equal(7, karcher.Typed(k).MaxIterations);
+        Assert.True(((ModelStock)MergeMethods.Get("model_stock")).Typed(new MergeParameters(MergeMethods.Get("model_stock"), 2).Set("filter_wise", true)).FilterWise);
+    }
 }
