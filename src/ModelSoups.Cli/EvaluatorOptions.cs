@@ -29,6 +29,10 @@ sealed class EvaluatorOptions
     readonly Option<bool> _cuda = new("--cuda") { Description = "With --onnx: run on CUDA (the GPU build of ONNX Runtime)." };
     readonly Commands.TorchEvaluatorCliOptions _torch = new();
 
+    /// <summary>Every option of the evaluator (what a worker's <c>soup eval</c> must be given again).</summary>
+    public IEnumerable<Option> All => [_cmd, _metric, _timeout, _onnx, _data, _inputs, _labels, _nameMap, _batch, _cuda,
+        _torch.Model, _torch.Split, _torch.Recalibrate, _torch.Limit, _torch.BatchSize];
+
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {

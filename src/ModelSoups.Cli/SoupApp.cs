@@ -6,7 +6,8 @@ namespace ModelSoups.Cli;
 /// <summary>Builds the `soup` command tree and maps user errors to exit code 2.</summary>
 public static class SoupApp
 {
-    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+    /// <summary>Runs one command line; <paramref name="cancel"/> (a worker's own signal) stops it too.</summary>
+    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null, CancellationToken cancel = default)
     {
         // Run as the program (no writers given): this process owns SIGINT, SIGTERM and SIGHUP.
         bool ownsSignals = stdout is null && stderr is null;
@@ -25,7 +26,9 @@ public static class SoupApp
         root.Subcommands.Add(Commands.SparseCommand.Create());
         root.Subcommands.Add(Commands.AlignCommand.Create());
         root.Subcommands.Add(Commands.PleasCommand.Create());
-        using var interrupt = new CancellationTokenSource();
+        root.Subcommands.Add(Commands.StatusCommand.Create());
+        root.Subcommands.Add(Commands.WorkerSubcommand.Create());
+        using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         var signals = ownsSignals ? SignalHandlers(interrupt) : null;
         try
         {
@@ -40,6 +43,18 @@ public static class SoupApp
                 ProcessTerminationTimeout = null,
             };
             return parse.InvokeAsync(config, interrupt.Token).GetAwaiter().GetResult();
+        }
+        catch (ModelSoups.Execution.WorkSubmittedException e)
+        {
+            // --no-wait: the jobs are queued; not an error.
+            stdout.WriteLine($"soup: {Printable(e.Message)}");
+            return 0;
+        }
+        catch (ModelSoups.Execution.WorkFailedException e)
+        {
+            // Units of work failed (their logs are named); the others ran to the end: exit code 1, as for faults of the machine.
+            stderr.WriteLine($"soup: {Printable(e.UserMessage)}");
+            return 1;
         }
         catch (EnvironmentFaultException e)
         {

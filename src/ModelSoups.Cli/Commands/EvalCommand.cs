@@ -14,11 +14,14 @@ public static class EvalCommand
     {
         var model = new Argument<string>("model") { Description = "The checkpoint to evaluate: a Hugging Face folder (or, for --onnx and --torch-model, also a .safetensors or PyTorch .bin/.pt/.pth file)." };
         var json = new Option<bool>("--json") { Description = "Print {\"score\":…,\"metrics\":{…}} instead of lines." };
+        var resultFile = new Option<string?>("--result-file") { Description = "Also write {\"score\":…,\"metrics\":{…}} to this file (atomically). Needed with --executor: the evaluation's files go to FILE.work/." };
         var evaluatorOptions = new EvaluatorOptions();
-        var command = new Command("eval", "Evaluate one checkpoint with a command or ONNX Runtime and print its score and metrics.") { model, json };
+        var command = new Command("eval", "Evaluate one checkpoint with a command or ONNX Runtime and print its score and metrics.") { model, json, resultFile };
         evaluatorOptions.AddTo(command);
         var open = new CheckpointOpenCliOptions();
         open.AddTo(command);
+        var executorOptions = new ExecutorCliOptions();
+        executorOptions.AddTo(command);
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
 
@@ -29,6 +32,15 @@ public static class EvalCommand
             var full = Path.GetFullPath(path);
             var (evaluator, data) = evaluatorOptions.Create(parse);
             using var _ = data;
+            var resultPath = parse.GetValue(resultFile) is { } rf ? Path.GetFullPath(rf) : null;
+            if (executorOptions.Create(parse) is { } executor)
+            {
+                if (resultPath is null) throw new ModelSoupsException("--executor processes|slurm with soup eval needs --result-file FILE (its job files go to FILE.work/).");
+                var view = new ExecutionProgressView(parse.InvocationConfiguration.Error, false, executor.Name);
+                evaluator = new ModelSoups.Execution.ExecutorEvaluator(new ModelSoups.Execution.RemoteEvaluation(executor,
+                    (folder, file) => ["eval", folder, .. ExecutorCliOptions.GivenOptions(parse, evaluatorOptions.All.Concat([open.StateDictKey, open.StripPrefix]).ToList()), $"--result-file={file}"],
+                    view.Report), evaluator, resultPath + ".work");
+            }
             EvaluationResult result;
             if (evaluator.NeedsFolder)
             {
@@ -41,6 +53,7 @@ public static class EvalCommand
                 using var ckpt = Checkpoint.Open(path, open.Read(parse));
                 result = evaluator.Evaluate(Candidate.FromCheckpoint(path, ckpt), cancel);
             }
+            if (resultPath is not null) ModelSoups.Execution.EvaluationResultFile.Write(resultPath, result);
             if (parse.GetValue(json))
             {
                 var metrics = new JsonObject();

@@ -24,10 +24,13 @@ public static class FinetuneCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the new head / fresh model, the linear probe and the quick sweep.", DefaultValueFactory = _ => 0 };
         var probe = new Option<int?>("--linear-probe-steps") { Description = "Steps fitting the head alone before the sweep (default 200 for resnet18-imagenet, 0 otherwise)." };
         var outDir = new Option<string>("--out", "-o") { Description = "Output folder: _init/ and one ingredient folder per run. Rerunning resumes.", Required = true };
+        var onlyRun = new Option<string?>("--only-run") { Description = "Train only this run (what a worker does; the common start must exist).", Hidden = true };
         var command = new Command("finetune", "Fine-tune soup ingredients with TorchSharp: a hyperparameter sweep from a common start, one checkpoint folder per run.")
         {
-            model, data, sweep, runs, subset, steps, imageSize, seed, probe, outDir,
+            model, data, sweep, runs, subset, steps, imageSize, seed, probe, outDir, onlyRun,
         };
+        var executorOptions = new ExecutorCliOptions();
+        executorOptions.AddTo(command);
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
 
@@ -40,6 +43,8 @@ public static class FinetuneCommand
             if ((sweepPath is null) == (runCount is null)) throw new ModelSoupsException("give either --sweep SWEEP.yaml or --runs N");
             if (runCount is < 1) throw new ModelSoupsException("--runs must be at least 1");
             var plan = sweepPath is not null ? Sweep.Load(sweepPath) : Sweep.Default(runCount!.Value, parse.GetValue(seed));
+            var executor = executorOptions.Create(parse);
+            var executionView = executor is null ? null : new ExecutionProgressView(stderr, Terminal.Is(stderr), executor.Name);
             var results = ProgressView.Run(stderr, view => FineTuneSweep.Run(new FineTuneSweepOptions
             {
                 Model = parse.GetValue(model)!,
@@ -51,6 +56,10 @@ public static class FinetuneCommand
                 ImageSize = parse.GetValue(imageSize),
                 Seed = parse.GetValue(seed),
                 LinearProbeSteps = parse.GetValue(probe),
+                OnlyRun = parse.GetValue(onlyRun),
+                Executor = executor,
+                WorkerArguments = run => executorOptions.WorkerArguments(parse, [onlyRun], "--only-run", run.Name),
+                ExecutionProgress = executionView is null ? null : executionView.Report,
             }, new TrainingProgressReporter(view).Report, cancel));
 
             stdout.WriteLine("run       held-out  loss     steps  seconds  hyperparameters");

@@ -37,6 +37,8 @@ public static class GreedyCommand
         evaluatorOptions.AddTo(command);
         var open = new CheckpointOpenCliOptions();
         open.AddTo(command);
+        var executorOptions = new ExecutorCliOptions();
+        executorOptions.AddTo(command);
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
 
@@ -72,6 +74,11 @@ public static class GreedyCommand
             var (evaluator, data) = evaluatorOptions.Create(parse);
             using var _ = data;
             bool writeReport = !parse.GetValue(noReport);
+            var executor = executorOptions.Create(parse);
+            var evalOptions = evaluatorOptions.All.Concat([open.StateDictKey, open.StripPrefix]).ToList();
+            var remote = executor is null ? null : new ModelSoups.Execution.RemoteEvaluation(executor,
+                (folder, file) => ["eval", folder, .. ExecutorCliOptions.GivenOptions(parse, evalOptions), $"--result-file={file}"],
+                new ExecutionProgressView(stderr, Terminal.Is(stderr), executor.Name).Report);
             var settings = new GreedyRunSettings
             {
                 Models = parse.GetValue(models)!,
@@ -87,6 +94,7 @@ public static class GreedyCommand
                 SkipFailedEvaluations = skip,
                 AllowNonFinite = parse.GetValue(allowNonFinite),
                 NoTimestamp = parse.GetValue(noTimestamp),
+                Remote = remote,
                 Provenance = new Dictionary<string, string> { ["command"] = "soup " + string.Join(' ', parse.Tokens.Select(t => t.Value)) },
             };
             var outcome = ProgressView.Run(stderr, view => GreedySoupRun.Run(settings with

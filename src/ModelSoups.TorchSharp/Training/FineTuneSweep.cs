@@ -23,6 +23,8 @@ public static class FineTuneSweep
     public const string InitFolderName = "_init";
     /// <summary>Description of how the start was made, inside <c>_init/</c>.</summary>
     public const string InitFileName = "init.json";
+    /// <summary>Folder of executor state (scripts, logs, job records) inside the output.</summary>
+    public const string WorkFolderName = "work";
     /// <summary>Default linear-probe steps for the pretrained ResNet.</summary>
     public const int DefaultLinearProbeSteps = 200;
 
@@ -35,8 +37,13 @@ public static class FineTuneSweep
         if (o.Steps is < 1) throw new ModelSoupsException("--steps must be at least 1");
         if (o.LinearProbeSteps is < 0) throw new ModelSoupsException("--linear-probe-steps must not be negative");
         var names = o.Runs.Select(r => r.Name).ToList();
-        if (names.Distinct(StringComparer.Ordinal).Count() != names.Count || names.Any(n => n == InitFolderName || n != Path.GetFileName(n)))
-            throw new ModelSoupsException("run names must be distinct plain folder names other than _init");
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Count || names.Any(n => n is InitFolderName or WorkFolderName || n != Path.GetFileName(n)))
+            throw new ModelSoupsException("run names must be distinct plain folder names other than _init and work");
+        if (o.OnlyRun is { } only && !names.Contains(only)) throw new ModelSoupsException($"the sweep has no run named '{only}'");
+        if (o.Executor is not null && o.WorkerArguments is null) throw new ArgumentException("an executor needs WorkerArguments", nameof(o));
+        if (o.OnlyRun is not null && !File.Exists(Path.Combine(o.Out, InitFolderName, InitFileName)))
+            throw new ModelSoupsException("the common start (_init) is missing: a worker trains one run from the start its client made; rerun the whole sweep", Path.Combine(o.Out, InitFolderName));
+        o.Executor?.CheckFolder(Path.GetFullPath(o.Out));
         TorchRuntime.UseAllCores();
 
         var data = DatasetSplits.Load(o.Data);
@@ -49,16 +56,17 @@ public static class FineTuneSweep
         InMemoryCheckpoint init;
         using (var opened = Checkpoint.Open(initFolder)) init = InMemoryCheckpoint.CopyOf(opened);
 
+        if (o.Executor is not null) return RunWithExecutor(o, progress, cancel);
+
         var results = new List<(string, IngredientRecord, bool)>();
         for (int i = 0; i < o.Runs.Count; i++)
         {
             var run = o.Runs[i];
-            var hp = o.Steps is { } steps ? run.Hyperparameters with { Steps = steps } : run.Hyperparameters;
+            if (o.OnlyRun is not null && run.Name != o.OnlyRun) continue;
+            var hp = HyperparametersOf(o, run);
             var folder = Path.Combine(o.Out, run.Name);
-            if (IngredientRecord.TryRead(folder) is { } done)
+            if (Finished(o, run) is { } done)
             {
-                if (done.Hyperparameters != hp)
-                    throw new ModelSoupsException($"this run was trained with other hyperparameters ({done.Hyperparameters.Describe()}, now {hp.Describe()}); use another output folder", folder);
                 progress?.Invoke(new SweepProgress(i, o.Runs.Count, run.Name, null, done, Skipped: true, Done: true));
                 results.Add((folder, done, true));
                 continue;
@@ -73,6 +81,49 @@ public static class FineTuneSweep
             record.Write(folder); // last: marks the run finished
             progress?.Invoke(new SweepProgress(i, o.Runs.Count, run.Name, null, record, Done: true));
             results.Add((folder, record, false));
+        }
+        return results;
+    }
+
+    static TrainingHyperparameters HyperparametersOf(FineTuneSweepOptions o, SweepRun run) =>
+        o.Steps is { } steps ? run.Hyperparameters with { Steps = steps } : run.Hyperparameters;
+
+    /// <summary>The record of a finished run (checked to be the same run), or null.</summary>
+    static IngredientRecord? Finished(FineTuneSweepOptions o, SweepRun run)
+    {
+        var folder = Path.Combine(o.Out, run.Name);
+        var hp = HyperparametersOf(o, run);
+        if (IngredientRecord.TryRead(folder) is not { } done) return null;
+        if (done.Hyperparameters != hp)
+            throw new ModelSoupsException($"this run was trained with other hyperparameters ({done.Hyperparameters.Describe()}, now {hp.Describe()}); use another output folder", folder);
+        return done;
+    }
+
+    /// <summary>
+    /// The runs as units of work: run R's result is <c>OUT/R/ingredient.json</c> (written last, atomically, by the
+    /// worker running this sweep with <see cref="FineTuneSweepOptions.OnlyRun"/> = R). Finished runs are checked
+    /// and reused as in the in-process path; the executor never runs a unit whose result exists.
+    /// </summary>
+    static IReadOnlyList<(string Folder, IngredientRecord Record, bool Skipped)> RunWithExecutor(FineTuneSweepOptions o, Action<SweepProgress>? progress, CancellationToken cancel)
+    {
+        var before = o.Runs.Select(r => Finished(o, r) is not null).ToArray();
+        var cwd = Environment.CurrentDirectory;
+        var units = o.Runs.Select(r => new Execution.WorkUnit
+        {
+            Id = r.Name,
+            Arguments = o.WorkerArguments!(r),
+            ResultFile = Path.GetFullPath(Path.Combine(o.Out, r.Name, IngredientRecord.FileName)),
+            WorkingDirectory = cwd,
+        }).ToList();
+        var report = o.Executor!.Run(units, new Execution.ExecutionBatch("finetune", Path.GetFullPath(Path.Combine(o.Out, WorkFolderName))), o.ExecutionProgress, cancel);
+        report.ThrowUnlessAllDone($"rerun the same command (or soup status {Path.GetFullPath(o.Out)}) to follow them");
+        var results = new List<(string, IngredientRecord, bool)>();
+        for (int i = 0; i < o.Runs.Count; i++)
+        {
+            var folder = Path.Combine(o.Out, o.Runs[i].Name);
+            var record = Finished(o, o.Runs[i]) ?? throw new ModelSoupsException("the worker reported this run finished but its ingredient.json is missing", folder);
+            progress?.Invoke(new SweepProgress(i, o.Runs.Count, o.Runs[i].Name, null, record, Skipped: before[i], Done: true));
+            results.Add((folder, record, before[i]));
         }
         return results;
     }

@@ -31,4 +31,17 @@ public sealed record FineTuneSweepOptions
     public int RecalibrateBeforeProbe { get; init; }
     /// <summary>Training-curve resolution.</summary>
     public int LogEvery { get; init; } = 10;
+    /// <summary>
+    /// Where the runs train: null trains them one after another in this process; otherwise each run not yet
+    /// finished is one <see cref="Execution.WorkUnit"/> (result: its <c>ingredient.json</c>) given to this executor
+    /// (local processes, Slurm), which runs <see cref="WorkerArguments"/> — this same sweep with <see cref="OnlyRun"/>.
+    /// The common start is always made here first. Executor state (scripts, logs, job records) goes to <c>OUT/work/</c>.
+    /// </summary>
+    public Execution.IExecutor? Executor { get; init; }
+    /// <summary>With <see cref="Executor"/>: the <c>soup</c> arguments that train one run (required then).</summary>
+    public Func<SweepRun, IReadOnlyList<string>>? WorkerArguments { get; init; }
+    /// <summary>With <see cref="Executor"/>: its progress reports.</summary>
+    public Action<Execution.ExecutionProgress>? ExecutionProgress { get; init; }
+    /// <summary>Train only the run of this name (what a worker does); the common start must already exist.</summary>
+    public string? OnlyRun { get; init; }
 }

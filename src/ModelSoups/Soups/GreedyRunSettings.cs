@@ -56,6 +56,13 @@ public sealed record GreedyRunSettings
 
     /// <summary>Keep non-finite values the final merge makes instead of failing.</summary>
     public bool AllowNonFinite { get; init; }
+
+    /// <summary>
+    /// Run the evaluations elsewhere (local worker processes, Slurm): the k ingredient evaluations as one batch
+    /// (one job array), then each greedy candidate as one job, each running the same evaluator. Null: in process.
+    /// Executor files go to the work folder (<c>WORK/slurm/…</c>, <c>WORK/results/</c>).
+    /// </summary>
+    public Execution.RemoteEvaluation? Remote { get; init; }
 }
 
 /// <summary>

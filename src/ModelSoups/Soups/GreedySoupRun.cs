@@ -35,8 +35,9 @@ public static class GreedySoupRun
     public const string EnsembleKey = "ensemble:all";
 
     /// <summary>Runs it; user errors are <see cref="ModelSoupsException"/> and leave the output untouched.</summary>
-    public static GreedyRunOutcome Run(GreedyRunSettings settings, IEvaluator evaluator, CancellationToken cancel = default)
+    public static GreedyRunOutcome Run(GreedyRunSettings settings, IEvaluator localEvaluator, CancellationToken cancel = default)
     {
+        var evaluator = localEvaluator;
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(evaluator);
         if (settings.Models.Count == 0) throw new ModelSoupsException("give at least one ingredient with --models.");
@@ -51,6 +52,8 @@ public static class GreedySoupRun
         // One run per work folder: a second one would interleave the journal and share the scratch files.
         Directory.CreateDirectory(work);
         using var workLock = OutputLock.AcquireFile(Path.Combine(work, "lock"), work);
+        var remote = settings.Remote is { } r0 ? new Execution.ExecutorEvaluator(r0, evaluator, work) : null;
+        if (remote is not null) evaluator = remote;
         // Holding the lock, anything scratch in the work folder was left by a run that was killed: remove it.
         foreach (var f in Directory.EnumerateFiles(work, "soup-sum-*.f64")) File.Delete(f);
         foreach (var d in Directory.EnumerateDirectories(work, "candidate-*")) Directory.Delete(d, recursive: true);
@@ -95,8 +98,18 @@ public static class GreedySoupRun
             };
 
             GreedyResult result;
+            int batched = remote is null ? 0 : EvaluateIngredientsAtOnce(remote, settings, ingredients, names, journal, cancel);
             using (var builder = new StreamingSoupBuilder(ingredients, names, builderOptions))
-                result = GreedySoup.Run(builder, evaluator, greedyOptions, journal, cancel);
+            {
+                try
+                {
+                    result = GreedySoup.Run(builder, evaluator, greedyOptions, journal, cancel);
+                }
+                catch (EvaluationException) when (remote is { Failures.Count: > 0 } && !settings.SkipFailedEvaluations)
+                {
+                    throw new Execution.WorkFailedException(remote.Failures);
+                }
+            }
 
             var baselines = new List<Baseline>();
             if (settings.AlsoUniform)
@@ -146,12 +159,38 @@ public static class GreedySoupRun
             if (baseCkpt is not null) open.TryAdd(Path.GetFullPath(settings.Base!), baseCkpt);
             var (summary, staged) = WriteSoup(settings, result, paths, names, results, work, open, cancel);
             Publish(staged, output);
-            return new GreedyRunOutcome(results, output, summary with { OutputFolder = output }, tracker.Fresh, tracker.Replayed);
+            return new GreedyRunOutcome(results, output, summary with { OutputFolder = output }, tracker.Fresh + batched, tracker.Replayed - batched);
         }
         finally
         {
             foreach (var c in opened) c.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The ingredient evaluations not yet journaled, as one batch of units (one Slurm array: they are independent),
+    /// journaled in ingredient order so the journal reads as a local run's; <see cref="GreedySoup"/> then replays
+    /// them. Ingredients that are not folders (single files) are left to it, one job each. Failures: the batch
+    /// runs to its end, then every failed unit is named (exit 1) — or, with skip, left out as locally.
+    /// Returns how many were evaluated here.
+    /// </summary>
+    private static int EvaluateIngredientsAtOnce(Execution.ExecutorEvaluator remote, GreedyRunSettings settings, ICheckpoint[] ingredients,
+        string[] names, GreedyJournal journal, CancellationToken cancel)
+    {
+        var todo = Enumerable.Range(0, ingredients.Length)
+            .Where(i => !journal.TryGet(GreedySoup.IngredientKey(i).ToString(), out _) && Directory.Exists(ingredients[i].Location)).ToList();
+        if (todo.Count == 0) return 0;
+        var results = remote.EvaluateAll(todo.Select(i => Candidate.FromFolder(names[i], ingredients[i].Location)).ToList(), "ingredients", cancel);
+        int evaluated = 0;
+        for (int j = 0; j < todo.Count; j++)
+        {
+            if (results[j] is not { } r) continue;
+            if (!double.IsFinite(r.Score)) throw new EvaluationException(names[todo[j]], $"the evaluator returned a score that is not a finite number for candidate '{names[todo[j]]}'.");
+            journal.Add(GreedySoup.IngredientKey(todo[j]).ToString(), r);
+            evaluated++;
+        }
+        if (remote.Failures.Count > 0 && !settings.SkipFailedEvaluations) throw new Execution.WorkFailedException(remote.Failures);
+        return evaluated;
     }
 
     private static EvaluationResult? Cached(GreedyJournal journal, string key, out bool hit)
