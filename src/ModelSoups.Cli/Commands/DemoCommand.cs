@@ -35,7 +35,7 @@ public static class DemoCommand
         var vision = new Option<bool>("--vision") { Description = "The Fashion-MNIST / ImageNet ResNet-18 experiment instead (with --quick or --full; default folder soup-demo-vision)." };
         var outDir = new Option<string>("--out", "-o") { Description = "Output folder: _init/, seed-N/, summary.json, report.html. Rerunning resumes.", DefaultValueFactory = _ => DefaultOut };
         var sparse = new Option<bool>("--sparse") { Description = "Sparse Model Soups instead: prune a small CNN to 90 % in 3 phases and compare IMP with SMS uniform and greedy soups on the same corrupted test sets (DIR/sparse/; with --quick or alone)." };
-        var pleas = new Option<bool>("--pleas") { Description = "PLeaS instead: MLP and CNN pairs from different random initialisations on Fashion-MNIST (same classes, and 0–4 vs 5–9) merged by naive averaging, permute+average and PLeaS at budgets 1.0–2.0 (DIR/pleas/; measured 401 s on one core of a heavily loaded machine, the MLP part 26 s)." };
+        var pleas = new Option<bool>("--pleas") { Description = "PLeaS instead: MLP and CNN pairs from different random initialisations on Fashion-MNIST (same classes, and 0–4 vs 5–9) merged by naive averaging, permute+average and PLeaS at budgets 1.0–2.0 (DIR/pleas/; measured 434 s on one core of a heavily loaded machine)." };
         var command = new Command("demo", "Model soups end to end: fine-tune MiniLM ingredients on SpamAssassin spam/ham over several sweep seeds, then compare the best model, uniform, greedy and learned soups and the ensemble on held-out, test and a time shift, with intervals and McNemar's test.")
         {
             quick, full, seeds, lr, heldOutOnly, vision, sparse, pleas, outDir,

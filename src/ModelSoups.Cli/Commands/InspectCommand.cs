@@ -70,10 +70,11 @@ public static class InspectCommand
         }
     }
 
-    /// <summary>--check: counts non-finite values in every float tensor (read in slices of the mapped files); true when there are none.</summary>
+    /// <summary>--check: counts non-finite values in every float tensor (read in slices by positional reads); true when there are none.</summary>
     static bool WriteCheck(ICheckpoint c, TextWriter o)
     {
         const int Slice = 1 << 24;
+        var stage = new byte[(int)Math.Min(Slice, Math.Max(1, c.Tensors.Values.Select(t => t.ByteLength).DefaultIfEmpty(1).Max()))];
         var found = new List<(string Name, long Count)>();
         foreach (var t in c.Tensors.Values.OrderBy(t => t.Name, StringComparer.Ordinal))
         {
@@ -81,7 +82,11 @@ public static class InspectCommand
             long n = 0;
             int size = t.DType.Size();
             for (long off = 0; off < t.ByteLength; off += Slice / size * size)
-                n += NonFiniteCount.Count(t.DType, t.GetBytes(off, (int)Math.Min(Slice / size * size, t.ByteLength - off)));
+            {
+                var bytes = stage.AsSpan(0, (int)Math.Min(Slice / size * size, t.ByteLength - off));
+                t.ReadInto(off, bytes);
+                n += NonFiniteCount.Count(t.DType, bytes);
+            }
             if (n > 0) found.Add((t.Name, n));
         }
         o.WriteLine(found.Count == 0

@@ -9,7 +9,10 @@ namespace ModelSoups.TorchSharp.Alignment;
 /// Data-free alignment by weight matching (Ainsworth et al. 2023, "Git Re-Basin", Algorithm 1): coordinate descent
 /// over permutation groups, each step the linear assignment maximising Σ over the group's axes of
 /// ⟨W_A, W_B permuted⟩ with every other group's current permutation held fixed, in a seeded random order,
-/// until a full sweep changes no permutation (or a maximum number of sweeps).
+/// until a full sweep changes no permutation (or a maximum number of sweeps). BatchNorm running statistics are permuted
+/// with their group but not matched on, as in the reference code (PLeaS-Merging's <c>weight_matching</c> skips
+/// <c>running_mean</c>/<c>running_var</c>): they describe the data a model last saw, not what it learned — a fine-tune at
+/// another resolution rewrites them wholesale — and their scale would swamp the weights' inner products.
 /// </summary>
 public static class WeightMatching
 {
@@ -37,7 +40,7 @@ public static class WeightMatching
                 using (var scope = NewDisposeScope())
                 {
                     var total = zeros([group.Size, group.Size], ScalarType.Float64);
-                    foreach (var a in group.Axes)
+                    foreach (var a in group.Axes.Where(a => !StateTensors.IsStatistic(a.Tensor)))
                     {
                         var b = model[a.Tensor].to_type(ScalarType.Float64);
                         foreach (var (other, axis) in byTensor[a.Tensor])

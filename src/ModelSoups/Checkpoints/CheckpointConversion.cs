@@ -52,9 +52,15 @@ public static class CheckpointConversion
         IReadOnlyList<string> shards;
         using (var writer = CheckpointWriter.Create(output, infos, new CheckpointWriterOptions(options.MaxShardBytes, metadata, options.Overwrite)))
         {
+            // Positional reads (an input truncated meanwhile is an error naming it, not SIGBUS) into one staging buffer.
+            var stage = new byte[(int)Math.Min(Block, Math.Max(1, source.Tensors.Values.Select(t => t.ByteLength).DefaultIfEmpty(1).Max()))];
             foreach (var t in source.Tensors.Values)
                 for (long off = 0; off < t.ByteLength; off += Block)
-                    writer.Write(t.Name, off, t.GetBytes(off, (int)Math.Min(Block, t.ByteLength - off)));
+                {
+                    var piece = stage.AsSpan(0, (int)Math.Min(Block, t.ByteLength - off));
+                    t.ReadInto(off, piece);
+                    writer.Write(t.Name, off, piece);
+                }
             if (Directory.Exists(source.Folder) && Path.GetFullPath(input) == Path.GetFullPath(source.Folder))
                 foreach (var name in MergeEngine.SideFiles)
                 {

@@ -80,17 +80,17 @@ public static class MergeEngine
         long hashBytes = options.HashInputs ? files.Sum(f => new FileInfo(f).Length) : 0;
         using var progress = new MergeProgressSampler(plan.Tasks.Count, plan.InputBytes + hashBytes, options.Progress);
         using var hashStop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        // One budget for everything the merge allocates: the workers' buffers and the hashing's reads.
+        using var budget = new MemoryBudget(options.MemoryBudgetBytes);
         Task<(IReadOnlyList<RecipeWriter.InputFile> Hashes, TimeSpan Took)>? hashing = null;
         try
         {
             // The inputs are hashed while the merge runs (on the same threads' worth of cores, from the page
             // cache the merge fills), never in a pass of their own; the header reserves a same-length placeholder.
-            hashing = options.HashInputs ? StartHashing(files, threads, progress.AddBytes, hashStop.Token) : null;
+            hashing = options.HashInputs ? StartHashing(files, threads, budget, progress.AddBytes, hashStop.Token) : null;
             var provenance = MergeProvenance.Create(plan, options, options.HashInputs ? InputHashes.Placeholders(files) : null);
             using var writer = CheckpointWriter.Create(output, [.. plan.Tasks.Select(t => t.Output)],
                 new CheckpointWriterOptions(options.MaxShardBytes, provenance.Metadata, options.Overwrite));
-            using var budget = new MemoryBudget(options.MemoryBudgetBytes);
-
             var items = WorkItems(plan, options);
             var remaining = plan.Tasks.ToDictionary(t => t.Output.Name, t => items.Count(i => i.Task == t));
             var maskMismatches = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
@@ -173,11 +173,11 @@ public static class MergeEngine
     }
 
     /// <summary>Hashes the input files in the background; the task returns the hashes and how long they took.</summary>
-    static Task<(IReadOnlyList<RecipeWriter.InputFile> Hashes, TimeSpan Took)> StartHashing(IReadOnlyList<string> files, int threads, Action<long> onBytes, CancellationToken cancel) =>
+    static Task<(IReadOnlyList<RecipeWriter.InputFile> Hashes, TimeSpan Took)> StartHashing(IReadOnlyList<string> files, int threads, MemoryBudget budget, Action<long> onBytes, CancellationToken cancel) =>
         Task.Factory.StartNew(() =>
         {
             var clock = Stopwatch.StartNew();
-            var hashes = InputHashes.Compute(files, threads, onBytes, cancel);
+            var hashes = InputHashes.Compute(files, threads, budget, onBytes, cancel);
             return (hashes, clock.Elapsed);
         }, cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
@@ -282,8 +282,9 @@ public static class MergeEngine
         long stageAt = outBytesAt + (long)Math.Min(count, ConvertSlice) * outSize;
         int stageElements = Math.Min(count, MergePlan.StageElements);
         long scratchAt = (stageAt + (long)stageElements * plan.MaxSourceSize(task) + 7) & ~7L;
-        long scratchBytes = plan.ScratchBytes(task, count);
-        var buffer = budget.Rent(scratchAt + scratchBytes, cancel);
+        // Exactly what the planner counted; the scratch's 8-byte alignment comes out of its margin (SlackBytes).
+        long working = plan.WorkingBytes(task, count);
+        var buffer = budget.Rent(working, cancel);
         try
         {
             long read = 0;
@@ -324,7 +325,7 @@ public static class MergeEngine
                 memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
             }
             int first = hasBase ? 1 : 0;
-            var scratch = MergeScratch.Over((byte*)buffer.Pointer + scratchAt, scratchBytes);
+            var scratch = MergeScratch.Over((byte*)buffer.Pointer + scratchAt, Math.Max(0, working - scratchAt));   // capacity 0: never read
             var input = new MergeInput<T>
             {
                 Models = memories[first..],

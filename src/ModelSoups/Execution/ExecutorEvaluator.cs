@@ -111,15 +111,13 @@ public sealed class ExecutorEvaluator : IEvaluator
 
     string ResultFile(string id) => Path.Combine(_state, "results", id + ".json");
 
-    /// <summary>Copies a scratch candidate (flat folder) where the job will read it: into a temporary name, then renamed.</summary>
+    /// <summary>Copies a scratch candidate where the job will read it: into a temporary name, then renamed, so a job never sees half of it.</summary>
     static void Copy(string from, string to)
     {
         if (Directory.Exists(to)) Directory.Delete(to, recursive: true);
         var temp = to + ".tmp";
         if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        Directory.CreateDirectory(temp);
-        foreach (var f in Directory.EnumerateFiles(from)) File.Copy(f, Path.Combine(temp, Path.GetFileName(f)));
-        foreach (var d in Directory.EnumerateDirectories(from)) CopyTree(d, Path.Combine(temp, Path.GetFileName(d)));
+        CopyTree(from, temp);
         Directory.Move(temp, to);
     }
 

@@ -40,6 +40,7 @@ public sealed record WorkerCommand(IReadOnlyList<string> Prefix)
         {
             var apphost = Path.Combine(Path.GetDirectoryName(assembly)!, Path.GetFileNameWithoutExtension(assembly));
             if (File.Exists(apphost)) return new WorkerCommand([apphost]);
+            // No apphost beside it: the dotnet host of this runtime (DOTNET_ROOT/shared/Microsoft.NETCore.App/VERSION/ → DOTNET_ROOT/dotnet).
             var dotnet = Path.Combine(Path.GetDirectoryName(typeof(object).Assembly.Location)!, "..", "..", "..", "dotnet");
             if (File.Exists(dotnet)) return new WorkerCommand([Path.GetFullPath(dotnet), assembly]);
         }

@@ -53,4 +53,35 @@ public sealed class HiddenDuplicateTests : IDisposable
         Assert.Equal(["b", "w"], merged.Tensors.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(ModelFolders.Bytes(DType.F32, 2.5f), merged.Tensors["w"].GetBytes().ToArray());
     }
+
+    [Theory]
+    [InlineData(2.5f, true)]
+    [InlineData(4f, false)]
+    public void A_hidden_duplicate_in_a_sharded_pytorch_checkpoint_is_a_note_when_identical_and_refused_otherwise(float hidden, bool accepted)
+    {
+        // pytorch_model.bin shards: "w" = 2.5 in shard 1 (where the index puts it), and a second "w" in shard 2.
+        var folder = _dir.File("pt");
+        Directory.CreateDirectory(folder);
+        static byte[] F32(params float[] v) => ModelFolders.Bytes(DType.F32, v);
+        ModelSoups.Tests.Formats.PyTorch.TorchZip.Write(Path.Combine(folder, "pytorch_model-00001-of-00002.bin"),
+            ModelSoups.Tests.Formats.PyTorch.PickleWriter.StateDict(("w", "FloatStorage", 1, 0, [1], [1])), new Dictionary<string, byte[]> { ["0"] = F32(2.5f) });
+        ModelSoups.Tests.Formats.PyTorch.TorchZip.Write(Path.Combine(folder, "pytorch_model-00002-of-00002.bin"),
+            ModelSoups.Tests.Formats.PyTorch.PickleWriter.StateDict(("w", "FloatStorage", 1, 0, [1], [1]), ("b", "FloatStorage", 1, 0, [1], [1])),
+            new Dictionary<string, byte[]> { ["0"] = F32(hidden), ["1"] = F32(3f) });
+        File.WriteAllText(Path.Combine(folder, "pytorch_model.bin.index.json"),
+            """{"metadata": {"total_size": 8}, "weight_map": {"w": "pytorch_model-00001-of-00002.bin", "b": "pytorch_model-00002-of-00002.bin"}}""");
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = SoupApp.Run(["inspect", folder], o, e);
+        if (accepted)
+        {
+            Assert.Equal(0, code);
+            Assert.Contains("tensor 'w' is also stored in shard pytorch_model-00002-of-00002.bin; that copy is byte-identical to the one the index names in pytorch_model-00001-of-00002.bin, which is read.", o.ToString());
+        }
+        else
+        {
+            Assert.Equal(2, code);
+            Assert.Contains("tensor 'w' is in shard pytorch_model-00002-of-00002.bin but the index places it in pytorch_model-00001-of-00002.bin, and the two copies differ", e.ToString());
+        }
+    }
 }

@@ -91,6 +91,24 @@ public class PermutationTests
     }
 
     [Fact]
+    public void WeightMatchingIgnoresBatchNormStatistics()
+    {
+        // A permuted copy whose BatchNorm statistics are then rewritten (as a fine-tune at another resolution does): the
+        // statistics say nothing about which units correspond, so matching on the weights must still undo the permutation.
+        using var module = Model(CnnSpec, 30);
+        var chain = LayerChain.For(CnnSpec);
+        var state = StateTensors.Of(module);
+        var spec = PermutationSpec.FromChain(chain, StateTensors.Shapes(state));
+        var shuffled = spec.Apply(state, RandomPermutation(spec, 31));
+        manual_seed(32);
+        foreach (var name in shuffled.Keys.Where(k => k.EndsWith(".running_mean", StringComparison.Ordinal) || k.EndsWith(".running_var", StringComparison.Ordinal)).ToList())
+            shuffled[name] = rand(shuffled[name].shape) * 100;
+        var aligned = spec.Apply(shuffled, WeightMatching.Match(spec, state, shuffled));
+        foreach (var (name, t) in state.Where(p => !StateTensors.IsStatistic(p.Key)))
+            Assert.True(t.eq(aligned[name]).all().item<bool>(), $"{name} differs");
+    }
+
+    [Fact]
     public void WeightMatchingIncreasesTheWeightInnerProduct()
     {
         // The objective Git Re-Basin maximises: Σ ⟨W_A, π(W_B)⟩ over permuted tensors; identity is a feasible start.
