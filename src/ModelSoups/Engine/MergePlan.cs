@@ -144,9 +144,9 @@ public sealed class MergePlan : IDisposable
         var opened = new List<ICheckpoint>();
         try
         {
-            foreach (var im in inputModels) opened.Add(Checkpoint.Open(im.Path, options.Open));
+            foreach (var im in inputModels) opened.Add(Open(im.Path, options));
             ICheckpoint? copySource = null;
-            if (baseModel is not null && !baseIsInput) { copySource = Checkpoint.Open(baseModel.Path, options.Open); opened.Add(copySource); }
+            if (baseModel is not null && !baseIsInput) { copySource = Open(baseModel.Path, options); opened.Add(copySource); }
             foreach (var c in opened) notes.AddRange(c.Notes.Select(n => $"{c.Location}: {n}"));
             var plan = Build(recipe, method, inputModels, opened, baseIsInput, copySource, notes, options);
             return plan;
@@ -409,6 +409,10 @@ public sealed class MergePlan : IDisposable
         }
         return true;
     }
+
+    /// <summary>An input: the caller's open checkpoint when it lent one (<see cref="MergeOptions.OpenedInputs"/>), else opened here.</summary>
+    static ICheckpoint Open(string path, MergeOptions options) =>
+        options.OpenedInputs?.GetValueOrDefault(Path.GetFullPath(path)) is { } open ? new BorrowedCheckpoint(open) : Checkpoint.Open(path, options.Open);
 
     static bool SamePath(string a, string b) =>
         string.Equals(Path.GetFullPath(a).TrimEnd('/'), Path.GetFullPath(b).TrimEnd('/'), StringComparison.Ordinal);
