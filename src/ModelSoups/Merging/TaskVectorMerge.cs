@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace ModelSoups.Merging;
@@ -190,6 +191,25 @@ public abstract class TaskVectorMerge : MergeMethod<TaskVectorParameters>
         {
             int len = Math.Min(segment, n - s);
             for (int i = 0; i < k; i++) sparsifiers[i].BeginSegment(input.Models[i].Span.Slice(s, len), b.Slice(s, len), scratch);
+            if (typeof(T) == typeof(float) && FusedTiesApplies(sparsifiers, factor, len == n, count))
+            {
+                // TIES' common case: trim, election and disjoint mean fused into one pass (same bits, FusedTiesTests).
+                var cuts = new RankCut<float>[k];
+                for (int i = 0; i < k; i++)
+                {
+                    sparsifiers[i].TryGetTopKCut(out var cut);
+                    cuts[i] = Unsafe.As<RankCut<T>, RankCut<float>>(ref cut);
+                }
+                var models = new ReadOnlyMemory<float>[k];
+                for (int i = 0; i < k; i++)
+                {
+                    var model = input.Models[i];
+                    models[i] = Unsafe.As<ReadOnlyMemory<T>, ReadOnlyMemory<float>>(ref model);
+                }
+                FusedTies.Run(models, MemoryMarshal.Cast<T, float>(b), cuts, MemoryMarshal.Cast<T, float>(w.AsSpan()),
+                    float.CreateTruncating(lambda), mergekit, normalize, MemoryMarshal.Cast<T, float>(output));
+                continue;
+            }
 
             // Chunks of C elements: each model's kept deltas go to row i of `vals`, then each column is combined.
             for (int c = s; c < s + len; c += Chunk)
@@ -217,6 +237,17 @@ public abstract class TaskVectorMerge : MergeMethod<TaskVectorParameters>
                 }
             }
         }
+    }
+
+    // The fused kernel covers sum election over plain top-k trims of the whole tensor without rescaling; anything
+    // else (count election, outliers, random drops, DELLA, L1 rescale, row segments) takes the chunked path.
+    bool FusedTiesApplies<T>(TaskVectorSparsifier<T>[] sparsifiers, T[] factor, bool wholeTensor, bool electByCount)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (!UsesSignConsensus || electByCount || !wholeTensor || !FusedTies.Supported) return false;
+        foreach (var f in factor) if (f != T.One) return false;
+        foreach (var sp in sparsifiers) if (!sp.TryGetTopKCut(out _)) return false;
+        return true;
     }
 
     // First pass of mergekit's L1 rescale: ‖τ‖₁ and ‖τ̂‖₁ over the whole tensor (the sparsifier

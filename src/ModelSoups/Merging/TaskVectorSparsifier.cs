@@ -102,6 +102,17 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
     }
 
     /// <summary>
+    /// The top-k magnitude cut of the current segment when this sparsifier is a plain trim (TIES' magnitude
+    /// sparsification, or none: keep all), for kernels that apply the cut themselves (<see cref="FusedTies"/>);
+    /// false for every other sparsification.
+    /// </summary>
+    public bool TryGetTopKCut(out RankCut<T> cut)
+    {
+        cut = _kind == TaskVectorSparsification.None ? RankCut<T>.All : _keepCut;
+        return _kind is TaskVectorSparsification.None || (_kind == TaskVectorSparsification.Magnitude && _dropCut.IsNone);
+    }
+
+    /// <summary>
     /// Writes τ̂ for the next chunk of the segment: <paramref name="row"/>[j] = kept ? τ_j (rescaled) : 0.
     /// <paramref name="index"/> is the flat index of the chunk's first element in the whole tensor.
     /// </summary>
