@@ -306,8 +306,15 @@ public static class MergeEngine
                 // Positional reads into the staging buffer, never the mapping: a file truncated meanwhile is an
                 // EnvironmentFaultException, not SIGBUS; the checks around them catch a rewrite in place.
                 source.CheckUnchanged();
+                // Widening from 16-bit floats (or f32 into f64) is exact, NaN and ±Inf included: the non-finite count of
+                // the staged file bytes, still in cache, is the converted values' (no second pass over the whole input).
+                bool countStaged = source.DType is DType.BF16 or DType.F16 || (source.DType == DType.F32 && typeof(T) == typeof(double));
+                long bad = 0;
                 if (source.DType == plan.Recipe.ComputeDType && size == sizeof(T))
+                {
+                    countStaged = false;
                     source.ReadInto(item.Start * size, System.Runtime.InteropServices.MemoryMarshal.AsBytes(target));   // already the compute dtype
+                }
                 else
                 {
                     var stage = buffer.AsSpan<byte>(stageAt, stageElements * size);
@@ -317,11 +324,13 @@ public static class MergeEngine
                         var bytes = stage[..(n * size)];
                         source.ReadInto((item.Start + s) * size, bytes);
                         DTypeConversion.ToCompute(source.DType, bytes, target.Slice(s, n));
+                        if (countStaged) bad += NonFiniteCount.Count(source.DType, bytes);
                     }
                 }
                 source.CheckUnchanged();
                 read += (long)count * size;
-                if (NonFiniteCount.Count<T>(target) is var bad and > 0) nonFinite.AddInput(plan.InputIndexOf(task, i), source.Name, bad);
+                if (!countStaged) bad = NonFiniteCount.Count<T>(target);
+                if (bad > 0) nonFinite.AddInput(plan.InputIndexOf(task, i), source.Name, bad);
                 memories[i] = new NativeMemoryManager<T>(buffer, i * computeBytes, count).Memory;
             }
             int first = hasBase ? 1 : 0;
