@@ -25,15 +25,15 @@ public sealed class MergeSafetyTests : IDisposable
     string Model(string name, int seed) => ModelFolders.Write(_dir.File(name), ModelFolders.Tiny(DType.BF16, seed));
 
     /// <summary>A model whose float tensors all hold <paramref name="value"/> (one element of embed_tokens set to <paramref name="special"/>).</summary>
-    string Constant(string name, float value, float? special = null)
+    string Constant(string name, float value, float? special = null, DType dtype = DType.F32)
     {
-        var tensors = ModelFolders.Tiny(DType.F32, 1).Select(t =>
+        var tensors = ModelFolders.Tiny(dtype, 1).Select(t =>
         {
             var (info, bytes) = t;
             if (!info.DType.IsFloat()) return t;
             var v = Enumerable.Repeat(value, (int)info.ElementCount).ToArray();
             if (special is { } s && info.Name == "model.embed_tokens.weight") v[3] = s;
-            return (info, ModelFolders.Bytes(DType.F32, v));
+            return (info, ModelFolders.Bytes(dtype, v));
         });
         return ModelFolders.Write(_dir.File(name), tensors);
     }
@@ -134,6 +134,21 @@ public sealed class MergeSafetyTests : IDisposable
         var r = Soup("merge", "--method", "ties", "--base", b, "--models", m1, m2, "--density", "1", "--out", _dir.File("out"));
         Assert.True(r.Code == 0, r.Err);
         Assert.Contains($"note: input {m1} holds 1 non-finite value(s) (NaN or ±Inf): model.embed_tokens.weight (1).", r.Out);
+    }
+
+    [Fact]
+    public void Non_finite_values_in_bf16_inputs_are_counted_as_converted()
+    {
+        // 16-bit inputs are counted on their staged file bytes (MergeEngine), not on the f32 values they widen to:
+        // a NaN and a −Inf bf16 each count once, in the input that holds it; the base has none.
+        var b = Constant("base", 0, dtype: DType.BF16);
+        var m1 = Constant("m1", 1, special: float.NaN, dtype: DType.BF16);
+        var m2 = Constant("m2", 1, special: float.NegativeInfinity, dtype: DType.BF16);
+        var r = Soup("merge", "--method", "ties", "--base", b, "--models", m1, m2, "--density", "1", "--out", _dir.File("out"));
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains($"note: input {m1} holds 1 non-finite value(s) (NaN or ±Inf): model.embed_tokens.weight (1).", r.Out);
+        Assert.Contains($"note: input {m2} holds 1 non-finite value(s) (NaN or ±Inf): model.embed_tokens.weight (1).", r.Out);
+        Assert.DoesNotContain($"input {b} holds", r.Out);
     }
 
     [Fact]
