@@ -144,9 +144,9 @@ public sealed class MergePlan : IDisposable
         var opened = new List<ICheckpoint>();
         try
         {
-            foreach (var im in inputModels) opened.Add(Checkpoint.Open(im.Path, options.Open));
+            foreach (var im in inputModels) opened.Add(Checkpoint.Open(im.Path, im.OpenOptions(options.Open)));
             ICheckpoint? copySource = null;
-            if (baseModel is not null && !baseIsInput) { copySource = Checkpoint.Open(baseModel.Path, options.Open); opened.Add(copySource); }
+            if (baseModel is not null && !baseIsInput) { copySource = Checkpoint.Open(baseModel.Path, baseModel.OpenOptions(options.Open)); opened.Add(copySource); }
             foreach (var c in opened) notes.AddRange(c.Notes.Select(n => $"{c.Location}: {n}"));
             var plan = Build(recipe, method, inputModels, opened, baseIsInput, copySource, notes, options);
             return plan;

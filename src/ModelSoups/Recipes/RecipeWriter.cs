@@ -27,6 +27,7 @@ public static class RecipeWriter
             {
                 var entry = new Dictionary<string, object> { ["model"] = m.Path };
                 if (m.Parameters.Count > 0) entry["parameters"] = Values(m.Parameters);
+                AddOpenOptions(entry, m);
                 return entry;
             }).ToList();
         if (recipe.Parameters.Count > 0) root["parameters"] = Values(recipe.Parameters);
@@ -82,6 +83,13 @@ public static class RecipeWriter
         return entry;
     }
 
+    /// <summary>A model entry's <c>state_dict_key</c> / <c>strip_prefix</c>, so the written recipe reads its PyTorch inputs the same way.</summary>
+    static void AddOpenOptions(Dictionary<string, object> entry, RecipeModel m)
+    {
+        if (m.Open?.StateDictKey is { } key) entry["state_dict_key"] = key;
+        if (m.Open?.StripPrefix is { } prefix) entry["strip_prefix"] = prefix;
+    }
+
     static Dictionary<string, object> Slice(RecipeSlice slice)
     {
         var entry = new Dictionary<string, object>
@@ -90,6 +98,7 @@ public static class RecipeWriter
             {
                 var source = new Dictionary<string, object> { ["model"] = s.Model.Path, ["layer_range"] = new List<int> { s.Start, s.End } };
                 if (s.Model.Parameters.Count > 0) source["parameters"] = Values(s.Model.Parameters);
+                AddOpenOptions(source, s.Model);
                 return source;
             }).ToList(),
         };
