@@ -8,5 +8,6 @@ static class BenchRegistry
         BenchMain.Register("io", "checkpoint write/read throughput vs memory copy (--dir, --gib, --threads)", IoBenchmark.Run);
         ConvertBenchmark.Register();
         MergeBenchmark.Register();
+        TiesKernelBenchmark.Register();
     }
 }

@@ -1,14 +1,16 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 
 namespace ModelSoups.Reports;
 
-/// <summary>The demo report as one self-contained HTML page (<c>report.html</c>): the table, the plot as inline SVG, the shifts, stage times and settings.</summary>
+/// <summary>The demo report as one self-contained HTML page (<c>report.html</c>, the shared <see cref="ReportPage"/> template): the table, the plot as inline SVG, the shifts, stage times and settings.</summary>
 public static class DemoHtmlReport
 {
     /// <summary>File name in the demo's output folder.</summary>
     public const string FileName = "report.html";
+
+    /// <summary>Title and first heading of the demo pages.</summary>
+    public const string Title = "Model soups demo";
 
     /// <summary>Renders the page; <paramref name="svgPlot"/> is embedded as is (null: no plot).</summary>
     /// <param name="r">The demo's results.</param>
@@ -17,12 +19,6 @@ public static class DemoHtmlReport
     public static string Render(DemoResults r, string? svgPlot, IReadOnlyList<string>? sections = null)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("<!DOCTYPE html>");
-        sb.AppendLine("<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Model soups demo</title>");
-        sb.AppendLine("<style>body{font-family:sans-serif;margin:2em;color:#222;max-width:1100px}" +
-            "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #bbb;padding:4px 10px;text-align:left}" +
-            "td.n{text-align:right}th{background:#e8eef7}tr.summary td{font-weight:bold}.big{font-size:1.2em}</style></head><body>");
-        sb.AppendLine("<h1>Model soups demo</h1>");
         sb.AppendLine($"<p class=\"big\">{E(DemoTable.Verdict(r))}</p>");
         sb.AppendLine("<p>Layout of Table 3 of Wortsman et al. (2022): top-1 accuracy (%) on the held-out set (soups choose on it), " +
             "the test set and the mean over the distribution shifts; cost is inference cost relative to one model.</p>");
@@ -63,9 +59,9 @@ public static class DemoHtmlReport
         foreach (var section in sections ?? []) sb.AppendLine(section);
         sb.AppendLine("<h2>Settings</h2><ul>");
         foreach (var (k, v) in r.Settings.OrderBy(p => p.Key, StringComparer.Ordinal)) sb.AppendLine($"<li>{E(k)}: {E(v)}</li>");
-        sb.AppendLine("</ul></body></html>");
-        return sb.ToString();
+        sb.AppendLine("</ul>");
+        return ReportPage.Html(Title, sb.ToString());
     }
 
-    static string E(string s) => WebUtility.HtmlEncode(s);
+    static string E(string s) => ReportPage.Encode(s);
 }

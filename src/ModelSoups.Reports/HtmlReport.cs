@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 
 using ModelSoups.Soups;
@@ -6,8 +5,8 @@ using ModelSoups.Soups;
 namespace ModelSoups.Reports;
 
 /// <summary>
-/// The greedy soup report as one self-contained HTML page (<c>report.html</c>): no scripts, no external fonts,
-/// styles inline, the plot embedded as inline SVG.
+/// The greedy soup report as one self-contained HTML page (<c>report.html</c>) in the shared <see cref="ReportPage"/>
+/// template, the plot embedded as inline SVG.
 /// </summary>
 public static class HtmlReport
 {
@@ -18,13 +17,6 @@ public static class HtmlReport
     public static string Render(SoupResults r, string? svgPlot)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("<!DOCTYPE html>");
-        sb.AppendLine("<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Greedy soup report</title>");
-        sb.AppendLine("<style>body{font-family:sans-serif;margin:2em;color:#222;max-width:1100px}" +
-            "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #bbb;padding:4px 10px;text-align:left}" +
-            "th{background:#e8eef7}tr.accepted td{background:#e6f4e6}tr.rejected td{background:#fbeaea}" +
-            ".big{font-size:1.4em}code{background:#f3f3f3;padding:1px 4px}</style></head><body>");
-        sb.AppendLine("<h1>Greedy soup report</h1>");
         sb.AppendLine($"<p class=\"big\">Greedy soup score <b>{E(SoupResults.FormatScore(r.GreedyScore))}</b> with {r.Members.Count} of {r.Ingredients.Count} ingredients " +
             $"(best individual {E(SoupResults.FormatScore(r.BestIngredient.Score))}).</p>");
         sb.AppendLine($"<p>Accept rule: {(r.Accept == "gt" ? "&gt; (official code)" : "&ge; (paper, Recipe 1)")}.</p>");
@@ -40,8 +32,8 @@ public static class HtmlReport
         sb.AppendLine($"<li>evaluator: <code>{E(r.Evaluator)}</code></li>");
         sb.AppendLine($"<li>members (join order): {E(string.Join(", ", r.Members.Select(i => r.Ingredients[i].Name)))}</li>");
         foreach (var (k, v) in r.Provenance.OrderBy(p => p.Key, StringComparer.Ordinal)) sb.AppendLine($"<li>{E(k)}: {E(v)}</li>");
-        sb.AppendLine("</ul></body></html>");
-        return sb.ToString();
+        sb.AppendLine("</ul>");
+        return ReportPage.Html("Greedy soup report", sb.ToString());
     }
 
     private static void Table(StringBuilder sb, string[] header, IEnumerable<(string[] Cells, string? Class)> rows)
@@ -58,5 +50,5 @@ public static class HtmlReport
         sb.AppendLine("</table>");
     }
 
-    private static string E(string s) => WebUtility.HtmlEncode(s);
+    private static string E(string s) => ReportPage.Encode(s);
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using ModelSoups.Pleas;
 using ScottPlot;
@@ -22,16 +21,11 @@ public static class PleasReport
         var md = new StringBuilder($"# {title}\n\n");
         foreach (var r in runs) md.Append(Markdown(r));
         var html = new StringBuilder();
-        html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(H(title)).Append("</title>\n")
-            .Append("<style>body{font-family:sans-serif;max-width:64em;margin:2em auto}table{border-collapse:collapse;margin:1em 0}")
-            .Append("td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>\n")
-            .Append("<h1>").Append(H(title)).Append("</h1>\n");
         foreach (var r in runs) html.Append(Html(r));
-        html.Append("</body></html>\n");
         var mdPath = Path.Combine(folder, MarkdownFileName);
         var htmlPath = Path.Combine(folder, HtmlFileName);
-        Atomic(mdPath, md.ToString());
-        Atomic(htmlPath, html.ToString());
+        ReportPage.Write(mdPath, md.ToString());
+        ReportPage.Write(htmlPath, ReportPage.Html(title, html.ToString()));
         return (mdPath, htmlPath);
     }
 
@@ -80,9 +74,7 @@ public static class PleasReport
                 $"<tr><td>{H(row.Method)}</td><td>{Budget(row)}</td><td>{row.Parameters}</td><td>{RelativeSize(r, row):0.00}×</td><td>{Pct(row.Accuracy)}</td>") +
                 (tasks ? $"<td>{Pct(row.TaskA)}</td><td>{Pct(row.TaskB)}</td>" : "") + "</tr>");
         sb.AppendLine("</tbody></table>");
-        var svg = Plot(r).GetSvgXml(800, 480);
-        int start = svg.IndexOf("<svg", StringComparison.Ordinal);
-        sb.AppendLine(start >= 0 ? svg[start..] : svg);
+        sb.AppendLine(ReportPage.InlineSvg(Plot(r).GetSvgXml(800, 480)));
         sb.AppendLine("</section>");
         return sb.ToString();
     }
@@ -123,12 +115,5 @@ public static class PleasReport
 
     static string Budget(PleasRow row) => row.Budget is { } b ? b.ToString("0.00", CultureInfo.InvariantCulture) : "–";
     static string Pct(double? x) => x is { } v && double.IsFinite(v) ? v.ToString("P2", CultureInfo.InvariantCulture) : "–";
-    static string H(string s) => WebUtility.HtmlEncode(s);
-
-    static void Atomic(string path, string text)
-    {
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
-    }
+    static string H(string s) => ReportPage.Encode(s);
 }

@@ -10,8 +10,8 @@ public static class ReportWriter
     {
         var html = Path.Combine(folder, HtmlReport.FileName);
         var md = Path.Combine(folder, MarkdownReport.FileName);
-        File.WriteAllText(html, HtmlReport.Render(results, StripXmlDeclaration(SoupPlot.Svg(results))));
-        File.WriteAllText(md, MarkdownReport.Render(results));
+        ReportPage.Write(html, HtmlReport.Render(results, ReportPage.InlineSvg(SoupPlot.Svg(results))));
+        ReportPage.Write(md, MarkdownReport.Render(results));
         return (html, md);
     }
 
@@ -30,8 +30,8 @@ public static class ReportWriter
     {
         var html = Path.Combine(folder, DemoHtmlReport.FileName);
         var md = Path.Combine(folder, MarkdownReport.FileName);
-        File.WriteAllText(html, DemoHtmlReport.Render(results, StripXmlDeclaration(DemoPlot.Svg(results)), sections));
-        File.WriteAllText(md, "# Model soups demo\n\n" + DemoTable.Verdict(results) + "\n\n" + DemoTable.Markdown(results));
+        ReportPage.Write(html, DemoHtmlReport.Render(results, ReportPage.InlineSvg(DemoPlot.Svg(results)), sections));
+        ReportPage.Write(md, "# Model soups demo\n\n" + DemoTable.Verdict(results) + "\n\n" + DemoTable.Markdown(results));
         return (html, md);
     }
 
@@ -47,19 +47,12 @@ public static class ReportWriter
             var seedFolder = Path.Combine(folder, $"seed-{seed.Seed}");
             Directory.CreateDirectory(seedFolder);
             WriteDemo(seedFolder, seed.Results);
-            plots.Add(StripXmlDeclaration(DemoPlot.Svg(seed.Results)));
+            plots.Add(ReportPage.InlineSvg(DemoPlot.Svg(seed.Results)));
         }
         var html = Path.Combine(folder, DemoHtmlReport.FileName);
         var md = Path.Combine(folder, MarkdownReport.FileName);
-        File.WriteAllText(html, TextDemoTable.Page(summary, plots, sections));
-        File.WriteAllText(md, TextDemoTable.MarkdownReport(summary));
+        ReportPage.Write(html, TextDemoTable.Page(summary, plots, sections));
+        ReportPage.Write(md, TextDemoTable.MarkdownReport(summary));
         return (html, md);
-    }
-
-    /// <summary>An inline &lt;svg&gt; in HTML must not carry an XML declaration.</summary>
-    private static string StripXmlDeclaration(string svg)
-    {
-        var start = svg.IndexOf("<svg", StringComparison.Ordinal);
-        return start > 0 ? svg[start..] : svg;
     }
 }

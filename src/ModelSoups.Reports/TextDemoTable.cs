@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using ModelSoups.Statistics;
 
@@ -86,14 +85,8 @@ public static class TextDemoTable
     /// <summary>The whole page (<c>report.html</c>): the section, then further trusted sections (the sparse demo's), then the settings.</summary>
     public static string Page(TextDemoSummary s, IReadOnlyList<string> plots, IReadOnlyList<string>? sections = null)
     {
-        static string E(string x) => WebUtility.HtmlEncode(x);
+        static string E(string x) => ReportPage.Encode(x);
         var sb = new StringBuilder();
-        sb.AppendLine("<!DOCTYPE html>");
-        sb.AppendLine("<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Model soups demo</title>");
-        sb.AppendLine("<style>body{font-family:sans-serif;margin:2em;color:#222;max-width:1100px}" +
-            "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #bbb;padding:4px 10px;text-align:left}" +
-            "td.n{text-align:right}th{background:#e8eef7}.big{font-size:1.2em}</style></head><body>");
-        sb.AppendLine("<h1>Model soups demo</h1>");
         sb.AppendLine(Html(s, plots));
         sb.AppendLine("<p>Per-sweep tables (every ingredient): <code>seed-N/report.html</code>.</p>");
         foreach (var section in sections ?? []) sb.AppendLine(section);
@@ -102,14 +95,14 @@ public static class TextDemoTable
             sb.AppendLine($"<tr><td>{E(stage)}</td><td class=\"n\">{E(sec.ToString("0.0", CultureInfo.InvariantCulture))}</td></tr>");
         sb.AppendLine("</table><h2>Settings</h2><ul>");
         foreach (var (k, v) in s.Settings.OrderBy(p => p.Key, StringComparer.Ordinal)) sb.AppendLine($"<li>{E(k)}: {E(v)}</li>");
-        sb.AppendLine("</ul></body></html>");
-        return sb.ToString();
+        sb.AppendLine("</ul>");
+        return ReportPage.Html(DemoHtmlReport.Title, sb.ToString());
     }
 
     /// <summary>The section as HTML, with one test-vs-shift plot per sweep (<paramref name="plots"/>, inline SVG).</summary>
     public static string Html(TextDemoSummary s, IReadOnlyList<string> plots)
     {
-        static string E(string x) => WebUtility.HtmlEncode(x);
+        static string E(string x) => ReportPage.Encode(x);
         var sb = new StringBuilder();
         sb.AppendLine("<h2>MiniLM on SpamAssassin (text demo)</h2>");
         sb.AppendLine($"<p class=\"big\">{E(s.Headline())}</p>");

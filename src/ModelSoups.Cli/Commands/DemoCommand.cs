@@ -1,10 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
+using ModelSoups.Cli.Progress;
 using ModelSoups.Experiments.Pleas;
 using ModelSoups.Experiments.Sparse;
 using ModelSoups.Reports;
 using ModelSoups.Experiments.Text;
 using ModelSoups.Experiments.Vision;
+using ModelSoups.Sparse;
 using ModelSoups.TorchSharp.Sparse;
 
 namespace ModelSoups.Cli.Commands;
@@ -89,14 +91,8 @@ public static class DemoCommand
     /// <summary>Runs the demo with progress on <paramref name="stderr"/> and writes the reports.</summary>
     public static DemoResults Run(DemoOptions options, TextWriter stderr, CancellationToken cancel = default)
     {
-        bool interactive = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
-        var training = new TrainingProgressPrinter(stderr, interactive);
         stderr.WriteLine($"soup demo ({options.Preset}): writing to {options.Out}");
-        return SoupsDemo.Run(options, p =>
-        {
-            if (p.Training is { } t) training.Report(t);
-            else if (p.Message is { } m) stderr.WriteLine($"[{p.Stage}] {m}");
-        }, (folder, results) => ReportWriter.WriteDemo(folder, results, ExtraSections(folder)), cancel);
+        return ProgressView.Run(stderr, view => SoupsDemo.Run(options, Reporter(view), cancel));
     }
 
     /// <summary>Parses "MIN,MAX" (0 &lt; MIN ≤ MAX).</summary>
@@ -112,14 +108,19 @@ public static class DemoCommand
     /// <summary>Runs the text demo with progress on <paramref name="stderr"/> and writes the reports.</summary>
     public static TextDemoSummary RunText(TextDemoOptions options, TextWriter stderr, CancellationToken cancel = default)
     {
-        bool interactive = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
-        var training = new TrainingProgressPrinter(stderr, interactive);
         stderr.WriteLine($"soup demo ({options.Preset}): MiniLM on SpamAssassin, {options.Seeds} sweep(s) of {options.Ingredients}; writing to {options.Out}");
-        return TextSoupsDemo.Run(options, p =>
+        return ProgressView.Run(stderr, view => TextSoupsDemo.Run(options, Reporter(view), cancel));
+    }
+
+    /// <summary>A demo's progress into the view: training bars (or lines) and one line per stage message.</summary>
+    static Action<DemoProgress> Reporter(ProgressView view)
+    {
+        var training = new TrainingProgressReporter(view);
+        return p =>
         {
             if (p.Training is { } t) training.Report(t);
-            else if (p.Message is { } m) stderr.WriteLine($"[{p.Stage}] {m}");
-        }, (folder, summary) => ReportWriter.WriteTextDemo(folder, summary, ExtraSections(folder)), cancel);
+            else if (p.Message is { } m) view.Line($"[{p.Stage}] {m}");
+        };
     }
 
     /// <summary>Prints the summary table over sweeps, the paired tests, the headline and the stage times.</summary>
@@ -137,30 +138,13 @@ public static class DemoCommand
     }
 
     /// <summary>
-    /// Runs the Sparse Model Soups demo into <c>DIR/sparse/</c> with progress on <paramref name="stderr"/>; when the main
-    /// demo already wrote <c>DIR/results.json</c>, its <c>report.html</c> is regenerated to include the sparse section.
+    /// Runs the Sparse Model Soups demo into <c>DIR/sparse/</c> with progress on <paramref name="stderr"/> (the library
+    /// also brings a main demo's report in DIR up to date with the sparse section).
     /// </summary>
     public static SparseDemoResult RunSparse(SparseDemoOptions options, TextWriter stderr, CancellationToken cancel = default)
     {
         stderr.WriteLine($"soup demo --sparse{(options.Quick ? " --quick" : "")}: writing to {Path.Combine(options.Out, SparseDemo.FolderName)}");
-        var result = SparseDemo.Run(options, new SparseProgressPrinter(stderr).Report, cancel);
-        var main = Path.Combine(options.Out, DemoResults.FileName);
-        var text = Path.Combine(options.Out, TextDemoSummary.FileName);
-        if (File.Exists(main))
-            ReportWriter.WriteDemo(options.Out, DemoResults.FromJson(File.ReadAllText(main), main), ExtraSections(options.Out));
-        else if (File.Exists(text))
-            ReportWriter.WriteTextDemo(options.Out, TextDemoSummary.FromJson(File.ReadAllText(text), text), ExtraSections(options.Out));
-        return result;
-    }
-
-    /// <summary>The sparse demo's report section when <c>DIR/sparse/results.json</c> exists, and the PLeaS demo's sections when <c>DIR/pleas/</c> has results.</summary>
-    internal static IReadOnlyList<string> ExtraSections(string folder)
-    {
-        var path = Path.Combine(folder, SparseDemo.FolderName, SparseSoupResult.FileName);
-        var sections = File.Exists(path) ? new List<string> { SparseReport.Html(SparseSoupResult.Read(path)) } : [];
-        // The PLeaS demo's sections too, when soup demo --pleas ran into the same folder.
-        sections.AddRange(PleasDemo.ReadResults(folder).Select(ModelSoups.Reports.PleasReport.Html));
-        return sections;
+        return SparseDemo.Run(options, new SparseProgressPrinter(stderr).Report, cancel);
     }
 
     /// <summary>Prints the Table-3-style summary, the verdict and the stage times.</summary>

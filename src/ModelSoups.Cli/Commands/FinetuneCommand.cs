@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ModelSoups.Cli.Progress;
 using ModelSoups.TorchSharp.Training;
 
 namespace ModelSoups.Cli.Commands;
@@ -42,11 +43,9 @@ public static class FinetuneCommand
             if ((sweepPath is null) == (runCount is null)) throw new ModelSoupsException("give either --sweep SWEEP.yaml or --runs N");
             if (runCount is < 1) throw new ModelSoupsException("--runs must be at least 1");
             var plan = sweepPath is not null ? Sweep.Load(sweepPath) : Sweep.Default(runCount!.Value, parse.GetValue(seed));
-            bool interactive = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
-            var printer = new TrainingProgressPrinter(stderr, interactive);
             var executor = executorOptions.Create(parse);
-            var view = executor is null ? null : new ExecutionProgressView(stderr, interactive, executor.Name);
-            var results = FineTuneSweep.Run(new FineTuneSweepOptions
+            var executionView = executor is null ? null : new ExecutionProgressView(stderr, Terminal.Is(stderr), executor.Name);
+            var results = ProgressView.Run(stderr, view => FineTuneSweep.Run(new FineTuneSweepOptions
             {
                 Model = parse.GetValue(model)!,
                 Data = parse.GetValue(data)!,
@@ -60,8 +59,8 @@ public static class FinetuneCommand
                 OnlyRun = parse.GetValue(onlyRun),
                 Executor = executor,
                 WorkerArguments = run => executorOptions.WorkerArguments(parse, [onlyRun], "--only-run", run.Name),
-                ExecutionProgress = view is null ? null : view.Report,
-            }, printer.Report, cancel);
+                ExecutionProgress = executionView is null ? null : executionView.Report,
+            }, new TrainingProgressReporter(view).Report, cancel));
 
             stdout.WriteLine("run       held-out  loss     steps  seconds  hyperparameters");
             foreach (var (folder, r, skipped) in results)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ModelSoups.Cli.Progress;
 using ModelSoups.Engine;
 using ModelSoups.Recipes;
 using ModelSoups.Reports;
@@ -72,13 +73,12 @@ public static class GreedyCommand
             bool skip = evaluatorOptions.SkipErrors(parse);
             var (evaluator, data) = evaluatorOptions.Create(parse);
             using var _ = data;
-            bool interactive = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
             bool writeReport = !parse.GetValue(noReport);
             var executor = executorOptions.Create(parse);
             var evalOptions = evaluatorOptions.All.Concat([open.StateDictKey, open.StripPrefix]).ToList();
             var remote = executor is null ? null : new ModelSoups.Execution.RemoteEvaluation(executor,
                 (folder, file) => ["eval", folder, .. ExecutorCliOptions.GivenOptions(parse, evalOptions), $"--result-file={file}"],
-                new ExecutionProgressView(stderr, interactive, executor.Name).Report);
+                new ExecutionProgressView(stderr, Terminal.Is(stderr), executor.Name).Report);
             var settings = new GreedyRunSettings
             {
                 Models = parse.GetValue(models)!,
@@ -95,13 +95,15 @@ public static class GreedyCommand
                 AllowNonFinite = parse.GetValue(allowNonFinite),
                 NoTimestamp = parse.GetValue(noTimestamp),
                 Remote = remote,
-                Progress = p => stderr.WriteLine(ProgressLine(p, interactive)),
-                MergeProgress = ProgressPrinter.For(stderr, interactive),
-                BeforePublish = writeReport ? (folder, results) => ReportWriter.Write(folder, results) : null,
                 Provenance = new Dictionary<string, string> { ["command"] = "soup " + string.Join(' ', parse.Tokens.Select(t => t.Value)) },
             };
-            var outcome = GreedySoupRun.Run(settings, evaluator, cancel);
-            if (interactive) stderr.Write("\r\u001b[2K");
+            var outcome = ProgressView.Run(stderr, view => GreedySoupRun.Run(settings with
+            {
+                Progress = p => Report(view, p),
+                MergeProgress = MergeProgressReporter.For(view),
+            }, evaluator, cancel));
+            // The reports are derived from results.json: written beside it once the soup is in place (each file atomic).
+            if (writeReport) ReportWriter.Write(outcome.OutputFolder, outcome.Results);
             var r = outcome.Results;
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"greedy soup: {r.Members.Count} of {r.Ingredients.Count} ingredients ({string.Join(", ", r.Members.Select(i => r.Ingredients[i].Name))}), " +
@@ -115,7 +117,8 @@ public static class GreedyCommand
         }
     }
 
-    static string ProgressLine(GreedyProgress p, bool interactive)
+    /// <summary>One line per evaluation; on a terminal green when the candidate reaches the best so far, else grey.</summary>
+    static void Report(ProgressView view, GreedyProgress p)
     {
         var score = p.Score is { } s ? SoupResults.FormatScore(s) : "failed";
         var best = p.Best is { } b ? $" (best {SoupResults.FormatScore(b)})" : "";
@@ -123,9 +126,7 @@ public static class GreedyCommand
         var from = p.Replayed ? "  [journal]" : "";
         var error = p.Error is null ? "" : $": {p.Error}";
         var line = $"[{p.Done}/{p.Total}] {p.Candidate}: {score}{best}{from}{eta}{error}";
-        if (!interactive || p.Score is null || p.Best is null) return line;
-        // On a terminal: green when the candidate reaches the best so far, else dim.
-        return (p.Score >= p.Best ? "\u001b[32m" : "\u001b[2m") + line + "\u001b[0m";
+        view.Line(line, p.Score is null || p.Best is null ? null : p.Score >= p.Best ? Spectre.Console.Color.Green : Spectre.Console.Color.Grey);
     }
 
     static string FormatSpan(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:00}m" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds:00}s" : $"{t.TotalSeconds:0}s";

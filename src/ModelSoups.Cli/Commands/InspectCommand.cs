@@ -57,7 +57,7 @@ public static class InspectCommand
             foreach (var p in paths) checkpoints.Add(Checkpoint.Open(p, openOptions));
             var compat = checkpoints.Count >= 2 ? CheckpointCompatibility.Compare(checkpoints.Cast<ICheckpoint>().ToList()) : null;
             if (asJson) WriteJson(checkpoints, compat, output);
-            else if (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected) WriteRich(checkpoints, compat);
+            else if (Progress.Terminal.Is(output)) WriteRich(checkpoints, compat);
             else WritePlain(checkpoints, compat, output);
             bool allFinite = true;
             if (check)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using ModelSoups.Cli.Progress;
 using ModelSoups.Engine;
 using ModelSoups.Recipes;
 
@@ -67,7 +68,6 @@ public static class MergeCommand
                     parse.GetValue(dtype), parse.GetValue(outDtype), parse.GetValue(allowMissing));
             }
             var options = Options(parse);
-            bool interactive = Interactive(parse);
             var output = parse.GetValue(outDir)!;
             if (string.IsNullOrWhiteSpace(output)) throw new ModelSoupsException("--out is empty; give the output folder.");
             using var mergePlan = MergePlan.Create(r, options);
@@ -76,13 +76,11 @@ public static class MergeCommand
                 stdout.Write(mergePlan.Describe(options, Path.GetFullPath(output)));
                 return 0;
             }
-            var summary = MergeEngine.Run(mergePlan, output, options, cancel);
-            if (interactive) stderr.Write("\r\u001b[2K");
+            var summary = ProgressView.Run(stderr, view =>
+                MergeEngine.Run(mergePlan, output, options with { Progress = MergeProgressReporter.For(view) }, cancel));
             PrintSummary(stdout, summary, options);
             return 0;
         }
-
-        bool Interactive(ParseResult parse) => ReferenceEquals(parse.InvocationConfiguration.Error, Console.Error) && !Console.IsErrorRedirected;
 
         MergeOptions Options(ParseResult parse)
         {
@@ -98,7 +96,6 @@ public static class MergeCommand
                 HashInputs = !parse.GetValue(noHash),
                 AllowNonFinite = parse.GetValue(allowNonFinite),
                 NoTimestamp = parse.GetValue(noTimestamp),
-                Progress = ProgressPrinter.For(parse.InvocationConfiguration.Error, Interactive(parse)),
                 Open = open.Read(parse),
             };
         }
@@ -123,14 +120,14 @@ public static class MergeCommand
                 }
                 return 0;
             }
-            bool interactive = Interactive(parse);
-            foreach (var result in RecipeChain.Run(steps, options, (step, runs) =>
-                     {
-                         if (!runs) stdout.WriteLine($"{step.Label}: done (same recipe hash), skipped: {step.OutputFolder}");
-                     }, cancel))
+            var results = ProgressView.Run(parse.InvocationConfiguration.Error, view =>
+                RecipeChain.Run(steps, options with { Progress = MergeProgressReporter.For(view) }, (step, runs) =>
+                {
+                    if (!runs) stdout.WriteLine($"{step.Label}: done (same recipe hash), skipped: {step.OutputFolder}");
+                }, cancel));
+            foreach (var result in results)
             {
                 if (result.Summary is null) continue;
-                if (interactive) parse.InvocationConfiguration.Error.Write("\r\u001b[2K");
                 stdout.Write($"{result.Step.Label}: ");
                 PrintSummary(stdout, result.Summary, options);
             }

@@ -17,13 +17,6 @@ public static class PleasDemoCommand
             stdout.WriteLine(r.Title);
             stdout.Write(PleasReport.Text(r));
         }
-        // Like --sparse: when the main demo already ran into this folder, its report gains the PLeaS sections.
-        var main = Path.Combine(options.Out, DemoResults.FileName);
-        var text = Path.Combine(options.Out, TextDemoSummary.FileName);
-        if (File.Exists(main))
-            ReportWriter.WriteDemo(options.Out, DemoResults.FromJson(File.ReadAllText(main), main), DemoCommand.ExtraSections(options.Out));
-        else if (File.Exists(text))
-            ReportWriter.WriteTextDemo(options.Out, TextDemoSummary.FromJson(File.ReadAllText(text), text), DemoCommand.ExtraSections(options.Out));
         stdout.WriteLine($"Report: {Path.Combine(options.Out, PleasDemo.FolderName, PleasReport.HtmlFileName)}");
     }
 }

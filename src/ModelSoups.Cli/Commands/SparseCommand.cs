@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using ModelSoups.Experiments.Sparse;
+using ModelSoups.Reports;
 using ModelSoups.Soups;
+using ModelSoups.Sparse;
 using ModelSoups.TorchSharp.Data;
 using ModelSoups.TorchSharp.Sparse;
 using ModelSoups.TorchSharp.Training;
@@ -96,6 +98,7 @@ public static class SparseCommand
                 EvaluationLimit = parse.GetValue(limit),
             }, new SparseProgressPrinter(stderr).Report, cancel);
 
+            SparseReport.Write(parse.GetValue(outDir)!, result);
             Print(stdout, result);
             stdout.WriteLine($"wrote {Path.GetFullPath(parse.GetValue(outDir)!)} ({SparseSoupResult.FileName}, {SparseReport.MarkdownFileName}, {SparseReport.HtmlFileName})");
             return 0;

@@ -66,6 +66,7 @@ public static class PleasDemo
             }
         }
         PleasReport.Write(folder, runs);
+        DemoReports.RefreshMain(o.Out);   // a main demo's report in DIR gains the PLeaS sections
         progress?.Invoke(string.Create(CultureInfo.InvariantCulture, $"done in {clock.Elapsed.TotalSeconds:0} s"));
         return runs;
     }

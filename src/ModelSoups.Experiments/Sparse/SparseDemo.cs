@@ -1,5 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelSoups.Durability;
+using ModelSoups.Reports;
+using ModelSoups.Sparse;
 using ModelSoups.TorchSharp.Data;
 using ModelSoups.TorchSharp.Models;
 using ModelSoups.TorchSharp.Runtime;
@@ -12,9 +16,9 @@ namespace ModelSoups.Experiments.Sparse;
 
 /// <summary>
 /// The Sparse Model Soups demo on the main demo's data (Fashion-MNIST): train a dense <see cref="SmallCnn"/>
-/// (<c>DIR/sparse/dense/</c>, reused when it was made with the same settings), then run <see cref="SparseSoup"/> to 90 %
+/// (<c>DIR/sparse/dense/</c>, reused when <c>DIR/sparse/work/journal.jsonl</c> records it for the same settings), then run <see cref="SparseSoup"/> to 90 %
 /// sparsity in 3 phases with 4 ingredients varying the data seed (default) and write <c>DIR/sparse/results.json</c>,
-/// <c>report.md</c>, <c>report.html</c>.
+/// <c>report.md</c>, <c>report.html</c> (and the main demo's report again, with the sparse section, when it ran into <c>DIR</c>).
 /// Why the SmallCnn (width 16, two conv + BatchNorm blocks, 5.1 k prunable weights): on 2 shared cores it trains at
 /// ≈ 0.2 s per 64-image step, while the ImageNet ResNet-18 at 32 px needs ≈ 48 s per 1 000 images, so the 15 retrains
 /// of the default run would take hours; it has Conv and Linear weights to prune and BatchNorm to recalibrate, the parts
@@ -30,7 +34,16 @@ public static class SparseDemo
     public const string FolderName = "sparse";
     /// <summary>The dense model's folder inside it.</summary>
     public const string DenseFolderName = "dense";
-    const string DenseInfoFile = "dense.json";
+    /// <summary>Work folder inside it (the journal).</summary>
+    public const string WorkFolderName = "work";
+    /// <summary>The demo's <see cref="Journal"/> of finished stages, in the work folder.</summary>
+    public const string JournalFileName = "journal.jsonl";
+    const string DenseInfoFile = "dense.json", DenseKey = "dense";
+
+    static string? ValidateEntry(string key, JsonObject value) =>
+        key != DenseKey ? $"unknown key '{key}'"
+        : value["folder"] is JsonValue f && f.TryGetValue(out string? name) && name == DenseFolderName ? null
+        : "the dense entry names no folder";
 
     /// <summary>Runs the demo; <paramref name="progress"/> gets the dense training (phase 0) and the sparse run.</summary>
     public static SparseDemoResult Run(SparseDemoOptions o, Action<SparseProgress>? progress = null, CancellationToken cancel = default)
@@ -52,8 +65,19 @@ public static class SparseDemo
         var spec = ModelSpec.ForArchitecture(ModelSpec.Cnn, data.Train.Classes, data.Train.Channels, Math.Max(data.Train.Height, data.Train.Width));
         var denseFolder = Path.Combine(folder, DenseFolderName);
         var denseInfo = JsonSerializer.Serialize(new { data = data.Description, spec = spec.Describe(), hyperparameters = dense.Describe(), init_seed = 0 });
-        var infoPath = Path.Combine(denseFolder, DenseInfoFile);
-        if (!File.Exists(infoPath) || File.ReadAllText(infoPath) != denseInfo)
+        // Resume: the journal records the finished dense model for exactly these settings (other settings: it is set aside
+        // and the model trained again); an entry whose folder was removed since is started over too.
+        var journalPath = Path.Combine(folder, WorkFolderName, JournalFileName);
+        var fingerprint = new JsonObject { ["kind"] = "sparse-demo", ["dense"] = denseInfo };
+        var journal = Journal.OpenOrReplace(journalPath, fingerprint, ValidateEntry, out bool _);
+        if (journal.Entries.ContainsKey(DenseKey) && !File.Exists(Path.Combine(denseFolder, DenseInfoFile)))
+        {
+            journal.Dispose();
+            File.Delete(journalPath);
+            journal = Journal.Open(journalPath, fingerprint, ValidateEntry);
+        }
+        using var openJournal = journal;
+        if (!journal.Entries.ContainsKey(DenseKey))
         {
             progress?.Invoke(new SparseProgress(0, 0, "dense", "dense", Message: $"training the dense {spec.Describe()} for {dense.Steps} steps"));
             manual_seed(0);
@@ -63,6 +87,7 @@ public static class SparseDemo
                 s => progress?.Invoke(new SparseProgress(0, 0, "retrain", "dense", s)), cancel);
             progress?.Invoke(new SparseProgress(0, 0, "scored", "dense", Row: new SparseRow("dense", trained.HeldOut, null, null)));
             ModuleFolder.Save(model, spec, denseFolder, new Dictionary<string, string> { [DenseInfoFile] = denseInfo }, overwrite: true);
+            journal.Append(DenseKey, new JsonObject { ["folder"] = DenseFolderName, ["heldout"] = trained.HeldOut });
         }
 
         // ---- Sparse Model Soups and IMP ----------------------------------------------------------------
@@ -85,6 +110,9 @@ public static class SparseDemo
             EvaluationLimit = o.EvaluationLimit ?? (quick ? 1000 : 2000),
             Scorer = o.Scorer,
         }, progress, cancel);
+        SparseReport.Write(folder, result);
+        // When a main demo already ran into this folder, its report gains the sparse section.
+        DemoReports.RefreshMain(o.Out);
         return new SparseDemoResult(result, folder, SparseReport.Markdown(result), SparseReport.Html(result), clock.Elapsed.TotalSeconds);
     }
 }

@@ -1,3 +1,4 @@
+using ModelSoups.Sparse;
 using ModelSoups.TorchSharp.Sparse;
 
 namespace ModelSoups.Experiments.Sparse;

@@ -24,18 +24,20 @@ namespace ModelSoups.Experiments.Text;
 /// start (<c>_init/</c>: pre-trained encoder + linear-probed head); per sweep seed a random sweep of full fine-tunes, then
 /// every row of Table 3 (each ingredient, best individual, uniform, greedy (≥), learned soup, logit ensemble, the start)
 /// on held-out, test and shift, and McNemar's test of greedy vs best individual. Resumable: the start, finished runs
-/// and evaluations (<c>seed-N/work/evaluations.json</c>, with logits) are reused by a rerun.
+/// and evaluations (<c>seed-N/work/evaluations.jsonl</c>, a <see cref="DemoEvaluationCache"/> with logits) are reused by a rerun.
 /// </summary>
 public static class TextSoupsDemo
 {
     /// <summary>Folder names.</summary>
-    public const string InitFolder = "_init", IngredientsFolder = "ingredients", SoupsFolder = "soups", WorkFolder = "work";
+    public const string InitFolder = "_init", IngredientsFolder = "ingredients", SoupsFolder = "soups", WorkFolder = "work", CacheFileName = "evaluations.jsonl";
     /// <summary>The shift's name in the per-seed results.</summary>
     public const string ShiftName = "time shift";
 
-    /// <summary>Runs the demo; writes <c>results.json</c> and, through <paramref name="writeReport"/>, the reports.</summary>
-    public static TextDemoSummary Run(TextDemoOptions o, Action<DemoProgress>? progress = null,
-        Action<string, TextDemoSummary>? writeReport = null, CancellationToken cancel = default)
+    /// <summary>
+    /// Runs the demo; writes the summary (<see cref="TextDemoSummary.FileName"/>) and the reports
+    /// (<see cref="DemoReports.WriteText"/>: per sweep and over sweeps, with the sparse and PLeaS demos' sections when they ran into the same folder).
+    /// </summary>
+    public static TextDemoSummary Run(TextDemoOptions o, Action<DemoProgress>? progress = null, CancellationToken cancel = default)
     {
         Validate(o);
         TorchRuntime.FixThreads(o.Threads);
@@ -84,27 +86,23 @@ public static class TextSoupsDemo
             Seconds = seconds,
             Settings = Settings(o, splits),
         };
-        writeReport?.Invoke(o.Out, summary);
-        var path = Path.Combine(o.Out, TextDemoSummary.FileName);
-        File.WriteAllText(path + ".tmp", summary.ToJson());
-        File.Move(path + ".tmp", path, overwrite: true);
+        DemoReports.WriteText(o.Out, summary);
+        Durability.AtomicFile.WriteAllText(Path.Combine(o.Out, TextDemoSummary.FileName), summary.ToJson());
         return summary;
     }
 
-    /// <summary>The seed's sweep: lr log-uniform, weight decay, label smoothing and data order drawn with the seed; epochs cycle.</summary>
+    /// <summary>The seed's sweep: lr log-uniform, weight decay, label smoothing and data order drawn with the seed (1000 + seed); epochs cycle.</summary>
     public static IReadOnlyList<SweepRun> Sweep(TextDemoOptions o, int seed)
     {
-        static string List(IEnumerable<double> v) => string.Join(", ", v.Select(x => x.ToString("R", CultureInfo.InvariantCulture)));
-        var yaml = string.Create(CultureInfo.InvariantCulture, $$"""
-            base: {batch_size: {{o.BatchSize}}, warmup: 0.1}
-            random:
-              runs: {{o.Ingredients}}
-              seed: {{1000 + seed}}
-              lr: {log_uniform: [{{o.LearningRate.Min:R}}, {{o.LearningRate.Max:R}}]}
-              weight_decay: {choice: [{{List(o.WeightDecays)}}]}
-              label_smoothing: {choice: [{{List(o.LabelSmoothings)}}]}
-            """);
-        return ModelSoups.TorchSharp.Training.Sweep.Parse(yaml, "(text demo sweep)")
+        ArgumentNullException.ThrowIfNull(o);
+        static SweepDistribution Choice(IEnumerable<double> values) => new SweepDistribution.Choice([.. values.Select(v => (object)v)]);
+        var axes = new List<SweepAxis>
+        {
+            new("lr", new SweepDistribution.LogUniform(o.LearningRate.Min, o.LearningRate.Max)),
+            new("weight_decay", Choice(o.WeightDecays)),
+            new("label_smoothing", Choice(o.LabelSmoothings)),
+        };
+        return ModelSoups.TorchSharp.Training.Sweep.Random(new TrainingHyperparameters { BatchSize = o.BatchSize, Warmup = 0.1 }, o.Ingredients, (ulong)(1000 + seed), axes)
             .Select((r, i) => r with { Hyperparameters = r.Hyperparameters with { Epochs = o.Epochs[i % o.Epochs.Count] } })
             .ToList();
     }
@@ -147,7 +145,7 @@ public static class TextSoupsDemo
         var clock = Stopwatch.StartNew();
 
         var names = runs.Select(r => r.Name).ToArray();
-        var cache = new TextEvaluationCache(Path.Combine(dir, WorkFolder, "evaluations.json"), string.Join(" | ",
+        using var cache = new DemoEvaluationCache(Path.Combine(dir, WorkFolder, CacheFileName), string.Join(" | ",
             "text-v1", spec.Describe(), sets.Description, o.HeldOutOnly ? "held-out only" : "all sets", $"learned {o.LearnedSoupEpochs}x{o.LearnedSoupEmails}/{o.LearnedSoupBatchSize}",
             string.Join(",", runs.Select(r => r.Name + ":" + r.Hyperparameters.Describe()))));
         if (cache.Discarded) say("evaluate", "the evaluation cache was made with other settings; evaluating again");

@@ -26,13 +26,14 @@ public static class SoupsDemo
     /// <summary>Folder names inside the output folder.</summary>
     public const string IngredientsFolder = "ingredients", SoupsFolder = "soups", WorkFolder = "work", CacheFileName = "evaluations.jsonl";
 
-    /// <summary>Runs the demo; writes <c>results.json</c> (and, through <paramref name="writeReport"/>, the report) into <see cref="DemoOptions.Out"/>.</summary>
+    /// <summary>
+    /// Runs the demo; writes <c>results.json</c> and the reports (<see cref="DemoReports.WriteVision"/>, timed as the
+    /// stage "report", with the sparse and PLeaS demos' sections when they ran into the same folder) into <see cref="DemoOptions.Out"/>.
+    /// </summary>
     /// <param name="o">Settings.</param>
     /// <param name="progress">Hears every stage and the training progress.</param>
-    /// <param name="writeReport">Writes the reports from the results into the folder (timed as the stage "report").</param>
     /// <param name="cancel">Stops between steps.</param>
-    public static DemoResults Run(DemoOptions o, Action<DemoProgress>? progress = null, Action<string, DemoResults>? writeReport = null,
-        CancellationToken cancel = default)
+    public static DemoResults Run(DemoOptions o, Action<DemoProgress>? progress = null, CancellationToken cancel = default)
     {
         Validate(o);
         var total = Stopwatch.StartNew();
@@ -195,15 +196,12 @@ public static class SoupsDemo
                     Corruptions.Describe(Corruptions.All.First(k => Corruptions.Name(k) == s.Name), o.Severity))).ToList(),
                 Settings = Settings(o, spec, sets, trainSample.Count),
             };
-            if (writeReport is not null)
-            {
-                clock.Restart();
-                writeReport(o.Out, results);
-                seconds.Insert(seconds.Count - 1, KeyValuePair.Create("report", clock.Elapsed.TotalSeconds));
-                seconds[^1] = KeyValuePair.Create("total", total.Elapsed.TotalSeconds);
-                results = results with { Seconds = seconds };
-                writeReport(o.Out, results); // again, so the report shows its own stage time
-            }
+            clock.Restart();
+            DemoReports.WriteVision(o.Out, results);
+            seconds.Insert(seconds.Count - 1, KeyValuePair.Create("report", clock.Elapsed.TotalSeconds));
+            seconds[^1] = KeyValuePair.Create("total", total.Elapsed.TotalSeconds);
+            results = results with { Seconds = seconds };
+            DemoReports.WriteVision(o.Out, results); // again, so the report shows its own stage time
             var path = Path.Combine(o.Out, DemoResults.FileName);
             Durability.AtomicFile.WriteAllText(path, results.ToJson());
             return results;

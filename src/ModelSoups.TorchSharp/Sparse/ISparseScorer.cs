@@ -1,4 +1,5 @@
 using ModelSoups.Checkpoints;
+using ModelSoups.Sparse;
 using ModelSoups.TorchSharp.Models;
 
 namespace ModelSoups.TorchSharp.Sparse;

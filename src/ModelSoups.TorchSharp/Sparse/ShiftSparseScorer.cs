@@ -1,4 +1,5 @@
 using ModelSoups.Checkpoints;
+using ModelSoups.Sparse;
 using ModelSoups.TorchSharp.Data;
 using ModelSoups.TorchSharp.Evaluation;
 using ModelSoups.TorchSharp.Models;

@@ -1,3 +1,5 @@
+using ModelSoups.Sparse;
+
 namespace ModelSoups.TorchSharp.Sparse;
 
 /// <summary>

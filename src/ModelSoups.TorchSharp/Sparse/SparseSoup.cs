@@ -4,6 +4,7 @@ using System.Text.Json;
 using ModelSoups.Checkpoints;
 using ModelSoups.Evaluation;
 using ModelSoups.Soups;
+using ModelSoups.Sparse;
 using ModelSoups.TorchSharp.Checkpoints;
 using ModelSoups.TorchSharp.Data;
 using ModelSoups.TorchSharp.Evaluation;
@@ -25,7 +26,8 @@ namespace ModelSoups.TorchSharp.Sparse;
 /// baseline, iterative magnitude pruning (IMP): the same phases, one retrain per phase, by default as long as all m
 /// ingredients' retrains together (the same total compute; <see cref="ImpBudget"/>).
 /// Writes <c>OUT/phase-P/{ingredient-I, soup-uniform, soup-greedy, imp}/</c> (weights with the mask implicit in the
-/// zeros, <c>mask.safetensors</c>, <c>soup-model.json</c>, <c>sparse.json</c>), <c>results.json</c> and the report.
+/// zeros, <c>mask.safetensors</c>, <c>soup-model.json</c>, <c>sparse.json</c>) and <c>results.json</c>; the report is rendered from the result by
+/// <c>ModelSoups.Reports.SparseReport</c> (the library has no report code).
 /// </summary>
 public static class SparseSoup
 {
@@ -196,8 +198,6 @@ public static class SparseSoup
             Seconds = clock.Elapsed.TotalSeconds,
         };
         File.WriteAllText(Path.Combine(o.Out, SparseSoupResult.FileName), result.ToJson());
-        File.WriteAllText(Path.Combine(o.Out, SparseReport.MarkdownFileName), SparseReport.Markdown(result, heading: "#"));
-        File.WriteAllText(Path.Combine(o.Out, SparseReport.HtmlFileName), SparseReport.HtmlPage(result));
         return result;
     }
 

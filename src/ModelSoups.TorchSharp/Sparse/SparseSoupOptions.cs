@@ -11,7 +11,7 @@ public sealed record SparseSoupOptions
     public required string Base { get; init; }
     /// <summary>Training data (retraining, BatchNorm recalibration) and the held-out/test splits (scores, greedy choice).</summary>
     public required DatasetSplits Data { get; init; }
-    /// <summary>Output folder: <c>phase-P/…</c>, <c>results.json</c>, <c>report.md</c>, <c>report.html</c>.</summary>
+    /// <summary>Output folder: <c>phase-P/…</c>, <c>results.json</c> (the callers add <c>report.md</c>, <c>report.html</c>).</summary>
     public required string Out { get; init; }
     /// <summary>Goal sparsity S of the prunable weights after the last phase.</summary>
     public double Sparsity { get; init; } = 0.9;

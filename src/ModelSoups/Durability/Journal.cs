@@ -87,7 +87,7 @@ public sealed class Journal : IDisposable
         catch (IOException) when (File.Exists(full))
         {
             var pid = OutputLock.HolderPid(full);
-            throw new ModelSoupsException($"the journal is in use by another soup process{(pid is { } p ? $" (pid {p})" : "")}; wait for it to finish or stop it.", full);
+            throw new ModelSoupsException($"{InUseMessage} soup process{(pid is { } p ? $" (pid {p})" : "")}; wait for it to finish or stop it.", full);
         }
         try
         {
@@ -109,6 +109,32 @@ public sealed class Journal : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Opens the journal of a cache: like <see cref="Open"/>, but a journal written for other work (another fingerprint)
+    /// or one that is damaged is set aside as <c>PATH.discarded</c> and a new one started, so the work is simply done
+    /// again. Only a journal held by another process still fails.
+    /// </summary>
+    /// <param name="path">The journal file.</param>
+    /// <param name="fingerprint">What the entries depend on.</param>
+    /// <param name="validate">Given a key and its value, why the entry is invalid, or null when it is fine.</param>
+    /// <param name="discarded">True when an existing journal was set aside.</param>
+    public static Journal OpenOrReplace(string path, JsonObject fingerprint, Func<string, JsonObject, string?> validate, out bool discarded)
+    {
+        discarded = false;
+        try
+        {
+            return Open(path, fingerprint, validate);
+        }
+        catch (ModelSoupsException e) when (File.Exists(path) && !e.Message.Contains(InUseMessage, StringComparison.Ordinal))
+        {
+            File.Move(path, path + ".discarded", overwrite: true);
+            discarded = true;
+            return Open(path, fingerprint, validate);
+        }
+    }
+
+    const string InUseMessage = "the journal is in use by another";
 
     /// <summary>Reads header and entries; returns the byte length of the intact prefix.</summary>
     static long Read(FileStream stream, string path, JsonObject fingerprint, Func<string, JsonObject, string?> validate,

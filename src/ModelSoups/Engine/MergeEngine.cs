@@ -60,152 +60,68 @@ public static class MergeEngine
         return Run(plan, outputFolder, options, cancel);
     }
 
-    /// <summary>Runs a plan into <paramref name="outputFolder"/>.</summary>
+    /// <summary>
+    /// Runs a plan into <paramref name="outputFolder"/>, in these steps: check the output is no input; start sampling
+    /// progress (<see cref="MergeProgressSampler"/>) and hashing the inputs in the background; write the shard headers
+    /// with the provenance (<see cref="MergeProvenance"/>, hashes as placeholders); run the work items on the worker
+    /// threads (<see cref="WorkerPool"/>); refuse results the recipe forbids (masks that differ under
+    /// <c>sparsity: preserve</c>, non-finite values the merge made); put the hashes in; add the side files
+    /// (<see cref="OutputSideFiles"/>); commit.
+    /// </summary>
     public static MergeSummary Run(MergePlan plan, string outputFolder, MergeOptions options, CancellationToken cancel = default)
     {
-        var clock = Stopwatch.StartNew();
         if (string.IsNullOrWhiteSpace(outputFolder)) throw new ModelSoupsException("the output path is empty; give a folder with --out.");
         var output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputFolder));
         RefuseInputFolder(plan, output);
         options = options with { Threads = plan.ThreadsFor(options) };
         int threads = options.Threads;
 
-        long bytesDone = 0;
-        int tensorsDone = 0;
-        long hashBytes = options.HashInputs ? AllInputFiles(plan).Sum(f => new FileInfo(f).Length) : 0;
-        long total = plan.InputBytes + hashBytes;
-        long peakAnon = ProcessMemory.RssAnonBytes() ?? 0;
-        using var progressStop = new CancellationTokenSource();
-        var progressThread = new Thread(() =>
-        {
-            while (!progressStop.Token.WaitHandle.WaitOne(100))
-            {
-                peakAnon = Math.Max(peakAnon, ProcessMemory.RssAnonBytes() ?? 0);
-                options.Progress?.Invoke(new MergeProgress(Volatile.Read(ref tensorsDone), plan.Tasks.Count, Interlocked.Read(ref bytesDone), total, clock.Elapsed));
-            }
-        }) { IsBackground = true, Name = "soup-progress" };
-        progressThread.Start();
+        var files = AllInputFiles(plan);
+        long hashBytes = options.HashInputs ? files.Sum(f => new FileInfo(f).Length) : 0;
+        using var progress = new MergeProgressSampler(plan.Tasks.Count, plan.InputBytes + hashBytes, options.Progress);
         using var hashStop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         // One budget for everything the merge allocates: the workers' buffers and the hashing's reads.
         using var budget = new MemoryBudget(options.MemoryBudgetBytes);
         Task<(IReadOnlyList<RecipeWriter.InputFile> Hashes, TimeSpan Took)>? hashing = null;
-
         try
         {
             // The inputs are hashed while the merge runs (on the same threads' worth of cores, from the page
             // cache the merge fills), never in a pass of their own; the header reserves a same-length placeholder.
-            var files = AllInputFiles(plan);
-            hashing = options.HashInputs ? StartHashing(files, threads, budget, n => Interlocked.Add(ref bytesDone, n), hashStop.Token) : null;
-            var provenance = new Dictionary<string, object>
-            {
-                ["tool"] = "ModelSoups " + (typeof(MergeEngine).Assembly.GetName().Version?.ToString(3) ?? "0"),
-            };
-            if (CreationTime.Text(options.NoTimestamp) is { } created) provenance["created"] = created;
-            foreach (var (k, v) in options.Provenance ?? new Dictionary<string, object>()) provenance[k] = v;
-            var placeholders = options.HashInputs ? InputHashes.Placeholders(files) : null;
-            var recipeYaml = RecipeWriter.ToYaml(plan.Recipe, placeholders, provenance);
-            var metadata = new Dictionary<string, string>
-            {
-                ["format"] = "pt",
-                ["soup_method"] = plan.Method.Name,
-                ["soup_recipe"] = recipeYaml,
-            };
+            hashing = options.HashInputs ? StartHashing(files, threads, budget, progress.AddBytes, hashStop.Token) : null;
+            var provenance = MergeProvenance.Create(plan, options, options.HashInputs ? InputHashes.Placeholders(files) : null);
             using var writer = CheckpointWriter.Create(output, [.. plan.Tasks.Select(t => t.Output)],
-                new CheckpointWriterOptions(options.MaxShardBytes, metadata, options.Overwrite));
+                new CheckpointWriterOptions(options.MaxShardBytes, provenance.Metadata, options.Overwrite));
             var items = WorkItems(plan, options);
             var remaining = plan.Tasks.ToDictionary(t => t.Output.Name, t => items.Count(i => i.Task == t));
-            int next = -1;
-            Exception? failure = null;
             var maskMismatches = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
             var nonFinite = new NonFiniteTally();
             var peakScratch = new PeakScratch();
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-            var workers = Enumerable.Range(0, threads).Select(w => new Thread(() =>
+            WorkerPool.Run(items.Count, threads, (i, stop) =>
             {
-                try
-                {
-                    int i;
-                    while (!stop.IsCancellationRequested && (i = Interlocked.Increment(ref next)) < items.Count)
-                    {
-                        var item = items[i];
-                        long read = Process(plan, item, writer, budget, maskMismatches, nonFinite, peakScratch, stop.Token);
-                        Interlocked.Add(ref bytesDone, read);
-                        bool last;
-                        lock (remaining) last = --remaining[item.Task.Output.Name] == 0;
-                        if (last) Interlocked.Increment(ref tensorsDone);
-                    }
-                }
-                catch (Exception e)
-                {
-                    Interlocked.CompareExchange(ref failure, e, null);
-                    stop.Cancel();
-                }
-            }) { Name = $"soup-merge-{w}", IsBackground = true }).ToList();
-            workers.ForEach(t => t.Start());
-            workers.ForEach(t => t.Join());
-            if (failure is not null && failure is not OperationCanceledException) throw Rethrow(failure);
-            cancel.ThrowIfCancellationRequested();
-            if (failure is not null) throw Rethrow(failure);
-            if (!maskMismatches.IsEmpty)
-            {
-                // sparsity: preserve. The writer is not committed, so nothing reaches the output folder.
-                var names = maskMismatches.Keys.Order(StringComparer.Ordinal).ToList();
-                throw new ModelSoupsException(
-                    $"sparsity: preserve, but the models' masks (zero patterns) differ in {names.Count} tensor(s): " +
-                    string.Join(", ", names.Take(20)) + (names.Count > 20 ? $", and {names.Count - 20} more" : "") +
-                    ". Nothing was written; merge models pruned with the same mask, or drop sparsity: preserve.", plan.Recipe.SourcePath);
-            }
+                var item = items[i];
+                progress.AddBytes(Process(plan, item, writer, budget, maskMismatches, nonFinite, peakScratch, stop));
+                bool last;
+                lock (remaining) last = --remaining[item.Task.Output.Name] == 0;
+                if (last) progress.TensorDone();
+            }, cancel);
+            // The writer is not committed on a refusal: nothing reaches the output folder.
+            RefuseMaskMismatches(plan, maskMismatches);
+            nonFinite.RefuseMadeValues(plan, options.AllowNonFinite);
 
             var hashingTime = TimeSpan.Zero;
             IReadOnlyList<RecipeWriter.InputFile>? hashes = null;
             if (hashing is not null)
             {
-                (hashes, var took) = hashing.GetAwaiter().GetResult();
-                hashingTime = took;
-                recipeYaml = RecipeWriter.ToYaml(plan.Recipe, hashes, provenance);
-                metadata["soup_recipe"] = recipeYaml;
-                writer.ReplaceMetadata(metadata);
-            }
-            if (nonFinite.NewInOutput.Count > 0 && !options.AllowNonFinite)
-            {
-                // The writer is not committed: nothing reaches the output folder.
-                var worst = nonFinite.NewInOutput.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
-                throw new ModelSoupsException(
-                    $"the merge produced {worst.Sum(p => p.Value):N0} non-finite value(s) (NaN or ±Inf) that are not in the inputs, in {worst.Count} tensor(s): " +
-                    string.Join(", ", worst.Take(10).Select(p => $"{PrintableName.Of(p.Key)} ({p.Value:N0})")) + (worst.Count > 10 ? ", …" : "") +
-                    ". Nothing was written; check the weights and parameters (an overflow?), or pass --allow-nonfinite to keep them.", plan.Recipe.SourcePath);
+                (hashes, hashingTime) = hashing.GetAwaiter().GetResult();
+                provenance.WithHashes(hashes);
+                writer.ReplaceMetadata(provenance.Metadata);
             }
             var notes = new List<string>(plan.Notes);
             notes.AddRange(writer.Notes);
             notes.AddRange(nonFinite.InputNotes(plan));
-            if (options.AllowNonFinite && nonFinite.NewInOutput.Count > 0)
-                notes.Add($"the output has {nonFinite.NewInOutput.Values.Sum():N0} non-finite value(s) not in the inputs (--allow-nonfinite), in: " +
-                    string.Join(", ", nonFinite.NewInOutput.Keys.Order(StringComparer.Ordinal).Take(10).Select(PrintableName.Of)) + ".");
+            notes.AddRange(nonFinite.AllowedOutputNotes(options.AllowNonFinite));
 
-            string? baseCard = null;
-            if (plan.ConfigSource is { } folder)
-            {
-                foreach (var name in SideFiles)
-                {
-                    var path = Path.Combine(folder, name);
-                    if (!File.Exists(path)) continue;
-                    if (plan.Tokenizer is not null && OutputTokenizer.FileNames.Contains(name)) continue;   // written below
-                    // config.json gets what the merge changed (layer count, dtype, vocabulary size); the rest is copied as is.
-                    int? vocab = plan.OutputVocabSize;
-                    if (name == "config.json" && (plan.OutputLayerCount is not null || plan.Recipe.OutDType is not null || vocab is not null))
-                        writer.WriteText(name, OutputConfig.Rewrite(File.ReadAllText(path), plan.OutputLayerCount, plan.Recipe.OutDType, path, vocab));
-                    else writer.CopyFile(path, name);
-                }
-                var card = Path.Combine(folder, ModelCard.FileName);
-                if (File.Exists(card)) baseCard = File.ReadAllText(card);
-            }
-            foreach (var (name, copyFrom, text) in plan.Tokenizer?.Files ?? [])
-            {
-                if (copyFrom is not null) writer.CopyFile(copyFrom, name);
-                else writer.WriteText(name, text!);
-            }
-            writer.WriteText(ModelCard.FileName, ModelCard.Build(CardContent(plan, hashes, (string)provenance["tool"]), baseCard));
-            writer.WriteText(RecipeFileName, recipeYaml);
+            OutputSideFiles.Write(plan, writer, hashes, provenance);
             writer.Commit();
             return new MergeSummary
             {
@@ -214,11 +130,11 @@ public static class MergeEngine
                 TensorsCopied = plan.Tasks.Count(t => t.Action == TensorAction.Copy),
                 InputBytes = plan.InputBytes,
                 OutputBytes = plan.OutputBytes,
-                Elapsed = clock.Elapsed,
+                Elapsed = progress.Elapsed,
                 HashingTime = hashingTime,
                 PeakWorkingBytes = budget.PeakBytes,
                 PeakScratchBytes = peakScratch.Bytes,
-                PeakRssAnonBytes = Math.Max(peakAnon, ProcessMemory.RssAnonBytes() ?? 0) is var p and > 0 ? p : null,
+                PeakRssAnonBytes = progress.PeakAnonBytes,
                 ShardFiles = writer.ShardFiles,
                 Notes = notes,
             };
@@ -227,9 +143,18 @@ public static class MergeEngine
         {
             hashStop.Cancel();
             try { hashing?.Wait(); } catch (AggregateException) { } // a failure already propagated; only wait for the reads to stop
-            progressStop.Cancel();
-            progressThread.Join();
         }
+    }
+
+    /// <summary><c>sparsity: preserve</c> with models whose zero patterns differ: refused, naming the tensors.</summary>
+    static void RefuseMaskMismatches(MergePlan plan, ConcurrentDictionary<string, bool> mismatches)
+    {
+        if (mismatches.IsEmpty) return;
+        var names = mismatches.Keys.Order(StringComparer.Ordinal).ToList();
+        throw new ModelSoupsException(
+            $"sparsity: preserve, but the models' masks (zero patterns) differ in {names.Count} tensor(s): " +
+            string.Join(", ", names.Take(20)) + (names.Count > 20 ? $", and {names.Count - 20} more" : "") +
+            ". Nothing was written; merge models pruned with the same mask, or drop sparsity: preserve.", plan.Recipe.SourcePath);
     }
 
     /// <summary>Output elements in a slice that are non-finite where every input is finite (the merge made them).</summary>
@@ -255,26 +180,6 @@ public static class MergeEngine
             var hashes = InputHashes.Compute(files, threads, budget, onBytes, cancel);
             return (hashes, clock.Elapsed);
         }, cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-
-    static ModelCard.Content CardContent(MergePlan plan, IReadOnlyList<RecipeWriter.InputFile>? hashes, string tool)
-    {
-        var basePath = plan.HasBase ? plan.InputModels[0].Path : plan.LayerMap is not null ? plan.Recipe.BaseModel?.Path : null;
-        var inputs = plan.Inputs.Zip(plan.InputModels).Select(p =>
-        {
-            var files = p.First.Files.Select(f =>
-            {
-                var h = hashes?.FirstOrDefault(x => x.Path == f);
-                return (Path.GetFileName(f), h?.Bytes ?? new FileInfo(f).Length, h?.Sha256);
-            }).ToList();
-            return new ModelCard.Input(p.Second.Spelled, p.Second.Path == basePath ? "base" : "model", files);
-        }).ToList();
-        var recipe = plan.Recipe.SourceText ?? RecipeWriter.ToYaml(plan.Recipe);
-        // The title does not name the output folder (mergekit does): the same merge gives the same bytes wherever it is written.
-        return new ModelCard.Content(plan.Recipe.Name ?? $"{plan.Method.Name} merge", plan.Method.Name, plan.Method.Description, inputs, recipe, tool);
-    }
-
-    static Exception Rethrow(Exception e) =>
-        e is ModelSoupsException or OperationCanceledException ? e : new InvalidOperationException($"merge failed: {e.Message}", e);
 
     static IReadOnlyList<string> AllInputFiles(MergePlan plan) => plan.Inputs.SelectMany(c => c.Files).Distinct().ToList();
 

@@ -36,6 +36,12 @@ public sealed record MergeOptions
     /// <summary>Leave the creation time out of the provenance, for byte-reproducible outputs (see <see cref="CreationTime"/>).</summary>
     public bool NoTimestamp { get; init; }
 
+    /// <summary>
+    /// Inputs the caller has open already, by full path (e.g. <c>soup greedy</c>'s ingredients): the plan reads these
+    /// instead of opening and parsing the files again, and leaves them open. Slice recipes open their own.
+    /// </summary>
+    public IReadOnlyDictionary<string, ICheckpoint>? OpenedInputs { get; init; }
+
     /// <summary>Extra entries for the provenance block of <c>soup-recipe.yaml</c> (e.g. a greedy soup's scores).</summary>
     public IReadOnlyDictionary<string, object>? Provenance { get; init; }
 }

@@ -23,6 +23,27 @@ internal sealed class NonFiniteTally
         if (made > 0) _made.AddOrUpdate(tensor, made, (_, c) => c + made);
     }
 
+    /// <summary>Non-finite values the merge made (not in the inputs) are refused unless <paramref name="allowed"/>, naming the worst tensors.</summary>
+    public void RefuseMadeValues(MergePlan plan, bool allowed)
+    {
+        var made = NewInOutput;
+        if (made.Count == 0 || allowed) return;
+        var worst = made.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
+        throw new ModelSoupsException(
+            $"the merge produced {worst.Sum(p => p.Value):N0} non-finite value(s) (NaN or ±Inf) that are not in the inputs, in {worst.Count} tensor(s): " +
+            string.Join(", ", worst.Take(10).Select(p => $"{PrintableName.Of(p.Key)} ({p.Value:N0})")) + (worst.Count > 10 ? ", …" : "") +
+            ". Nothing was written; check the weights and parameters (an overflow?), or pass --allow-nonfinite to keep them.", plan.Recipe.SourcePath);
+    }
+
+    /// <summary>With <c>--allow-nonfinite</c>: one note on the non-finite values the merge made and kept.</summary>
+    public IEnumerable<string> AllowedOutputNotes(bool allowed)
+    {
+        var made = NewInOutput;
+        if (!allowed || made.Count == 0) yield break;
+        yield return $"the output has {made.Values.Sum():N0} non-finite value(s) not in the inputs (--allow-nonfinite), in: " +
+            string.Join(", ", made.Keys.Order(StringComparer.Ordinal).Take(10).Select(PrintableName.Of)) + ".";
+    }
+
     /// <summary>One note per input that holds non-finite values, naming the tensors and counts.</summary>
     public IEnumerable<string> InputNotes(MergePlan plan)
     {

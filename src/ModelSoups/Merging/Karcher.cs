@@ -9,7 +9,7 @@ namespace ModelSoups.Merging;
 /// with θ_i = arccos(u·x̂_i) ≥ tol; stop when ‖T‖ &lt; tol; u ← cos‖T‖·u + sin‖T‖·T/‖T‖, renormalised.
 /// Result (Σ_i r_i / N)·u. Equal weights α = 1/N, as mergekit. Dots in double.
 /// </summary>
-public sealed class Karcher : MergeMethod
+public sealed class Karcher : MergeMethod<KarcherParameters>
 {
     /// <inheritdoc/>
     public override string Name => "karcher";
@@ -32,14 +32,17 @@ public sealed class Karcher : MergeMethod
         $"mergekit karcher: equal weights, at most {p.Integer("max_iter")} iterations, tol {p.Number("tol")}; a base_model, if given, is one of the points averaged (mergekit gathers it too).";
 
     /// <inheritdoc/>
-    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
+    protected override KarcherParameters Bind(MergeParameters p) => new(p.Integer("max_iter"), p.Number("tol"));
+
+    /// <inheritdoc/>
+    protected override void MergeCore<T>(MergeInput<T> input, KarcherParameters parameters, Span<T> output)
     {
         var points = new List<ReadOnlyMemory<T>>(input.Models);
         if (input.HasBase) points.Add(input.Base);
         int k = points.Count, n = output.Length;
         if (k == 1) { points[0].Span.CopyTo(output); return; }
-        int maxIter = input.Parameters.Integer("max_iter");
-        double tol = input.Parameters.Number("tol");
+        int maxIter = parameters.MaxIterations;
+        double tol = parameters.Tolerance;
         var norms = new double[k];
         for (int i = 0; i < k; i++) norms[i] = Math.Sqrt(Dot(points[i].Span, points[i].Span));
         var valid = Enumerable.Range(0, k).Where(i => norms[i] > tol).ToArray();

@@ -7,7 +7,7 @@ namespace ModelSoups.Merging;
 /// (α = language share). Non-layer tensors (embeddings, final norm, head) come from
 /// <c>non_layer_source</c>, because the paper leaves them open.
 /// </summary>
-public sealed class LayerSwap : MergeMethod
+public sealed class LayerSwap : MergeMethod<LayerSwapParameters>
 {
     /// <inheritdoc/>
     public override string Name => "layer_swap";
@@ -48,15 +48,19 @@ public sealed class LayerSwap : MergeMethod
     }
 
     /// <inheritdoc/>
-    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
+    protected override LayerSwapParameters Bind(MergeParameters p) =>
+        new(p.Integer("language_model"), p.Integer("bottom"), p.Integer("top"), p.Integer("transition"),
+            p.Choice("non_layer_source") switch { "language" => 1, "average" => 0.5, _ => 0 });
+
+    /// <inheritdoc/>
+    protected override void MergeCore<T>(MergeInput<T> input, LayerSwapParameters p, Span<T> output)
     {
-        var p = input.Parameters;
-        int lang = p.Integer("language_model");
+        int lang = p.LanguageModel;
         var language = input.Models[lang].Span;
         var task = input.Models[1 - lang].Span;
         double alpha = input.LayerIndex is int layer
-            ? LanguageShare(layer, input.LayerCount, p.Integer("bottom"), p.Integer("top"), p.Integer("transition"))
-            : p.Choice("non_layer_source") switch { "language" => 1, "average" => 0.5, _ => 0 };
+            ? LanguageShare(layer, input.LayerCount, p.Bottom, p.Top, p.Transition)
+            : p.NonLayerShare;
         if (alpha == 1) { language.CopyTo(output); return; }
         if (alpha == 0) { task.CopyTo(output); return; }
         T a = T.CreateChecked(alpha), b = T.CreateChecked(1 - alpha);

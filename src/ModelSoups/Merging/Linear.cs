@@ -8,7 +8,7 @@ namespace ModelSoups.Merging;
 /// Weighted average Σ w_i θ_i / Σ w_i (or the plain weighted sum when normalize is false).
 /// Equal weights give the uniform soup of Wortsman et al. (2022); matches mergekit <c>linear</c>.
 /// </summary>
-public sealed class Linear : MergeMethod
+public sealed class Linear : MergeMethod<LinearParameters>
 {
     /// <inheritdoc/>
     public override string Name => "linear";
@@ -26,20 +26,22 @@ public sealed class Linear : MergeMethod
     public override bool IsElementwise(MergeParameters parameters) => true;
 
     /// <inheritdoc/>
-    protected override void ValidateMore(MergeParameters p, bool hasBase, string where)
+    protected override LinearParameters Bind(MergeParameters parameters) => LinearParameters.From(parameters);
+
+    /// <inheritdoc/>
+    protected override void ValidateParameters(LinearParameters p, bool hasBase, string where)
     {
-        if (!p.Flag("normalize")) return;
+        if (!p.Normalize) return;
         // Zero relative to the weights' own size: 1e-39 + 1e-39 is a fine sum, 1 + (-1) (or 1 + (-1 + 1e-15)) is not.
-        var w = Weights(p, out double sum);
-        double max = w.Max(Math.Abs);
-        if (!(Math.Abs(sum) > 1e-12 * max))
+        double max = p.Weights.Max(Math.Abs);
+        if (!(Math.Abs(p.Divisor) > 1e-12 * max))
             throw new ModelSoupsException($"The linear weights sum to zero{where}, so they cannot be normalised; change a weight or set normalize: false.");
     }
 
     /// <inheritdoc/>
     /// <remarks>Inputs of unknown file dtype accumulate in f64 (the rule for f32 files); the engine, which
     /// knows the files, passes <see cref="Accumulation.For"/> through <see cref="Merge{T}(MergeInput{T}, Accumulation, Span{T})"/>.</remarks>
-    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output) => Accumulate(input, Accumulation.F64, output);
+    protected override void MergeCore<T>(MergeInput<T> input, LinearParameters parameters, Span<T> output) => Accumulate(input, parameters, Accumulation.F64, output);
 
     /// <summary>
     /// The weighted mean with the running sum kept in <paramref name="accumulation"/> (F32 only for f32
@@ -47,37 +49,26 @@ public sealed class Linear : MergeMethod
     /// </summary>
     public void Merge<T>(MergeInput<T> input, Accumulation accumulation, Span<T> output) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        Validate(input.Parameters, input.HasBase, input.TensorName);
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Parameters.ValidatedWithBase != input.HasBase) Validate(input.Parameters, input.HasBase, input.TensorName);
         foreach (var m in input.Models)
             if (m.Length != output.Length) throw new ArgumentException("Every input must have the output's length.", nameof(input));
-        Accumulate(input, accumulation, output);
+        Accumulate(input, Typed(input.Parameters), accumulation, output);
     }
 
 
-    /// <summary>
-    /// The weights w_i and the divisor (Σ w_i when normalising, else 1), both in f64. With normalize, weights of
-    /// ordinary size are used as given (so the bits stay what they always were), while weights whose largest
-    /// magnitude is outside [2⁻⁶⁰, 2⁶⁰] are first divided by that largest magnitude: the mean is unchanged, but
-    /// weights like 1e-39 (whose sum is not zero) or 1e308 (whose sum would overflow, and which f32 sums could not
-    /// hold) give their true weighted mean — equal weights become exactly 1, the plain mean.
-    /// </summary>
-    internal static double[] Weights(MergeParameters p, out double divisor)
+    /// <summary>The weights w_i and the divisor of the tensor's validated parameters (see <see cref="LinearParameters.From"/>).</summary>
+    internal static IReadOnlyList<double> Weights(MergeParameters p, out double divisor)
     {
-        var w = new double[p.ModelCount];
-        double max = 0;
-        for (int i = 0; i < w.Length; i++) max = Math.Max(max, Math.Abs(w[i] = p.Number("weight", i)));
-        if (!p.Flag("normalize")) { divisor = 1; return w; }
-        if (max > 0 && double.IsFinite(max) && (max < Math.ScaleB(1.0, -60) || max > Math.ScaleB(1.0, 60)))
-            for (int i = 0; i < w.Length; i++) w[i] /= max;
-        double sum = 0;
-        for (int i = 0; i < w.Length; i++) sum += w[i];
-        divisor = sum;
-        return w;
+        var typed = p.Bound as LinearParameters ?? LinearParameters.From(p);
+        divisor = typed.Divisor;
+        return typed.Weights;
     }
 
-    static void Accumulate<T>(MergeInput<T> input, Accumulation accumulation, Span<T> output) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    static void Accumulate<T>(MergeInput<T> input, LinearParameters p, Accumulation accumulation, Span<T> output) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var w = Weights(input.Parameters, out double divisor);
+        var w = p.Weights;
+        double divisor = p.Divisor;
         var compute = typeof(T) == typeof(double) ? DType.F64 : DType.F32;
         if (compute == DType.F64) accumulation = Accumulation.F64;
         // One L1-sized slice of every model at a time, so the sum stays in cache.
@@ -89,7 +80,7 @@ public sealed class Linear : MergeMethod
             int n = Math.Min(SoupAccumulator.Slice, output.Length - s);
             var a = acc[..(n * accumulation.Size)];
             SoupAccumulator.Clear(accumulation, a);
-            for (int i = 0; i < w.Length; i++)
+            for (int i = 0; i < w.Count; i++)
                 SoupAccumulator.Add(accumulation, a, compute, compute, MemoryMarshal.AsBytes(input.Models[i].Span.Slice(s, n)), w[i]);
             SoupAccumulator.Mean(accumulation, a, compute, divisor, compute, outBytes.Slice(s * size, n * size));
         }

@@ -30,16 +30,28 @@ public sealed class MergeParameters
     public int ModelCount => _perModel.Length;
 
     /// <summary>Sets a global value. Returns this for chaining.</summary>
-    public MergeParameters Set(string name, object value) { _global[name] = Normalise(value); ValidatedWithBase = null; return this; }
+    public MergeParameters Set(string name, object value) { _global[name] = Normalise(value); Changed(); return this; }
 
     /// <summary>Sets a per-model value for input <paramref name="model"/>. Returns this for chaining.</summary>
-    public MergeParameters Set(string name, int model, object value) { _perModel[model][name] = Normalise(value); ValidatedWithBase = null; return this; }
+    public MergeParameters Set(string name, int model, object value) { _perModel[model][name] = Normalise(value); Changed(); return this; }
+
+    void Changed()
+    {
+        ValidatedWithBase = null;
+        Bound = null;
+    }
 
     /// <summary>
     /// Set by <see cref="MergeMethod.Validate"/> when these values passed every check (with or without a
     /// base); any later <c>Set</c> clears it. The plan validates once; merging a block then skips it.
     /// </summary>
     internal bool? ValidatedWithBase { get; set; }
+
+    /// <summary>
+    /// The method's typed record of these values (<see cref="MergeMethod{TParameters}"/>), built once when they are
+    /// validated at planning; any later <c>Set</c> clears it.
+    /// </summary>
+    internal object? Bound { get; set; }
 
     /// <summary>Sets a per-model value for every input model.</summary>
     public MergeParameters SetAll(string name, object value)

@@ -5,7 +5,7 @@ namespace ModelSoups.Merging;
 /// cosine of the task vectors (norm product clamped to ≥ 1e-6, each cosine clamped to [−1, 1]);
 /// t = k·cosθ / (1 + (k − 1)·cosθ); result t·mean(θ_i) + (1 − t)·θ_0. Whole tensor; sums in double.
 /// </summary>
-public sealed class ModelStock : MergeMethod
+public sealed class ModelStock : MergeMethod<ModelStockParameters>
 {
     /// <inheritdoc/>
     public override string Name => "model_stock";
@@ -34,10 +34,13 @@ public sealed class ModelStock : MergeMethod
     }
 
     /// <inheritdoc/>
-    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
+    protected override ModelStockParameters Bind(MergeParameters p) => new(p.Flag("filter_wise"));
+
+    /// <inheritdoc/>
+    protected override void MergeCore<T>(MergeInput<T> input, ModelStockParameters parameters, Span<T> output)
     {
         int n = output.Length;
-        int row = input.Parameters.Flag("filter_wise") && input.Shape.Length >= 2 && input.Shape[^1] > 0 ? (int)Math.Min(n, input.Shape[^1]) : n;
+        int row = parameters.FilterWise && input.Shape.Length >= 2 && input.Shape[^1] > 0 ? (int)Math.Min(n, input.Shape[^1]) : n;
         for (int s = 0; s < n; s += Math.Max(row, 1))
         {
             int len = Math.Min(row, n - s);

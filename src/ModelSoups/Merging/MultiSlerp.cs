@@ -8,7 +8,7 @@ namespace ModelSoups.Merging;
 /// result (m cos τ + g sin τ / τ) · Σ w_i ‖x_i‖ (+ base). Where ‖Σ w_i u_i‖ &lt; ε two models are
 /// interpolated linearly and more are refused (antipodal inputs). Whole tensor; sums in double.
 /// </summary>
-public sealed class MultiSlerp : MergeMethod
+public sealed class MultiSlerp : MergeMethod<MultiSlerpParameters>
 {
     /// <inheritdoc/>
     public override string Name => "multislerp";
@@ -27,28 +27,33 @@ public sealed class MultiSlerp : MergeMethod
     public override bool IsElementwise(MergeParameters parameters) => false;
 
     /// <inheritdoc/>
-    protected override void ValidateMore(MergeParameters p, bool hasBase, string where)
+    protected override MultiSlerpParameters Bind(MergeParameters p)
     {
-        if (!p.Flag("normalize_weights")) return;
+        var w = new double[p.ModelCount];
         double sum = 0;
-        for (int i = 0; i < p.ModelCount; i++) sum += p.Number("weight", i);
-        if (p.ModelCount > 1 && Math.Abs(sum) < 1e-12)
+        for (int i = 0; i < w.Length; i++) sum += w[i] = p.Number("weight", i);
+        bool normalize = p.Flag("normalize_weights");
+        if (normalize) for (int i = 0; i < w.Length; i++) w[i] /= sum;
+        return new MultiSlerpParameters(w, p.Number("eps"), normalize, sum);
+    }
+
+    /// <inheritdoc/>
+    protected override void ValidateParameters(MultiSlerpParameters p, bool hasBase, string where)
+    {
+        if (!p.NormalizeWeights) return;
+        if (p.Weights.Count > 1 && Math.Abs(p.WeightSum) < 1e-12)
             throw new ModelSoupsException($"The multislerp weights sum to zero{where}, so they cannot be normalised; change a weight or set normalize_weights: false.");
     }
 
     /// <inheritdoc/>
-    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
+    protected override void MergeCore<T>(MergeInput<T> input, MultiSlerpParameters p, Span<T> output)
     {
-        var p = input.Parameters;
         int k = input.Models.Count, n = output.Length;
         bool hasBase = input.HasBase;
         var o = hasBase ? input.Base.Span : default;
         if (k == 1) { input.Models[0].Span.CopyTo(output); return; } // mergekit: one tensor is returned as it is
-        double eps = p.Number("eps");
-        var w = new double[k];
-        double sum = 0;
-        for (int i = 0; i < k; i++) sum += w[i] = p.Number("weight", i);
-        if (p.Flag("normalize_weights")) for (int i = 0; i < k; i++) w[i] /= sum;
+        double eps = p.Eps;
+        var w = p.Weights.ToArray();   // the helpers take an array; k entries
 
         var norms = new double[k];
         for (int i = 0; i < k; i++)

@@ -6,7 +6,7 @@ namespace ModelSoups.Merging;
 /// w = clamp(t / max(|a − b|, 10⁻⁶), 0, 1), result w·b + (1 − w)·a — elements closer than t take b,
 /// farther ones move by t. Element-wise.
 /// </summary>
-public sealed class NearSwap : MergeMethod
+public sealed class NearSwap : MergeMethod<NearSwapParameters>
 {
     /// <inheritdoc/>
     public override string Name => "nearswap";
@@ -25,9 +25,12 @@ public sealed class NearSwap : MergeMethod
     public override bool IsElementwise(MergeParameters parameters) => true;
 
     /// <inheritdoc/>
-    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
+    protected override NearSwapParameters Bind(MergeParameters p) => new(p.Number("t"));
+
+    /// <inheritdoc/>
+    protected override void MergeCore<T>(MergeInput<T> input, NearSwapParameters parameters, Span<T> output)
     {
-        T t = T.CreateChecked(input.Parameters.Number("t"));
+        T t = T.CreateChecked(parameters.T);
         T floor = T.CreateChecked(1e-6);
         var a = input.Base.Span;
         var b = input.Models[0].Span;

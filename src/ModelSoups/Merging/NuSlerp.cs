@@ -7,7 +7,7 @@ namespace ModelSoups.Merging;
 /// normalised by max(‖v‖, 10⁻⁷); Θ = arccos(clamp(û₁·û₂)); result (sin((1−t)Θ)·v₁ + sin(tΘ)·v₂)/sinΘ,
 /// linear where |sinΘ| &lt; 10⁻⁸. With a base model the two task vectors are interpolated and added to it.
 /// </summary>
-public sealed class NuSlerp : MergeMethod
+public sealed class NuSlerp : MergeMethod<NuSlerpParameters>
 {
     /// <inheritdoc/>
     public override string Name => "nuslerp";
@@ -34,18 +34,20 @@ public sealed class NuSlerp : MergeMethod
         + "; the base may not be one of the two models (as mergekit). Angles in double.";
 
     /// <inheritdoc/>
-    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
+    protected override NuSlerpParameters Bind(MergeParameters p) =>
+        new(p.Number("weight", 0), p.Number("weight", 1), p.Flag("nuslerp_flatten"), p.Flag("nuslerp_row_wise"));
+
+    /// <inheritdoc/>
+    protected override void MergeCore<T>(MergeInput<T> input, NuSlerpParameters p, Span<T> output)
     {
-        var p = input.Parameters;
-        double w0 = p.Number("weight", 0), w1 = p.Number("weight", 1);
-        double t = Math.Abs(w0 + w1) < 1e-6 ? 0.5 : w1 / (w0 + w1);
+        double t = p.T;
         int n = output.Length;
         // Vectors: `count` of them, each of `length` elements at stride `step`, starting at start(v).
         int length = n, count = 1, step = 1;
         bool columns = false;
-        if (!p.Flag("nuslerp_flatten") && input.Shape.Length >= 1 && n > 0)
+        if (!p.Flatten && input.Shape.Length >= 1 && n > 0)
         {
-            if (p.Flag("nuslerp_row_wise")) { length = (int)input.Shape[0]; count = n / Math.Max(length, 1); step = count; columns = true; }
+            if (p.RowWise) { length = (int)input.Shape[0]; count = n / Math.Max(length, 1); step = count; columns = true; }
             else { length = (int)input.Shape[^1]; count = n / Math.Max(length, 1); }
         }
         var a = input.Models[0].Span;

@@ -4,7 +4,7 @@ namespace ModelSoups.Merging;
 /// Copies one input model's tensor, multiplied by that model's <c>scale</c> (mergekit <c>passthrough</c>,
 /// whose per-model <c>scale</c> is used e.g. to damp stacked layers; layer stacking is the recipe's job).
 /// </summary>
-public sealed class Passthrough : MergeMethod
+public sealed class Passthrough : MergeMethod<PassthroughParameters>
 {
     /// <inheritdoc/>
     public override string Name => "passthrough";
@@ -25,17 +25,25 @@ public sealed class Passthrough : MergeMethod
     public override string Definition(MergeParameters p) => "mergekit passthrough: the tensor of one model times its scale; source picks the model when several are given (mergekit takes exactly one).";
 
     /// <inheritdoc/>
-    protected override void ValidateMore(MergeParameters p, bool hasBase, string where)
+    protected override PassthroughParameters Bind(MergeParameters p)
     {
-        if (p.Integer("source") >= p.ModelCount)
-            throw new ModelSoupsException($"passthrough source {p.Integer("source")} does not exist{where}: there are {p.ModelCount} models (0-based).");
+        int source = p.Integer("source");
+        // The scale of a source that does not exist is never read: validation refuses it.
+        return new PassthroughParameters(source, source < p.ModelCount ? p.Number("scale", source) : 1, p.ModelCount);
     }
 
     /// <inheritdoc/>
-    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
+    protected override void ValidateParameters(PassthroughParameters p, bool hasBase, string where)
     {
-        int source = input.Parameters.Integer("source");
-        double scale = input.Parameters.Number("scale", source);
+        if (p.Source >= p.ModelCount)
+            throw new ModelSoupsException($"passthrough source {p.Source} does not exist{where}: there are {p.ModelCount} models (0-based).");
+    }
+
+    /// <inheritdoc/>
+    protected override void MergeCore<T>(MergeInput<T> input, PassthroughParameters parameters, Span<T> output)
+    {
+        int source = parameters.Source;
+        double scale = parameters.Scale;
         var x = input.Models[source].Span;
         if (scale == 1) { x.CopyTo(output); return; }
         T s = T.CreateChecked(scale);

@@ -5,7 +5,7 @@ namespace ModelSoups.Merging;
 /// vectors whose |τ_i| exceeds ε contribute; where exactly one model contributes its τ_i is kept
 /// whole, where several do their mean is taken (Σ τ_i / count). Result θ₀ + that. Element-wise.
 /// </summary>
-public sealed class Ram : MergeMethod
+public sealed class Ram : MergeMethod<RamParameters>
 {
     /// <inheritdoc/>
     public override string Name => "ram";
@@ -24,11 +24,14 @@ public sealed class Ram : MergeMethod
     public override long ScratchElements(long elementCount, int modelCount) => (long)modelCount * 256;   // Combine's chunk of task vectors
 
     /// <inheritdoc/>
-    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
+    protected override RamParameters Bind(MergeParameters p) => new(p.Number("epsilon"));
+
+    /// <inheritdoc/>
+    protected override void MergeCore<T>(MergeInput<T> input, RamParameters parameters, Span<T> output)
     {
         var lambda = new T[input.Models.Count];
         Array.Fill(lambda, T.One);
-        Combine(input, T.CreateChecked(input.Parameters.Number("epsilon")), lambda, output);
+        Combine(input, T.CreateChecked(parameters.Epsilon), lambda, output);
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ namespace ModelSoups.Merging;
 /// changes, ε), counted over the tensor — a model whose changes are mostly shared, and so averaged
 /// down, gets its unique ones scaled up. Whole tensor (the counts).
 /// </summary>
-public sealed class RamPlusTl : MergeMethod
+public sealed class RamPlusTl : MergeMethod<RamParameters>
 {
     /// <inheritdoc/>
     public override string Name => "ramplus_tl";
@@ -27,10 +27,12 @@ public sealed class RamPlusTl : MergeMethod
     public override long ScratchElements(long elementCount, int modelCount) => (long)modelCount * 256;
 
     /// <inheritdoc/>
-    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
+    protected override RamParameters Bind(MergeParameters p) => new(p.Number("epsilon"), p.Number("r"), p.Number("alpha"));
+
+    /// <inheritdoc/>
+    protected override void MergeCore<T>(MergeInput<T> input, RamParameters p, Span<T> output)
     {
-        var p = input.Parameters;
-        double epsilon = p.Number("epsilon"), r = p.Number("r"), alpha = p.Number("alpha");
+        double epsilon = p.Epsilon, r = p.R, alpha = p.Alpha;
         T eps = T.CreateChecked(epsilon);
         var (unique, shared) = Ram.Counts(input, eps);
         var lambda = new T[input.Models.Count];

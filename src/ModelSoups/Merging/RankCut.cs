@@ -56,6 +56,114 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         return new RankCut<T> { _value = v, _tiesAllowed = r - greater };
     }
 
+    /// <summary>
+    /// The cut for rank <paramref name="r"/> over the magnitudes |<paramref name="model"/> − <paramref name="b"/>| (a task
+    /// vector), exactly as <see cref="Find"/> over those magnitudes gives it. <paramref name="magnitudes"/> (as long as
+    /// the inputs) is working space; the rest comes from <paramref name="scratch"/> (no more than <see cref="Find"/>
+    /// takes: <see cref="ScratchElementsFor"/>) and is given back. In f32 it does not materialise the magnitudes: a
+    /// deterministic sample brackets the r-th largest, one vectorised pass counts the magnitudes above the bracket and
+    /// gathers the few inside it, and the exact value is selected among those; a bracket that misses (adversarial
+    /// data, NaNs near the cut) falls back to <see cref="Find"/>, so the result never depends on the sample.
+    /// </summary>
+    public static RankCut<T> FindOfDifference(ReadOnlySpan<T> model, ReadOnlySpan<T> b, long r, Span<T> magnitudes, MergeScratch scratch)
+    {
+        ArgumentNullException.ThrowIfNull(scratch);
+        long n = model.Length;
+        if (r <= 0) return new RankCut<T> { _none = true };
+        if (r >= n) return new RankCut<T> { _all = true };
+        if (typeof(T) == typeof(float) && n >= SampledMinimum && Vector256.IsHardwareAccelerated)
+        {
+            var m = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(model);
+            var bf = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(b);
+            var f = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(magnitudes);
+            long mark = scratch.Mark();
+            try
+            {
+                if (TrySampledSingle(m, bf, r - 1, f, scratch, out float value, out long greater))
+                    return new RankCut<T> { _value = T.CreateTruncating(value), _tiesAllowed = r - greater };
+            }
+            finally
+            {
+                scratch.Release(mark);
+            }
+        }
+        var mags = magnitudes[..(int)n];
+        System.Numerics.Tensors.TensorPrimitives.Subtract(model, b, mags);
+        System.Numerics.Tensors.TensorPrimitives.Abs<T>(mags, mags);
+        return Find(mags, r, scratch);
+    }
+
+    /// <summary>From this many elements on the sampled bracket is used (it selects with the radix select, whose histogram <see cref="ScratchElementsFor"/> counts).</summary>
+    internal const int SampledMinimum = RadixMinimum;
+
+    const int SampleSize = 1 << 15;
+
+    /// <summary>
+    /// The k-th largest (0-based) of |m − b| and how many are strictly greater, or false when the sampled bracket does
+    /// not hold it. Only non-negative real magnitudes are bracketed: NaN compares false everywhere, so it is never
+    /// counted above nor gathered, and a k-th largest among the NaNs (ranked last, as −1) misses the bracket.
+    /// The sample (2¹⁵ floats) is given back before the histogram (2¹⁶ longs) is taken, so the peak is the histogram's.
+    /// </summary>
+    static bool TrySampledSingle(ReadOnlySpan<float> m, ReadOnlySpan<float> b, long k, Span<float> gathered, MergeScratch scratch, out float value, out long greater)
+    {
+        value = 0; greater = 0;
+        int n = m.Length;
+        // A stride sample (deterministic), sorted descending: its order statistics bracket the population's.
+        float hi, lo;
+        long mark = scratch.Mark();
+        {
+            var sp = scratch.Take<float>(SampleSize);
+            for (int s = 0; s < SampleSize; s++)
+            {
+                int j = (int)((long)s * n / SampleSize);
+                float a = MathF.Abs(m[j] - b[j]);
+                if (float.IsNaN(a)) return false;
+                sp[s] = a;
+            }
+            sp.Sort();
+            sp.Reverse();
+            // Rank of the target in the sample, and a margin of about six standard deviations of that rank.
+            double q = (k + 0.5) / n;
+            double centre = q * SampleSize;
+            double margin = 6 * Math.Sqrt(SampleSize * q * (1 - q)) + 32;
+            int top = (int)Math.Max(0, Math.Floor(centre - margin));
+            int bottom = (int)Math.Min(SampleSize - 1, Math.Ceiling(centre + margin));
+            hi = top == 0 ? float.PositiveInfinity : sp[top];
+            lo = bottom == SampleSize - 1 ? 0f : sp[bottom];
+        }
+        scratch.Release(mark);
+
+        // One pass: count |d| > hi, gather lo ≤ |d| ≤ hi.
+        long above = 0;
+        int count = 0, i = 0;
+        var vhi = Vector256.Create(hi);
+        var vlo = Vector256.Create(lo);
+        for (; i <= n - 8; i += 8)
+        {
+            var a = Vector256.Abs(Vector256.Create(m.Slice(i, 8)) - Vector256.Create(b.Slice(i, 8)));
+            above += BitOperations.PopCount(Vector256.ExtractMostSignificantBits(Vector256.GreaterThan(a, vhi)));
+            uint inside = Vector256.ExtractMostSignificantBits(Vector256.GreaterThanOrEqual(a, vlo) & Vector256.LessThanOrEqual(a, vhi));
+            while (inside != 0)
+            {
+                int lane = BitOperations.TrailingZeroCount(inside);
+                gathered[count++] = a.GetElement(lane);
+                inside &= inside - 1;
+            }
+        }
+        for (; i < n; i++)
+        {
+            float a = MathF.Abs(m[i] - b[i]);
+            if (a > hi) above++;
+            else if (a >= lo && a <= hi) gathered[count++] = a;
+        }
+        // The bracket holds the k-th largest when it is neither above it nor below it.
+        if (k < above || k >= above + count) return false;
+        var inBracket = gathered[..count];
+        value = SelectSingle(inBracket, k - above, scratch.Take<long>(1 << 16));
+        greater = above + CountGreaterSingle(inBracket, value);
+        return true;
+    }
+
     /// <summary>Keeps everything.</summary>
     public readonly bool IsAll => _all;
 
@@ -74,6 +182,19 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         if (mag > _value) return true;
         if (mag == _value && _tiesSeen < _tiesAllowed) { _tiesSeen++; return true; }
         return false;
+    }
+
+    /// <summary>
+    /// Of <paramref name="count"/> consecutive elements whose magnitude equals <see cref="Value"/> (in index order), how
+    /// many the next calls of <see cref="Take"/> would take — the first ones, up to the tie budget left — and takes them.
+    /// </summary>
+    public int TakeTies(int count)
+    {
+        if (_all) return count;
+        if (_none) return 0;
+        int taken = (int)Math.Min(_tiesAllowed - _tiesSeen, count);
+        _tiesSeen += taken;
+        return taken;
     }
 
     /// <summary>

@@ -10,7 +10,7 @@ namespace ModelSoups.Merging;
 /// is below 10⁻⁶); <b>erase</b> the entries whose sign disagrees with the elected sign of Σ_i τ̂_i;
 /// result θ₀ + Σ_agree w_i τ̂_i / max(Σ_agree w_i, 10⁻⁶). Whole tensor; sums in double.
 /// </summary>
-public sealed class Sce : MergeMethod
+public sealed class Sce : MergeMethod<SceParameters>
 {
     /// <inheritdoc/>
     public override string Name => "sce";
@@ -34,11 +34,14 @@ public sealed class Sce : MergeMethod
     const int Chunk = 256;
 
     /// <inheritdoc/>
-    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
+    protected override SceParameters Bind(MergeParameters p) => new(p.Number("select_topk"));
+
+    /// <inheritdoc/>
+    protected override void MergeCore<T>(MergeInput<T> input, SceParameters parameters, Span<T> output)
     {
         int k = input.Models.Count, n = output.Length;
         var b = input.Base.Span;
-        double topk = input.Parameters.Number("select_topk");
+        double topk = parameters.SelectTopK;
         // Chunks of C elements: row i of `vals` holds τ_i of the chunk, so every pass reads each
         // input span once per chunk and the per-element work runs over a column.
         var vals = input.Scratch.Take<T>(k * Chunk);

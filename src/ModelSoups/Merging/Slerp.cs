@@ -8,7 +8,7 @@ namespace ModelSoups.Merging;
 /// base (t = 0 is the first). Our extension: a base and two models interpolates the two task vectors
 /// and adds them to the base (mergekit refuses three models). Dots and norms in double.
 /// </summary>
-public sealed class Slerp : MergeMethod
+public sealed class Slerp : MergeMethod<SlerpParameters>
 {
     const double DotThreshold = 0.9995, Eps = 1e-8;
 
@@ -38,9 +38,12 @@ public sealed class Slerp : MergeMethod
         : "two models: slerp from the first (t = 0) to the second" + " (with a base: of the two task vectors, added to the base — our extension; mergekit takes exactly the base and one model).";
 
     /// <inheritdoc/>
-    protected override void ValidateMore(MergeParameters p, bool hasBase, string where)
+    protected override SlerpParameters Bind(MergeParameters parameters) => new(parameters.Number("t"), parameters.ModelCount == 1);
+
+    /// <inheritdoc/>
+    protected override void ValidateParameters(SlerpParameters p, bool hasBase, string where)
     {
-        if (p.ModelCount == 1 && !hasBase)
+        if (p.FromBase && !hasBase)
             throw new ModelSoupsException($"slerp needs two tensors to interpolate{where}: give base_model and one other model (mergekit's form), or two models.");
     }
 
@@ -55,9 +58,9 @@ public sealed class Slerp : MergeMethod
     }
 
     /// <inheritdoc/>
-    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
+    protected override void MergeCore<T>(MergeInput<T> input, SlerpParameters parameters, Span<T> output)
     {
-        double t = input.Parameters.Number("t");
+        double t = parameters.T;
         bool fromBase = input.Models.Count == 1;
         var a = fromBase ? input.Base.Span : input.Models[0].Span;
         var b = fromBase ? input.Models[0].Span : input.Models[1].Span;

@@ -9,9 +9,10 @@ namespace ModelSoups.Merging;
 /// (<see cref="TaskVectorSparsifier{T}"/>), optionally rescaled to keep its L1 norm
 /// (<see cref="L1Rescale"/>), weighted, and combined by a weighted sum or by sign consensus
 /// (<see cref="SignConsensus"/>); normalised, scaled by λ, added to the base. Each method is a
-/// choice of sparsification, consensus and defaults.
+/// choice of sparsification, consensus and defaults; its values reach the formula as one
+/// <see cref="TaskVectorParameters"/> record, built when the plan validates them.
 /// </summary>
-public abstract class TaskVectorMerge : MergeMethod
+public abstract class TaskVectorMerge : MergeMethod<TaskVectorParameters>
 {
     const int Chunk = 256;
 
@@ -82,33 +83,49 @@ public abstract class TaskVectorMerge : MergeMethod
     }
 
     /// <inheritdoc/>
-    protected override void ValidateMore(MergeParameters p, bool hasBase, string where)
+    protected override TaskVectorParameters Bind(MergeParameters p)
     {
-        if (SparsificationFor(p) != TaskVectorSparsification.DellaMagnitudeRanked) return;
+        int k = p.ModelCount;
+        double[] PerModel(string name, bool declared) => [.. Enumerable.Range(0, k).Select(i => declared ? p.Number(name, i) : 0)];
+        bool outliers = Sparsification == TaskVectorSparsification.MagnitudeOutliers;
+        bool della = Sparsification == TaskVectorSparsification.DellaMagnitudeRanked;
+        return new TaskVectorParameters(
+            Weights: PerModel("weight", true),
+            Densities: PerModel("density", true),
+            Lambda: p.Number("lambda"),
+            Normalize: p.Flag("normalize"),
+            Rescale: p.Flag("rescale"),
+            Sparsification: SparsificationFor(p),
+            RescaleByKeepProbability: Randomised && p.Choice("rescale_by") == "keep_probability",
+            Gammas: PerModel("gamma", outliers),
+            RowGranularity: outliers && p.Choice("granularity") == "row",
+            Epsilons: PerModel("epsilon", della),
+            ElectByCount: UsesSignConsensus && p.Choice("majority_sign_method") == "frequency",
+            MergekitVariant: UsesSignConsensus && p.Choice("ties_variant") == "mergekit");
+    }
+
+    /// <inheritdoc/>
+    protected override void ValidateParameters(TaskVectorParameters p, bool hasBase, string where)
+    {
+        if (p.Sparsification != TaskVectorSparsification.DellaMagnitudeRanked) return;
         for (int i = 0; i < p.ModelCount; i++)
         {
-            double d = p.Number("density", i), e = p.Number("epsilon", i);
+            double d = p.Densities[i], e = p.Epsilons[i];
             // mergekit della_magprune: "Epsilon must be chosen such that density +/- epsilon is in (0, 1)".
             if (d < 1 && (d + e >= 1 || d - e <= 0))
                 throw new ModelSoupsException($"{Name}: density ± epsilon of model {i} ({d} ± {e}) must lie inside (0, 1){where}; lower epsilon.");
         }
     }
 
-    bool AllDense(MergeParameters p) => Enumerable.Range(0, p.ModelCount).All(i => p.Number("density", i) >= 1);
-
-    bool RowOutliers(MergeParameters p) => SparsificationFor(p) == TaskVectorSparsification.MagnitudeOutliers && p.Choice("granularity") == "row";
-
-    bool RescaleL1(MergeParameters p) => p.Flag("rescale") && (!Randomised || p.Choice("rescale_by") == "l1");
-
     /// <inheritdoc/>
-    public override bool IsElementwise(MergeParameters p)
+    public override bool IsElementwise(MergeParameters parameters)
     {
-        var kind = SparsificationFor(p);
-        if (kind == TaskVectorSparsification.None) return true;
+        var p = Typed(parameters);
+        if (p.Sparsification == TaskVectorSparsification.None) return true;
         // mergekit's sparsifiers return the task vector untouched at density ≥ 1 (the row-wise
         // Breadcrumbs of the paper still drops outliers there).
-        if (AllDense(p) && !RowOutliers(p)) return true;
-        return kind == TaskVectorSparsification.Random && !RescaleL1(p);
+        if (p.AllDense && !p.RowOutliers) return true;
+        return p.Sparsification == TaskVectorSparsification.Random && !p.RescaleL1;
     }
 
     /// <inheritdoc/>
@@ -121,15 +138,14 @@ public abstract class TaskVectorMerge : MergeMethod
         + (Sparsification == TaskVectorSparsification.DellaMagnitudeRanked ? (long)modelCount * elementCount + 4 * elementCount + (long)modelCount * (elementCount / 32 + 2) : 0);
 
     /// <inheritdoc/>
-    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
+    protected override void MergeCore<T>(MergeInput<T> input, TaskVectorParameters p, Span<T> output)
     {
-        var p = input.Parameters;
         int k = p.ModelCount, n = output.Length;
         var b = input.Base.Span;
-        var kind = SparsificationFor(p);
-        bool rowOutliers = RowOutliers(p);
-        bool rescaleL1 = kind != TaskVectorSparsification.None && RescaleL1(p);
-        bool divideByKeep = Randomised && p.Flag("rescale") && p.Choice("rescale_by") == "keep_probability";
+        var kind = p.Sparsification;
+        bool rowOutliers = p.RowOutliers;
+        bool rescaleL1 = p.RescaleL1;
+        bool divideByKeep = p.Rescale && p.RescaleByKeepProbability;
 
         // Segments: rows (last dimension) for row-wise Breadcrumbs and DELLA (mergekit ranks along
         // dim 1 of a 2-D tensor; a 1-D tensor is one row), else the whole tensor.
@@ -141,18 +157,16 @@ public abstract class TaskVectorMerge : MergeMethod
         var sparsifiers = new TaskVectorSparsifier<T>[k];
         for (int i = 0; i < k; i++)
         {
-            w[i] = T.CreateChecked(p.Number("weight", i));
-            double density = p.Number("density", i);
+            w[i] = T.CreateChecked(p.Weights[i]);
+            double density = p.Densities[i];
             var own = density >= 1 && !rowOutliers ? TaskVectorSparsification.None : kind;
-            sparsifiers[i] = new TaskVectorSparsifier<T>(own, density,
-                kind == TaskVectorSparsification.MagnitudeOutliers ? p.Number("gamma", i) : 0,
-                kind == TaskVectorSparsification.DellaMagnitudeRanked ? p.Number("epsilon", i) : 0,
+            sparsifiers[i] = new TaskVectorSparsifier<T>(own, density, p.Gammas[i], p.Epsilons[i],
                 MergeSeed.ForModel(input.Seed, i), divideByKeep, segment, input.Scratch);
         }
-        T lambda = T.CreateChecked(p.Number("lambda"));
-        bool normalize = p.Flag("normalize");
-        bool count = UsesSignConsensus && p.Choice("majority_sign_method") == "frequency";
-        bool mergekit = UsesSignConsensus && p.Choice("ties_variant") == "mergekit";
+        T lambda = T.CreateChecked(p.Lambda);
+        bool normalize = p.Normalize;
+        bool count = p.ElectByCount;
+        bool mergekit = p.MergekitVariant;
 
         // Sum-of-weights divisor without consensus (mergekit: |Σw| < 1e-8 → 1).
         T weightSum = T.Zero;

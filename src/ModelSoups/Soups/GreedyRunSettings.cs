@@ -48,9 +48,6 @@ public sealed record GreedyRunSettings
     /// <summary>Progress of the final merge.</summary>
     public Action<MergeProgress>? MergeProgress { get; init; }
 
-    /// <summary>Called with the finished (not yet published) output folder, e.g. to write reports into it.</summary>
-    public Action<string, SoupResults>? BeforePublish { get; init; }
-
     /// <summary>Extra provenance recorded in results.json (e.g. the command line).</summary>
     public IReadOnlyDictionary<string, string>? Provenance { get; init; }
 

@@ -22,8 +22,9 @@ public sealed record GreedyRunOutcome(SoupResults Results, string OutputFolder, 
 /// rerun of the same command continues where it stopped), runs <see cref="GreedySoup"/> over a
 /// <see cref="StreamingSoupBuilder"/>, evaluates the asked-for baselines, then writes the final soup as
 /// <c>soup merge --method linear</c> of the members in join order would (same engine, config files,
-/// provenance with every score), adds results.json (and whatever <see cref="GreedyRunSettings.BeforePublish"/>
-/// writes) and renames the finished folder into place: the output is either absent or complete.
+/// provenance with every score), adds results.json and renames the finished folder into place: the output is either
+/// absent or complete. Reports are rendered from <see cref="GreedyRunOutcome.Results"/> by the caller (the
+/// <c>ModelSoups.Reports</c> project; <c>soup report</c> renders them again from results.json).
 /// </summary>
 public static class GreedySoupRun
 {
@@ -152,11 +153,11 @@ public static class GreedySoupRun
             if (settings.OutDType is { } od) provenance["out_dtype"] = od.SafetensorsName();
             var results = SoupResults.From(result, evaluator.Description, paths, baselines, provenance);
 
-            foreach (var c in opened) c.Dispose();
-            opened.Clear();
-
-            var (summary, staged) = WriteSoup(settings, result, paths, names, results, work, cancel);
-            settings.BeforePublish?.Invoke(staged, results);
+            // The final write reads the ingredients (and the base) already open here, not the files again.
+            var open = new Dictionary<string, ICheckpoint>(StringComparer.Ordinal);
+            for (int i = 0; i < paths.Length; i++) open.TryAdd(paths[i], ingredients[i]);
+            if (baseCkpt is not null) open.TryAdd(Path.GetFullPath(settings.Base!), baseCkpt);
+            var (summary, staged) = WriteSoup(settings, result, paths, names, results, work, open, cancel);
             Publish(staged, output);
             return new GreedyRunOutcome(results, output, summary with { OutputFolder = output }, tracker.Fresh + batched, tracker.Replayed - batched);
         }
@@ -216,7 +217,7 @@ public static class GreedySoupRun
 
     /// <summary>Runs the engine: linear over the members in join order, into a staging folder in the work folder.</summary>
     private static (MergeSummary, string) WriteSoup(GreedyRunSettings settings, GreedyResult result, string[] paths, string[] names,
-        SoupResults results, string work, CancellationToken cancel)
+        SoupResults results, string work, IReadOnlyDictionary<string, ICheckpoint> open, CancellationToken cancel)
     {
         var recipe = new Recipe
         {
@@ -258,6 +259,7 @@ public static class GreedySoupRun
             MemoryBudgetBytes = settings.MemoryBudgetBytes,
             Progress = settings.MergeProgress,
             Open = settings.Open,
+            OpenedInputs = open,
             Provenance = new Dictionary<string, object> { ["greedy_soup"] = greedy },
             NoTimestamp = settings.NoTimestamp,
             AllowNonFinite = settings.AllowNonFinite,

@@ -38,6 +38,33 @@ public sealed class JournalTests : IDisposable
     ModelSoupsException Refused() => Assert.Throws<ModelSoupsException>(() => GreedyJournal.Open(_dir.Path, Fingerprint()));
 
     [Fact]
+    public void OpenOrReplace_sets_aside_a_journal_of_other_work_and_replays_its_own()
+    {
+        var path = _dir.File("cache.jsonl");
+        static string? Any(string key, JsonObject value) => value["x"] is JsonValue ? null : "no x";
+        using (var j = Journal.OpenOrReplace(path, new JsonObject { ["settings"] = "a" }, Any, out var discarded))
+        {
+            Assert.False(discarded);   // nothing there yet
+            j.Append("k", new JsonObject { ["x"] = 1 });
+        }
+        using (var same = Journal.OpenOrReplace(path, new JsonObject { ["settings"] = "a" }, Any, out var discarded))
+        {
+            Assert.False(discarded);
+            Assert.Equal(1, (int)same.Entries["k"]["x"]!);
+        }
+        using (var other = Journal.OpenOrReplace(path, new JsonObject { ["settings"] = "b" }, Any, out var discarded))
+        {
+            Assert.True(discarded);
+            Assert.Empty(other.Entries);
+            Assert.True(File.Exists(path + ".discarded"));
+        }
+        // Held by another open journal: not set aside, refused.
+        using var held = Journal.Open(path, new JsonObject { ["settings"] = "b" }, Any);
+        var e = Assert.Throws<ModelSoupsException>(() => Journal.OpenOrReplace(path, new JsonObject { ["settings"] = "c" }, Any, out _));
+        Assert.Contains("in use", e.Message);
+    }
+
+    [Fact]
     public void Crc32_matches_the_standard_check_value()
     {
         // The CRC-32/ISO-HDLC check value of "123456789" (zlib.crc32(b"123456789") == 0xCBF43926).

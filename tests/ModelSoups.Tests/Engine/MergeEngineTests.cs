@@ -25,6 +25,22 @@ public sealed class MergeEngineTests : IDisposable
     }
 
     [Fact]
+    public void Inputs_the_caller_has_open_are_read_from_those_and_left_open()
+    {
+        var a = Model("a", DType.BF16, 1);
+        var b = Model("b", DType.BF16, 2);
+        using var openA = Checkpoint.Open(a);
+        var lent = new Dictionary<string, ICheckpoint> { [Path.GetFullPath(a)] = openA };
+        MergeEngine.Run(QuickRecipe.Build("linear", [a, b]), _tmp.File("lent"), Options with { OpenedInputs = lent });
+        MergeEngine.Run(QuickRecipe.Build("linear", [a, b]), _tmp.File("opened"), Options);
+        // The same soup either way, and the lent checkpoint is still open (its tensors readable) after the plan closed.
+        var lentSoup = ModelFolders.ReadFloats(_tmp.File("lent"));
+        var ownSoup = ModelFolders.ReadFloats(_tmp.File("opened"));
+        foreach (var (name, values) in ownSoup) Assert.Equal(values, lentSoup[name]);
+        Assert.All(openA.Tensors.Values, t => Assert.Equal(t.ByteLength, t.GetBytes().Length));
+    }
+
+    [Fact]
     public void Uniform_soup_of_sharded_bf16_folders_is_the_rounded_mean()
     {
         // Small shards force every model onto several files.

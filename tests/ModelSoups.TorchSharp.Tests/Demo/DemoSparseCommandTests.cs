@@ -2,6 +2,7 @@ using ModelSoups.Experiments.Sparse;
 using ModelSoups.Cli;
 using ModelSoups.Cli.Commands;
 using ModelSoups.Reports;
+using ModelSoups.Sparse;
 using ModelSoups.TorchSharp.Data;
 using ModelSoups.TorchSharp.Sparse;
 using ModelSoups.TorchSharp.Tests.Data;

@@ -108,4 +108,31 @@ public class TextSoupsDemoTests
         var e = Assert.Throws<ModelSoupsException>(() => TextSoupsDemo.Run(Tiny(Path.GetTempPath(), 1) with { Tokens = 2 }));
         Assert.Contains("tokens", e.Message);
     }
+
+    [Fact]
+    public void Typed_sweep_draws_the_same_runs_as_the_sweep_file_it_replaces()
+    {
+        // The demo used to write this YAML and parse it; the typed Sweep.Random must draw exactly the same runs
+        // (same axes in the same order, same seed), so folders of earlier runs resume.
+        var o = TextDemoOptions.Default(Path.GetTempPath());
+        foreach (int seed in new[] { 0, 2 })
+        {
+            static string List(IEnumerable<double> v) => string.Join(", ", v.Select(x => x.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+            var yaml = string.Create(System.Globalization.CultureInfo.InvariantCulture, $$"""
+                base: {batch_size: {{o.BatchSize}}, warmup: 0.1}
+                random:
+                  runs: {{o.Ingredients}}
+                  seed: {{1000 + seed}}
+                  lr: {log_uniform: [{{o.LearningRate.Min:R}}, {{o.LearningRate.Max:R}}]}
+                  weight_decay: {choice: [{{List(o.WeightDecays)}}]}
+                  label_smoothing: {choice: [{{List(o.LabelSmoothings)}}]}
+                """);
+            var fromFile = ModelSoups.TorchSharp.Training.Sweep.Parse(yaml)
+                .Select((r, i) => r with { Hyperparameters = r.Hyperparameters with { Epochs = o.Epochs[i % o.Epochs.Count] } }).ToList();
+            var typed = TextSoupsDemo.Sweep(o, seed);
+            Assert.Equal(fromFile, typed);
+            Assert.Equal(o.Ingredients, typed.Count);
+            Assert.Equal(typed.Count, typed.Select(r => r.Hyperparameters.LearningRate).Distinct().Count());
+        }
+    }
 }

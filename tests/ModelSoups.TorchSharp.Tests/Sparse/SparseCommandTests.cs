@@ -1,4 +1,5 @@
 using ModelSoups.Cli;
+using ModelSoups.Sparse;
 using ModelSoups.TorchSharp.Data;
 using ModelSoups.TorchSharp.Models;
 using ModelSoups.TorchSharp.Sparse;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ModelSoups.Experiments.Sparse;
+using ModelSoups.Sparse;
 using ModelSoups.TorchSharp.Data;
 using ModelSoups.TorchSharp.Sparse;
 using ModelSoups.TorchSharp.Tests.Data;

@@ -2,6 +2,8 @@ using System.Text.Json;
 using ModelSoups.Checkpoints;
 using ModelSoups.Engine;
 using ModelSoups.Recipes;
+using ModelSoups.Reports;
+using ModelSoups.Sparse;
 using ModelSoups.TorchSharp.Checkpoints;
 using ModelSoups.TorchSharp.Data;
 using ModelSoups.TorchSharp.Models;
@@ -86,6 +88,8 @@ public class SparseSoupTests
             Assert.True(File.Exists(Path.Combine(soup, "model.safetensors")), soup);
             Assert.EndsWith(SparseSoup.GreedyFolder, soup);
         }
+        // The library writes results.json only; the report is rendered from the result (as soup sparse and the demo do).
+        SparseReport.Write(outDir, result);
         Assert.Contains("Sparse Model Soups", File.ReadAllText(Path.Combine(outDir, SparseReport.MarkdownFileName)));
         Assert.Contains("<table>", File.ReadAllText(Path.Combine(outDir, SparseReport.HtmlFileName)));
         Assert.Contains(events, e => e.Stage == "retrain" && e.Step is not null);

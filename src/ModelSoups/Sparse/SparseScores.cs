@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace ModelSoups.TorchSharp.Sparse;
+namespace ModelSoups.Sparse;
 
 /// <summary>One model's top-1 accuracies: held-out (the soups choose on it), test, and out-of-distribution; null where the data has no such split.</summary>
 public sealed record SparseScores(

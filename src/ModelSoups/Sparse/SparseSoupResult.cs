@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace ModelSoups.TorchSharp.Sparse;
+namespace ModelSoups.Sparse;
 
 /// <summary>
 /// <c>results.json</c> of a sparse run: <c>{"target_sparsity": S, "phases": [{"phase", "sparsity", "rows": [{"method",

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace ModelSoups.TorchSharp.Sparse;
+namespace ModelSoups.Sparse;
 
 /// <summary>
 /// One model of a phase in <c>results.json</c>: <paramref name="Method"/> is <c>imp</c>, <c>ingredient:&lt;name&gt;</c>,

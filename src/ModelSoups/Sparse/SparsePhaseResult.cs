@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace ModelSoups.TorchSharp.Sparse;
+namespace ModelSoups.Sparse;
 
 /// <summary>One phase of <c>results.json</c>.</summary>
 public sealed record SparsePhaseResult

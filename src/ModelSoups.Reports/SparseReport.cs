@@ -1,18 +1,28 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
+using ModelSoups.Sparse;
 
-namespace ModelSoups.TorchSharp.Sparse;
+namespace ModelSoups.Reports;
 
 /// <summary>
 /// The sparse run's tables as Markdown and HTML fragments (for the demo report to include) and as files
-/// (<c>report.md</c>, <c>report.html</c>): per phase, IMP, the best single ingredient, SMS uniform and SMS greedy on
+/// (<c>report.md</c>, <c>report.html</c> in the shared <see cref="ReportPage"/> template): per phase, IMP, the best single ingredient, SMS uniform and SMS greedy on
 /// held-out, test and OOD; then every ingredient.
 /// </summary>
 public static class SparseReport
 {
     /// <summary>File names in the output folder.</summary>
     public const string MarkdownFileName = "report.md", HtmlFileName = "report.html";
+
+    /// <summary>Writes <c>report.md</c> and <c>report.html</c> of a sparse run into <paramref name="folder"/> (beside its <c>results.json</c>); returns both paths.</summary>
+    public static (string Markdown, string Html) Write(string folder, SparseSoupResult r)
+    {
+        var md = Path.Combine(folder, MarkdownFileName);
+        var html = Path.Combine(folder, HtmlFileName);
+        ReportPage.Write(md, Markdown(r, heading: "#"));
+        ReportPage.Write(html, HtmlPage(r));
+        return (md, html);
+    }
 
     /// <summary>The summary rows of a phase: IMP, best ingredient (by held-out), SMS uniform, SMS greedy.</summary>
     public static IReadOnlyList<(string Label, SparseRow Row)> Summary(SparsePhaseResult phase)
@@ -60,24 +70,20 @@ public static class SparseReport
         sb.AppendLine("<table><thead><tr><th>Phase</th><th>Sparsity</th><th>Method</th><th>Held-out</th><th>Test</th><th>OOD</th></tr></thead><tbody>");
         foreach (var p in r.Phases)
             foreach (var (label, row) in Summary(p))
-                sb.AppendLine($"<tr><td>{p.Phase}</td><td>{Pct(p.Sparsity)}</td><td>{H(label)}</td><td>{Pct(row.HeldOut)}</td><td>{Pct(row.Test)}</td><td>{Pct(row.Ood)}</td></tr>");
+                sb.AppendLine($"<tr><td class=\"n\">{p.Phase}</td><td class=\"n\">{Pct(p.Sparsity)}</td><td>{H(label)}</td><td class=\"n\">{Pct(row.HeldOut)}</td><td class=\"n\">{Pct(row.Test)}</td><td class=\"n\">{Pct(row.Ood)}</td></tr>");
         sb.AppendLine("</tbody></table>");
         sb.AppendLine("<h3>Every model</h3>");
         sb.AppendLine("<table><thead><tr><th>Phase</th><th>Model</th><th>Held-out</th><th>Test</th><th>OOD</th></tr></thead><tbody>");
         foreach (var p in r.Phases)
             foreach (var row in p.Rows)
-                sb.AppendLine($"<tr><td>{p.Phase}</td><td>{H(row.Method)}</td><td>{Pct(row.HeldOut)}</td><td>{Pct(row.Test)}</td><td>{Pct(row.Ood)}</td></tr>");
+                sb.AppendLine($"<tr><td class=\"n\">{p.Phase}</td><td>{H(row.Method)}</td><td class=\"n\">{Pct(row.HeldOut)}</td><td class=\"n\">{Pct(row.Test)}</td><td class=\"n\">{Pct(row.Ood)}</td></tr>");
         sb.AppendLine("</tbody></table>");
         sb.AppendLine("</section>");
         return sb.ToString();
     }
 
-    /// <summary>A standalone HTML page around <see cref="Html"/>.</summary>
-    public static string HtmlPage(SparseSoupResult r) =>
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sparse Model Soups</title>\n" +
-        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse;margin:1em 0}" +
-        "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}td:nth-child(3),th:nth-child(3){text-align:left}</style></head><body>\n" +
-        Html(r) + "</body></html>\n";
+    /// <summary>A standalone HTML page around <see cref="Html"/>, in the shared <see cref="ReportPage"/> template.</summary>
+    public static string HtmlPage(SparseSoupResult r) => ReportPage.Html("Sparse Model Soups", Html(r));
 
     static string Intro(SparseSoupResult r) => string.Create(CultureInfo.InvariantCulture,
         $"{r.Architecture}, pruned to {r.TargetSparsity:P0} in {r.Phases.Count} phase(s) ({r.Pruning} magnitude pruning of Conv/Linear weights); " +
@@ -86,5 +92,5 @@ public static class SparseReport
 
     static string Pct(double? x) => x is { } v ? v.ToString("P2", CultureInfo.InvariantCulture) : "–";
     static string Cell(string s) => s.Replace("|", "\\|", StringComparison.Ordinal);
-    static string H(string s) => WebUtility.HtmlEncode(s);
+    static string H(string s) => ReportPage.Encode(s);
 }
