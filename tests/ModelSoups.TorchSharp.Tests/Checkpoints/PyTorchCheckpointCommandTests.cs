@@ -95,6 +95,27 @@ public class PyTorchCheckpointCommandTests
     }
 
     [Fact]
+    public void Eval_of_a_lightning_checkpoint_with_strip_prefix_equals_eval_of_the_twin()
+    {
+        // mlp-lightning.ckpt: the same weights under state_dict (auto-detected), named model.layers.…
+        using var t = new TempFolder();
+        var data = SyntheticImages.WriteFile(t);
+        var twin = SafetensorsTwin(t);
+        var ckpt = Path.Combine(Reference, "mlp-lightning.ckpt");
+        var st = Soup("eval", twin, "--torch-model", twin, "--data", data, "--json");
+        Assert.True(st.Code == 0, st.Err);
+        var stripped = Soup("eval", ckpt, "--torch-model", BinFolder, "--data", data, "--json", "--state-dict-key", "state_dict", "--strip-prefix", "model.");
+        Assert.True(stripped.Code == 0, stripped.Err);
+        Assert.Equal(st.Out, stripped.Out);
+
+        // Without --strip-prefix the names do not fit the mlp: one line naming the problem, exit 2.
+        var (code, _, e) = Soup("eval", ckpt, "--torch-model", BinFolder, "--data", data);
+        Assert.Equal(2, code);
+        Assert.Contains("does not fit mlp", e);
+        Assert.Single(e.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
     public void Finetune_from_a_bin_checkpoint_gives_the_ingredients_of_its_safetensors_twin()
     {
         using var t = new TempFolder();

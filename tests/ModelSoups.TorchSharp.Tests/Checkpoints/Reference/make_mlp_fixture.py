@@ -12,8 +12,9 @@ ModelSoups.TorchSharp.Models.Mlp (layers.{1,3}.{weight,bias}, Sequential indices
 and ReLU) and two kinds of view, so the tests also exercise strides and offsets end to end:
 layers.3.weight is the transpose of a (16, 4) tensor, layers.3.bias a slice at offset 2 of a longer
 storage. mlp.expected.safetensors holds the same values as PyTorch shows them (contiguous,
-little-endian): the tests' safetensors twin. Seeded, so reruns give the same tensors (not the
-same zip bytes: records carry timestamps). About 5 KB each.
+little-endian): the tests' safetensors twin. Seeded, so reruns give the same tensors (with torch
+1.13 here, the same bytes too). About 5 KB each. mlp-lightning.ckpt holds the same
+weights as a Lightning checkpoint (state_dict, names prefixed model.).
 """
 import collections
 import json
@@ -63,6 +64,10 @@ def main():
         json.dump({"architecture": "mlp", "classes": classes, "image_size": 8, "channels": 1, "hidden": [hidden]}, f, indent=2)
         f.write("\n")
     write_safetensors(os.path.join(HERE, "mlp.expected.safetensors"), sd)
+    # The same weights as a Lightning module saves them: under state_dict, each name prefixed by the
+    # LightningModule's attribute (model.), beside training state. For --state-dict-key / --strip-prefix.
+    lightning = {"epoch": 2, "global_step": 30, "state_dict": collections.OrderedDict(("model." + k, v) for k, v in sd.items())}
+    torch.save(lightning, os.path.join(HERE, "mlp-lightning.ckpt"))
 
 
 if __name__ == "__main__":
