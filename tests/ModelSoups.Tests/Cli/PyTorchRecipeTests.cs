@@ -181,6 +181,64 @@ public sealed class PyTorchRecipeTests : IDisposable
         Assert.Equal("module.", parsed.Models.Single().Open!.StripPrefix);
     }
 
+    /// <summary>
+    /// A Llama-shaped f32 model as a DataParallel-style torch.save zip (names 'module.…', one storage per tensor,
+    /// written by the tests' TorchZip writer), beside its config; returns the folder and its safetensors original.
+    /// </summary>
+    (string Bin, string Safetensors) DataParallelLlama()
+    {
+        string st = TinyLlama.Write(_dir.File("llama-st"), 4, seed: 3, ModelSoups.Tensors.DType.F32);
+        string bin = _dir.File("llama-bin");
+        Directory.CreateDirectory(bin);
+        using var c = Checkpoint.Open(st);
+        var tensors = c.Tensors.Values.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+        var pickle = PickleWriter.StateDict(tensors.Select(t =>
+        {
+            var shape = t.Shape.Select(d => (int)d).ToArray();
+            var stride = new int[shape.Length];
+            for (int i = shape.Length - 1, s = 1; i >= 0; s *= shape[i], i--) stride[i] = s;
+            return ("module." + t.Name, "FloatStorage", shape.Aggregate(1, (a, b) => a * b), 0, shape, stride);
+        }).ToArray());
+        TorchZip.Write(Path.Combine(bin, "pytorch_model.bin"), pickle,
+            tensors.Select((t, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), t.GetBytes().ToArray())).ToDictionary(p => p.Item1, p => p.Item2));
+        File.Copy(Path.Combine(st, "config.json"), Path.Combine(bin, "config.json"));
+        return (bin, st);
+    }
+
+    [Fact]
+    public void Slices_read_pytorch_sources_with_the_recipe_key_or_the_flag()
+    {
+        // A frankenmerge (passthrough, layers [0, 3) then [1, 4)) of the .bin model gives exactly the stack of its
+        // safetensors original, whether 'module.' is stripped by the source's key or by --strip-prefix
+        // (slice recipes used to ignore the flag).
+        var (bin, st) = DataParallelLlama();
+        string Slices(string model, string extra) => $"""
+            merge_method: passthrough
+            slices:
+              - sources:
+                  - model: {model}
+                    layer_range: [0, 3]
+            {extra}
+              - sources:
+                  - model: {model}
+                    layer_range: [1, 4]
+            {extra}
+            """;
+        var reference = Soup("merge", Recipe("st.yml", Slices(st, "")), "--out", _dir.File("from-st"), "--threads", "1", "--no-hash");
+        Assert.True(reference.Code == 0, reference.Err);
+        var key = Soup("merge", Recipe("key.yml", Slices(bin, "        strip_prefix: module.")), "--out", _dir.File("from-key"), "--threads", "1", "--no-hash");
+        Assert.True(key.Code == 0, key.Err);
+        var flag = Soup("merge", Recipe("flag.yml", Slices(bin, "")), "--strip-prefix", "module.", "--out", _dir.File("from-flag"), "--threads", "1", "--no-hash");
+        Assert.True(flag.Code == 0, flag.Err);
+        AssertSameTensors(_dir.File("from-st"), _dir.File("from-key"));
+        AssertSameTensors(_dir.File("from-st"), _dir.File("from-flag"));
+        Assert.Contains(TinyLlama.LayerName(5, "mlp.up_proj.weight"), ModelFolders.ReadBytes(_dir.File("from-key")).Keys);   // 3 + 3 layers stacked
+        // Neither: the layers are still found, but every name keeps the prefix.
+        var without = Soup("merge", Recipe("none.yml", Slices(bin, "")), "--out", _dir.File("none"), "--threads", "1", "--no-hash");
+        Assert.True(without.Code == 0, without.Err);
+        Assert.All(ModelFolders.ReadBytes(_dir.File("none")).Keys, n => Assert.StartsWith("module.", n));
+    }
+
     [Fact]
     public void A_mergekit_recipe_without_the_keys_parses_as_before()
     {
