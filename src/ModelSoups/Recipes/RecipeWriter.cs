@@ -30,6 +30,12 @@ public static class RecipeWriter
                 AddOpenOptions(entry, m);
                 return entry;
             }).ToList();
+        // A base listed nowhere else got its options from the recipe's top level (RecipeParser.ApplyOpenOptions),
+        // where they go back; every entry carries its own explicitly, so they do not change the entries' reading.
+        var entries = recipe.Slices is { } sl ? sl.SelectMany(x => x.Sources.Select(s => s.Model)) : recipe.Models;
+        var bases = (recipe.Slices?.Select(x => x.BaseModel) ?? []).Append(recipe.BaseModel);
+        if (bases.FirstOrDefault(b => b?.Open is not null && !entries.Any(e => e.Path == b.Path)) is { } lone)
+            AddOpenOptions(root, lone);
         if (recipe.Parameters.Count > 0) root["parameters"] = Values(recipe.Parameters);
         // Spelled so that RecipeParser reads back the same compute and output dtypes, and mergekit
         // (which computes and writes in `dtype` unless `out_dtype` is given) writes the same dtype.

@@ -163,6 +163,11 @@ public sealed class PyTorchRecipeTests : IDisposable
         var want = MemoryMarshal.Cast<byte, float>(l.Tensors["fc.weight"].GetBytes());
         var got = MemoryMarshal.Cast<byte, float>(m.Tensors["fc.weight"].GetBytes());
         for (int i = 0; i < want.Length; i++) Assert.Equal(want[i], got[i], 1e-6f);
+
+        // The written recipe gives the base its prefix back through the top level, and the entry keeps its own.
+        var written = RecipeParser.ParseFile(_dir.File("out/soup-recipe.yaml"));
+        Assert.Equal("module.", written.BaseModel!.Open!.StripPrefix);
+        Assert.Equal("model.", written.Models[0].Open!.StripPrefix);
     }
 
     [Fact]
