@@ -14,7 +14,7 @@ public static class FinetuneCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "resnet18-imagenet (ImageNet ResNet-18 + new head, linear-probed first), cnn, mlp, or a checkpoint folder with soup-model.json.", Required = true };
+        var model = new Option<string>("--model") { Description = "resnet18-imagenet (ImageNet ResNet-18 + new head, linear-probed first), cnn, mlp, or a checkpoint folder with soup-model.json (weights as model.safetensors or a PyTorch pytorch_model.bin).", Required = true };
         var data = new Option<string>("--data") { Description = "fashion-mnist, a dataset .safetensors file (inputs, labels), or a folder with train.safetensors.", Required = true };
         var sweep = new Option<string?>("--sweep") { Description = "Sweep YAML: grid: {lr: [...], ...} or random: {runs: N, seed: S, lr: {log_uniform: [a, b]}, ...}." };
         var runs = new Option<int?>("--runs") { Description = "Quick random sweep of N runs over lr, weight decay, label smoothing, augmentation and data seed." };

@@ -19,7 +19,7 @@ public static class SparseCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var baseModel = new Option<string>("--base") { Description = "The model to sparsify: a checkpoint folder with soup-model.json (e.g. from soup finetune).", Required = true };
+        var baseModel = new Option<string>("--base") { Description = "The model to sparsify: a checkpoint folder with soup-model.json (e.g. from soup finetune; weights as model.safetensors or a PyTorch pytorch_model.bin).", Required = true };
         var data = new Option<string>("--data") { Description = "fashion-mnist, a dataset .safetensors file, or a folder with train.safetensors (and test.safetensors).", Required = true };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the results of an earlier run in --out (refused by default, so a rerun never silently replaces them)." };
         var outDir = new Option<string>("--out", "-o") { Description = "Output folder: phase-P/{ingredient-I,soup-uniform,soup-greedy,imp}/, results.json, report.md, report.html.", Required = true };

@@ -144,9 +144,9 @@ public sealed class MergePlan : IDisposable
         var opened = new List<ICheckpoint>();
         try
         {
-            foreach (var im in inputModels) opened.Add(Open(im.Path, options));
+            foreach (var im in inputModels) opened.Add(Open(im, options));
             ICheckpoint? copySource = null;
-            if (baseModel is not null && !baseIsInput) { copySource = Open(baseModel.Path, options); opened.Add(copySource); }
+            if (baseModel is not null && !baseIsInput) { copySource = Open(baseModel, options); opened.Add(copySource); }
             foreach (var c in opened) notes.AddRange(c.Notes.Select(n => $"{c.Location}: {n}"));
             var plan = Build(recipe, method, inputModels, opened, baseIsInput, copySource, notes, options);
             return plan;
@@ -410,9 +410,9 @@ public sealed class MergePlan : IDisposable
         return true;
     }
 
-    /// <summary>An input: the caller's open checkpoint when it lent one (<see cref="MergeOptions.OpenedInputs"/>), else opened here.</summary>
-    static ICheckpoint Open(string path, MergeOptions options) =>
-        options.OpenedInputs?.GetValueOrDefault(Path.GetFullPath(path)) is { } open ? new BorrowedCheckpoint(open) : Checkpoint.Open(path, options.Open);
+    /// <summary>An input: the caller's open checkpoint when it lent one (<see cref="MergeOptions.OpenedInputs"/>), else opened here, with the recipe's state_dict_key / strip_prefix for it over the command's flags (<see cref="RecipeModel.OpenOptions"/>).</summary>
+    static ICheckpoint Open(RecipeModel model, MergeOptions options) =>
+        options.OpenedInputs?.GetValueOrDefault(Path.GetFullPath(model.Path)) is { } open ? new BorrowedCheckpoint(open) : Checkpoint.Open(model.Path, model.OpenOptions(options.Open));
 
     static bool SamePath(string a, string b) =>
         string.Equals(Path.GetFullPath(a).TrimEnd('/'), Path.GetFullPath(b).TrimEnd('/'), StringComparison.Ordinal);

@@ -38,7 +38,7 @@ static class SlicePlanner
         var opened = new Dictionary<string, ICheckpoint>(StringComparer.Ordinal);
         try
         {
-            foreach (var m in models) opened[m.Path] = Checkpoint.Open(m.Path);
+            foreach (var m in models) opened[m.Path] = Checkpoint.Open(m.Path, m.OpenOptions(options.Open));
             var layouts = new Dictionary<string, LayerLayout>(StringComparer.Ordinal);
             LayerLayout Layout(RecipeModel m)
             {

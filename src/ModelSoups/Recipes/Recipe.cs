@@ -6,7 +6,22 @@ namespace ModelSoups.Recipes;
 /// <param name="Path">Absolute path of the HF folder or .safetensors file.</param>
 /// <param name="Spelled">The path as the recipe wrote it, for messages and provenance.</param>
 /// <param name="Parameters">Per-model parameters such as weight or density.</param>
-public sealed record RecipeModel(string Path, string Spelled, IReadOnlyDictionary<string, RecipeValue> Parameters);
+public sealed record RecipeModel(string Path, string Spelled, IReadOnlyDictionary<string, RecipeValue> Parameters)
+{
+    /// <summary>
+    /// How to read this model when it is a PyTorch (<c>torch.save</c>) checkpoint: the recipe's
+    /// <c>state_dict_key</c> / <c>strip_prefix</c> for this path (its entry's, else the recipe's top-level ones),
+    /// or null when the recipe says nothing. Set per path: every entry naming the same path is read the same way.
+    /// </summary>
+    public Checkpoints.CheckpointOpenOptions? Open { get; init; }
+
+    /// <summary>The options to open this model with: the recipe's, each one the recipe leaves out taken from <paramref name="given"/> (the command's flags).</summary>
+    public Checkpoints.CheckpointOpenOptions OpenOptions(Checkpoints.CheckpointOpenOptions given) => Open is null ? given : new()
+    {
+        StateDictKey = Open.StateDictKey ?? given.StateDictKey,
+        StripPrefix = Open.StripPrefix ?? given.StripPrefix,
+    };
+}
 
 /// <summary>One source of a slice: layers [<paramref name="Start"/>, <paramref name="End"/>) of one model, with per-source parameters on <see cref="RecipeModel.Parameters"/>.</summary>
 /// <param name="Model">The model (its parameters are this source's parameters).</param>

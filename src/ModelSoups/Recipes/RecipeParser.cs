@@ -17,11 +17,14 @@ public static class RecipeParser
 {
     static readonly string[] TopLevelKeys =
         ["merge_method", "base_model", "models", "slices", "parameters", "dtype", "out_dtype", "compute_dtype", "random_seed", "allow_missing", "sparsity",
-         "tokenizer_source", "tokenizer", "chat_template", "name", "provenance"];
+         "tokenizer_source", "tokenizer", "chat_template", "name", "provenance", StateDictKeyKey, StripPrefixKey];
 
-    static readonly string[] ModelKeys = ["model", "parameters"];
+    // Ours, not mergekit's (its InputModelDefinition has only model and parameters): how a PyTorch
+    // checkpoint is read, the recipe form of --state-dict-key and --strip-prefix.
+    const string StateDictKeyKey = "state_dict_key", StripPrefixKey = "strip_prefix";
+    static readonly string[] ModelKeys = ["model", "parameters", StateDictKeyKey, StripPrefixKey];
     static readonly string[] SliceKeys = ["sources", "base_model", "parameters", "residual_weight"];
-    static readonly string[] SourceKeys = ["model", "layer_range", "parameters"];
+    static readonly string[] SourceKeys = ["model", "layer_range", "parameters", StateDictKeyKey, StripPrefixKey];
     static readonly string[] TokenizerKeys = ["source", "tokens", "pad_to_multiple_of"];
     static readonly string[] TokenKeys = ["source", "force"];
     static readonly string[] TokenSourceKeys = ["kind", "model", "token", "token_id"];
@@ -189,6 +192,7 @@ public static class RecipeParser
             global = global.Where(p => p.Key != "sparsity").ToDictionary(p => p.Key, p => p.Value);
         }
         var tokenizer = ReadTokenizer(keys, folder, where, references);
+        ApplyOpenOptions(ReadOpenOptions(keys, where), ref baseModel, ref models, ref slices, where);
         if (slices is not null && allowMissing) throw At(keys["allow_missing"], where, "'allow_missing' applies to 'models' recipes, not to 'slices'");
 
         return new Recipe
@@ -226,7 +230,7 @@ public static class RecipeParser
             var mk = ReadMapping(m, ModelKeys, where, "model entry");
             if (!mk.TryGetValue("model", out var pathNode)) throw At(m, where, "a 'models' entry has no 'model: PATH'");
             var parameters = mk.TryGetValue("parameters", out var pn) ? ReadParameters(pn, where) : new Dictionary<string, RecipeValue>();
-            models.Add(ReadModelPath(pathNode, folder, where, parameters, references));
+            models.Add(ReadModelPath(pathNode, folder, where, parameters, references) with { Open = ReadOpenOptions(mk, where) });
         }
         return models;
     }
@@ -254,7 +258,7 @@ public static class RecipeParser
                 if (!k.TryGetValue("layer_range", out var rangeNode)) throw At(sm, where, "a slice source has no 'layer_range: [first, end]'");
                 var (start, end) = ReadLayerRange(rangeNode, where);
                 var parameters = k.TryGetValue("parameters", out var pn) ? ReadParameters(pn, where) : new Dictionary<string, RecipeValue>();
-                list.Add(new RecipeSliceSource(ReadModelPath(pathNode, folder, where, parameters, references), start, end));
+                list.Add(new RecipeSliceSource(ReadModelPath(pathNode, folder, where, parameters, references) with { Open = ReadOpenOptions(k, where) }, start, end));
             }
             RecipeModel? sliceBase = sk.TryGetValue("base_model", out var bn)
                 ? ReadModelPath(bn, folder, where, new Dictionary<string, RecipeValue>(), references)
@@ -447,6 +451,58 @@ public static class RecipeParser
             if (v.TrimStart('+', '-').ToLowerInvariant() is ".inf" or ".nan") throw At(s, where, $"'{v}' is not a finite number");
         }
         return new RecipeValue.Text(v);
+    }
+
+    /// <summary><c>state_dict_key</c> and <c>strip_prefix</c> of one mapping, or null when it has neither.</summary>
+    static Checkpoints.CheckpointOpenOptions? ReadOpenOptions(Dictionary<string, YamlNode> keys, string where)
+    {
+        string? Text(string key) => !keys.TryGetValue(key, out var n) ? null
+            : n is YamlScalarNode { Value: { Length: > 0 } v } && v is not ("~" or "null") ? v
+            : throw At(n, where, $"'{key}' must be a non-empty text (e.g. {(key == StateDictKeyKey ? "state_dict" : "module.")})");
+        var stateDictKey = Text(StateDictKeyKey);
+        var stripPrefix = Text(StripPrefixKey);
+        return stateDictKey is null && stripPrefix is null ? null : new() { StateDictKey = stateDictKey, StripPrefix = stripPrefix };
+    }
+
+    /// <summary>
+    /// Gives every model of the recipe its read options: those of an entry naming its path (so a
+    /// <c>base_model</c>, which is a bare path in mergekit, takes them from its entry under
+    /// <c>models</c>), each option the entry leaves out from the recipe's top level. Two entries
+    /// naming one path with different options are an error: a checkpoint is read one way.
+    /// </summary>
+    static void ApplyOpenOptions(Checkpoints.CheckpointOpenOptions? topLevel, ref RecipeModel? baseModel, ref List<RecipeModel> models,
+        ref List<RecipeSlice>? slices, string where)
+    {
+        var byPath = new Dictionary<string, Checkpoints.CheckpointOpenOptions>(StringComparer.Ordinal);
+        var entries = slices is null ? models : slices.SelectMany(sl => sl.Sources.Select(x => x.Model)).ToList();
+        foreach (var m in entries)
+        {
+            if (m.Open is null) continue;
+            if (byPath.TryGetValue(m.Path, out var seen) && seen != m.Open)
+                throw new RecipeException($"model '{m.Spelled}' is listed twice with different {StateDictKeyKey}/{StripPrefixKey}; a checkpoint is read one way", where);
+            byPath[m.Path] = m.Open;
+        }
+        if (byPath.Count == 0 && topLevel is null) return;
+        RecipeModel Resolve(RecipeModel m)
+        {
+            var own = byPath.GetValueOrDefault(m.Path);
+            if (own is null && topLevel is null) return m;
+            return m with
+            {
+                Open = new()
+                {
+                    StateDictKey = own?.StateDictKey ?? topLevel?.StateDictKey,
+                    StripPrefix = own?.StripPrefix ?? topLevel?.StripPrefix,
+                },
+            };
+        }
+        if (baseModel is not null) baseModel = Resolve(baseModel);
+        models = models.Select(Resolve).ToList();
+        slices = slices?.Select(sl => sl with
+        {
+            Sources = sl.Sources.Select(x => x with { Model = Resolve(x.Model) }).ToList(),
+            BaseModel = sl.BaseModel is null ? null : Resolve(sl.BaseModel),
+        }).ToList();
     }
 
     static RecipeModel ReadModelPath(YamlNode node, string folder, string where, Dictionary<string, RecipeValue> parameters,

@@ -27,8 +27,15 @@ public static class RecipeWriter
             {
                 var entry = new Dictionary<string, object> { ["model"] = m.Path };
                 if (m.Parameters.Count > 0) entry["parameters"] = Values(m.Parameters);
+                AddOpenOptions(entry, m);
                 return entry;
             }).ToList();
+        // A base listed nowhere else got its options from the recipe's top level (RecipeParser.ApplyOpenOptions),
+        // where they go back; every entry carries its own explicitly, so they do not change the entries' reading.
+        var entries = recipe.Slices is { } sl ? sl.SelectMany(x => x.Sources.Select(s => s.Model)) : recipe.Models;
+        var bases = (recipe.Slices?.Select(x => x.BaseModel) ?? []).Append(recipe.BaseModel);
+        if (bases.FirstOrDefault(b => b?.Open is not null && !entries.Any(e => e.Path == b.Path)) is { } lone)
+            AddOpenOptions(root, lone);
         if (recipe.Parameters.Count > 0) root["parameters"] = Values(recipe.Parameters);
         // Spelled so that RecipeParser reads back the same compute and output dtypes, and mergekit
         // (which computes and writes in `dtype` unless `out_dtype` is given) writes the same dtype.
@@ -82,6 +89,13 @@ public static class RecipeWriter
         return entry;
     }
 
+    /// <summary>A model entry's <c>state_dict_key</c> / <c>strip_prefix</c>, so the written recipe reads its PyTorch inputs the same way.</summary>
+    static void AddOpenOptions(Dictionary<string, object> entry, RecipeModel m)
+    {
+        if (m.Open?.StateDictKey is { } key) entry["state_dict_key"] = key;
+        if (m.Open?.StripPrefix is { } prefix) entry["strip_prefix"] = prefix;
+    }
+
     static Dictionary<string, object> Slice(RecipeSlice slice)
     {
         var entry = new Dictionary<string, object>
@@ -90,6 +104,7 @@ public static class RecipeWriter
             {
                 var source = new Dictionary<string, object> { ["model"] = s.Model.Path, ["layer_range"] = new List<int> { s.Start, s.End } };
                 if (s.Model.Parameters.Count > 0) source["parameters"] = Values(s.Model.Parameters);
+                AddOpenOptions(source, s.Model);
                 return source;
             }).ToList(),
         };
