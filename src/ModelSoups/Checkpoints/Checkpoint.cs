@@ -131,7 +131,7 @@ public static class Checkpoint
                             $"shard {shardName} holds tensor '{t.Name}', which the index does not list (strict: the index must list every tensor).", indexPath);
                     if (listed == shardName) continue;
                     // A hidden duplicate: which copy a reader sees depends on the reader. Harmless only when both are the same bytes.
-                    if (byShard[listed].Find(t.Name) is not { } indexed || !HiddenDuplicate.SameTensor(indexed, t))
+                    if (byShard[listed].Find(t.Name) is not { } indexed || !indexed.HasSameContent(t))
                         throw new HfCheckpointException(HfCheckpointErrorKind.DuplicateTensor,
                             $"tensor '{t.Name}' is in shard {shardName} but the index places it in {listed}" +
                             (byShard[listed].Find(t.Name) is null ? "." : ", and the two copies differ; remove the one the index does not name."), indexPath);

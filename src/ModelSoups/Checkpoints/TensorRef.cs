@@ -45,4 +45,25 @@ public abstract class TensorRef
     public long[] Shape => Info.Shape;
     public long ElementCount => Info.ElementCount;
     public long ByteLength => Info.ByteLength;
+
+    /// <summary>
+    /// Same dtype, shape and bytes as <paramref name="other"/>, compared in 1 MiB slices read with
+    /// <see cref="ReadInto"/> (never through the mappings): a hidden duplicate's two copies, or an integer tensor
+    /// that every model should hold unchanged.
+    /// </summary>
+    public bool HasSameContent(TensorRef other)
+    {
+        const int Slice = 1 << 20;
+        if (DType != other.DType || !Info.SameShape(other.Info) || ByteLength != other.ByteLength) return false;
+        var x = new byte[(int)Math.Min(Slice, ByteLength)];
+        var y = new byte[x.Length];
+        for (long off = 0; off < ByteLength; off += Slice)
+        {
+            int n = (int)Math.Min(Slice, ByteLength - off);
+            ReadInto(off, x.AsSpan(0, n));
+            other.ReadInto(off, y.AsSpan(0, n));
+            if (!x.AsSpan(0, n).SequenceEqual(y.AsSpan(0, n))) return false;
+        }
+        return true;
+    }
 }

@@ -249,7 +249,7 @@ public sealed class MergePlan : IDisposable
                 // from the base, else the first model (model-soups reference code, METHODS.md pitfalls).
                 var source = SoupAccumulator.CopySource(hasBase ? null : extraBase?.Tensors.GetValueOrDefault(name), refs[0]!);
                 if (refs.Any(r => r!.DType != source.DType)) { problems.Add($"{name} (dtypes {string.Join(" vs ", refs.Select(r => r!.DType.SafetensorsName()).Distinct())})"); continue; }
-                if (refs.Any(r => !SameBytes(r!, source))) copyDiffers.Add(name);
+                if (refs.Any(r => !r!.HasSameContent(source))) copyDiffers.Add(name);
                 tasks.Add(new TensorTask { Output = source.Info, Action = TensorAction.Copy, CopySource = source, Note = "not a float tensor: copied" });
                 continue;
             }
@@ -393,22 +393,6 @@ public sealed class MergePlan : IDisposable
 
     static string Short(RecipeModel m) => m.Spelled;
 
-    /// <summary>Byte equality of two tensors, compared in slices read positionally (never through the mappings).</summary>
-    static bool SameBytes(TensorRef a, TensorRef b)
-    {
-        if (a.ByteLength != b.ByteLength) return false;
-        const int Slice = 1 << 20;
-        var x = new byte[(int)Math.Min(Slice, a.ByteLength)];
-        var y = new byte[x.Length];
-        for (long off = 0; off < a.ByteLength; off += Slice)
-        {
-            int n = (int)Math.Min(Slice, a.ByteLength - off);
-            a.ReadInto(off, x.AsSpan(0, n));
-            b.ReadInto(off, y.AsSpan(0, n));
-            if (!x.AsSpan(0, n).SequenceEqual(y.AsSpan(0, n))) return false;
-        }
-        return true;
-    }
 
     /// <summary>An input: the caller's open checkpoint when it lent one (<see cref="MergeOptions.OpenedInputs"/>), else opened here, with the recipe's state_dict_key / strip_prefix for it over the command's flags (<see cref="RecipeModel.OpenOptions"/>).</summary>
     static ICheckpoint Open(RecipeModel model, MergeOptions options) =>

@@ -80,7 +80,7 @@ public sealed class PyTorchCheckpoint : ICheckpoint
             foreach (var (t, shard, listed) in hidden)
             {
                 // A hidden duplicate: harmless only when it is the same bytes as the copy the index names.
-                if (!tensors.TryGetValue(t.Name, out var indexed) || !Checkpoints.HiddenDuplicate.SameTensor(indexed, t))
+                if (!tensors.TryGetValue(t.Name, out var indexed) || !indexed.HasSameContent(t))
                     throw new HfCheckpointException(HfCheckpointErrorKind.DuplicateTensor,
                         $"tensor '{t.Name}' is in shard {shard} but the index places it in {listed}" + (indexed is null ? "." : ", and the two copies differ; remove the one the index does not name."), indexPath!);
                 notes.Add($"tensor '{t.Name}' is also stored in shard {shard}; that copy is byte-identical to the one the index names in {listed}, which is read.");
