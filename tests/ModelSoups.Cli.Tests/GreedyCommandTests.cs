@@ -15,13 +15,7 @@ public sealed class GreedyCommandTests : IDisposable
     // Soup {m3} −0.01; +m1 → 1.05, −0.0025: accepted; +m0 → 0.8667: rejected; +m2 → 1.3667: rejected; +m4: rejected.
     static readonly float[] Weights = [0.5f, 1.2f, 2.0f, 0.9f, -3f];
 
-    (int Code, string Out, string Err) Soup(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = SoupApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Soup(params string[] args) => SoupInProcess.Run(args);
 
     string[] Models() => Weights.Select((w, i) => SoupFixtures.Folder(_dir.Path, $"m{i}", w, seed: i, count: 10 + i)).ToArray();
 

@@ -8,13 +8,7 @@ public sealed class MergeCommandTests : IDisposable
     readonly TempDir _dir = new();
     public void Dispose() => _dir.Dispose();
 
-    static (int Code, string Out, string Err) Soup(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = SoupApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Soup(params string[] args) => SoupInProcess.Run(args);
 
     string Model(string name, int seed) =>
         ModelFolders.Write(_dir.File(name), ModelFolders.Tiny(DType.BF16, seed), maxShardBytes: 80);

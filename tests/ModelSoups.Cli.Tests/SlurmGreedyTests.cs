@@ -23,13 +23,7 @@ public sealed class SlurmGreedyTests : IDisposable
     // The test cluster runs jobs on this machine as root, so the temp folder is visible to its tasks.
     static readonly string[] Slurm = ["--executor", "slurm", "--slurm-allow-local", "--slurm-poll", "0.3"];
 
-    static (int Code, string Out, string Err) Soup(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = SoupApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Soup(params string[] args) => SoupInProcess.Run(args);
 
     string[] Models() => Weights.Select((w, i) => SoupFixtures.Folder(_dir.Path, $"m{i}", w, seed: i, count: 10 + i)).ToArray();
 

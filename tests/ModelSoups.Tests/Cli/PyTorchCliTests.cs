@@ -13,13 +13,7 @@ public sealed class PyTorchCliTests : IDisposable
     readonly TempDir _dir = new();
     public void Dispose() => _dir.Dispose();
 
-    static (int Code, string Out, string Err) Soup(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = SoupApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Soup(params string[] args) => SoupInProcess.Run(args);
 
     /// <summary>A safetensors HF folder holding the same weights as a fixture (from the expected file Python wrote).</summary>
     string SafetensorsTwin(string name, string expected)

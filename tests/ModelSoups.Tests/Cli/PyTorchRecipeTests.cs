@@ -16,13 +16,7 @@ public sealed class PyTorchRecipeTests : IDisposable
     readonly TempDir _dir = new();
     public void Dispose() => _dir.Dispose();
 
-    static (int Code, string Out, string Err) Soup(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = SoupApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Soup(params string[] args) => SoupInProcess.Run(args);
 
     string Recipe(string name, string yaml)
     {

@@ -19,13 +19,7 @@ public class PyTorchCheckpointCommandTests
     static readonly string Reference = Path.Combine(AppContext.BaseDirectory, "Checkpoints", "Reference");
     static string BinFolder => Path.Combine(Reference, "mlp-bin");
 
-    static (int Code, string Out, string Err) Soup(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = SoupApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Soup(params string[] args) => SoupInProcess.Run(args);
 
     /// <summary>The same weights as safetensors, with the same soup-model.json.</summary>
     static string SafetensorsTwin(TempFolder t)

@@ -13,13 +13,7 @@ public sealed class SweepExecutorTests : IDisposable
     readonly TempFolder _dir = new();
     public void Dispose() => _dir.Dispose();
 
-    static (int Code, string Out, string Err) Soup(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = SoupApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Soup(params string[] args) => SoupInProcess.Run(args);
 
     // Three runs of the quick random sweep (seeded: the same hyperparameters every time), 4 steps each on 64 images.
     string[] Sweep(string data, string output, params string[] more) =>

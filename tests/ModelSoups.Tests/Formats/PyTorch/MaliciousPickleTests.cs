@@ -15,13 +15,7 @@ public sealed class MaliciousPickleTests : IDisposable
 
     string Marker => _dir.File("PWNED");
 
-    (int Code, string Out, string Err) Soup(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = SoupApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    static (int Code, string Out, string Err) Soup(params string[] args) => SoupInProcess.Run(args);
 
     void AssertRefused(byte[] pickle, string expected)
     {
