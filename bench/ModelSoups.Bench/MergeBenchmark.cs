@@ -46,7 +46,7 @@ static partial class MergeBenchmark
         if (ties) names.Add("base");
         Console.WriteLine($"writing {names.Count} bf16 checkpoints of {tensors} x [{Rows}, {Cols}] ({tensors * (long)Rows * Cols * 2 / (double)(1L << 30):0.00} GiB each) in {dir}");
         foreach (var (name, seed) in names.Select((n, i) => (n, i)))
-            if (!File.Exists(Path.Combine(dir, name, "model.safetensors"))) WriteModel(Path.Combine(dir, name), tensors, Rows, Cols, seed);
+            if (!HasDataBytes(Path.Combine(dir, name, "model.safetensors"), tensors * (long)Rows * Cols * 2)) WriteModel(Path.Combine(dir, name), tensors, Rows, Cols, seed);
         var inputs = names.Where(n => n != "base").Select(n => Path.Combine(dir, n)).ToList();
         var files = names.Select(n => Path.Combine(dir, n, "model.safetensors")).ToList();
         foreach (var f in files) ReadAll(f);                     // into page cache
@@ -133,7 +133,7 @@ static partial class MergeBenchmark
     static void WriteModel(string folder, int tensors, int rows, int cols, int seed)
     {
         var infos = Enumerable.Range(0, tensors).Select(i => new TensorInfo($"model.layers.{i}.mlp.weight", DType.BF16, [rows, cols])).ToList();
-        using var w = CheckpointWriter.Create(folder, infos, new CheckpointWriterOptions());
+        using var w = CheckpointWriter.Create(folder, infos, new CheckpointWriterOptions(Overwrite: true));   // replaces one written for another size
         var f = new float[rows * cols];
         var b = new byte[f.Length * 2];
         ulong state = 0x9E3779B97F4A7C15UL * (ulong)(seed + 1);
@@ -151,6 +151,20 @@ static partial class MergeBenchmark
             w.Write(infos[t].Name, 0, b);
         }
         w.Commit();
+    }
+
+    /// <summary>
+    /// Whether <paramref name="file"/> is a safetensors file with exactly <paramref name="dataBytes"/> bytes of tensor data
+    /// (file length − 8 − header length): a checkpoint written earlier for another <c>--gib</c> is written again, not reused.
+    /// </summary>
+    static bool HasDataBytes(string file, long dataBytes)
+    {
+        if (!File.Exists(file)) return false;
+        using var h = File.OpenHandle(file);
+        Span<byte> prefix = stackalloc byte[8];
+        if (RandomAccess.Read(h, prefix, 0) != 8) return false;
+        long header = BitConverter.ToInt64(prefix);
+        return header >= 0 && RandomAccess.GetLength(h) - 8 - header == dataBytes;
     }
 
     static void ReadAll(string file)
