@@ -65,8 +65,11 @@ static class AccumulatingMerge
         return read;
     }
 
-    /// <summary>Output elements of a slice that are non-finite where every input is finite (the merge made them).</summary>
-    static long NewNonFinite(IReadOnlyList<TensorRef> models, long start, int n, DType outType, ReadOnlySpan<byte> outBytes, Span<byte> stage)
+    /// <summary>
+    /// Output elements of a slice that are non-finite where every input is finite (the merge made them), the inputs
+    /// reread into <paramref name="stage"/> (as long as the slice of the widest input): only on the error path.
+    /// </summary>
+    internal static long NewNonFinite(IReadOnlyList<TensorRef> models, long start, int n, DType outType, ReadOnlySpan<byte> outBytes, Span<byte> stage)
     {
         var inInput = new bool[n];   // only on the error path: the output already holds non-finite values
         foreach (var m in models)

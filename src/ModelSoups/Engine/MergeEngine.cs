@@ -260,6 +260,13 @@ public static class MergeEngine
             try { return AccumulatingMerge.Run(plan, task, item.Start, checked((int)item.Count), writer, buffer, nonFinite); }
             finally { budget.Return(buffer); }
         }
+        // TIES on bf16 checkpoints: the method reads the 16-bit inputs and writes the 16-bit output itself.
+        if (BFloat16TaskVectorMerge.Applies(plan, task))
+        {
+            var buffer = budget.Rent(BFloat16TaskVectorMerge.WorkingBytes(plan, task, item.Count), cancel);
+            try { return BFloat16TaskVectorMerge.Run(plan, task, item.Start, checked((int)item.Count), writer, buffer, nonFinite, peakScratch.Add); }
+            finally { budget.Return(buffer); }
+        }
         return plan.Recipe.ComputeDType == DType.F64
             ? Merge<double>(plan, item, writer, budget, maskMismatches, nonFinite, peakScratch, cancel)
             : Merge<float>(plan, item, writer, budget, maskMismatches, nonFinite, peakScratch, cancel);

@@ -1,6 +1,9 @@
-using System.Runtime.Intrinsics;
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using ModelSoups.Tensors.Kernels;
 
 namespace ModelSoups.Merging;
 
@@ -10,7 +13,7 @@ namespace ModelSoups.Merging;
 /// r elements are taken even with ties (PEFT's <c>torch.topk</c> leaves tie order unspecified; we fix it).
 /// NaN magnitudes rank last. Call <see cref="Take"/> once per element, in index order.
 /// </summary>
-internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+internal unsafe struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     T _value;          // magnitude of the element at rank r−1
     long _tiesAllowed; // how many elements equal to _value are taken
@@ -71,20 +74,19 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         long n = model.Length;
         if (r <= 0) return new RankCut<T> { _none = true };
         if (r >= n) return new RankCut<T> { _all = true };
-        if (typeof(T) == typeof(float) && n >= SampledMinimum && Vector256.IsHardwareAccelerated)
+        if (typeof(T) == typeof(float))
         {
-            var m = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(model);
-            var bf = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(b);
-            var f = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(magnitudes);
-            long mark = scratch.Mark();
-            try
+            // One model of the shared pass (FindOfDifferences): the sampled bracket, or the full selection it falls back to.
+            var f = MemoryMarshal.Cast<T, float>(magnitudes);
+            fixed (T* mp = model)
+            fixed (T* bp = b)
+            fixed (float* gp = f)
             {
-                if (TrySampledSingle(m, bf, r - 1, f, scratch, out float value, out long greater))
-                    return new RankCut<T> { _value = T.CreateTruncating(value), _tiesAllowed = r - greater };
-            }
-            finally
-            {
-                scratch.Release(mark);
+                float* m = (float*)mp;
+                Span<long> ranks = [r];
+                Span<RankCut<float>> cut = [default];
+                RankCut<float>.Cuts<float, SingleStorage>(&m, (float*)bp, (int)n, ranks, gp, f.Length, scratch, cut);
+                return Unsafe.As<RankCut<float>, RankCut<T>>(ref cut[0]);
             }
         }
         var mags = magnitudes[..(int)n];
@@ -93,75 +95,197 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         return Find(mags, r, scratch);
     }
 
+    /// <summary>
+    /// The cuts for ranks <paramref name="ranks"/>[i] over the magnitudes |m_i − b| of k task vectors, each exactly what
+    /// <see cref="FindOfDifference"/> gives for it, with the inputs stored as f32 or bf16 (<typeparamref name="TStorage"/>;
+    /// widening is exact, so these are the cuts of the widened values). The k sampled brackets are counted in one pass
+    /// that reads b once and each m_i once; <paramref name="magnitudes"/> (f32, as long as the inputs) holds the k gathered
+    /// brackets side by side, a k-th of it each. A bracket that misses, or that does not fit its share, falls back for that
+    /// model alone to the full selection over its magnitudes (written into <paramref name="magnitudes"/>), so the cuts
+    /// never depend on the sample, on k or on the share. Scratch: no more than <see cref="FindOfDifference"/> takes
+    /// (<see cref="ScratchElementsFor"/>), given back.
+    /// </summary>
+    internal static void FindOfDifferences<TValue, TStorage>(ReadOnlyMemory<TValue>[] models, ReadOnlySpan<TValue> b, ReadOnlySpan<long> ranks,
+        Span<float> magnitudes, MergeScratch scratch, Span<RankCut<float>> cuts)
+        where TValue : unmanaged where TStorage : struct, IFloatStorage<TValue>
+    {
+        ArgumentNullException.ThrowIfNull(scratch);
+        int k = models.Length;
+        var handles = new MemoryHandle[k];
+        try
+        {
+            TValue** mp = stackalloc TValue*[k];
+            for (int i = 0; i < k; i++)
+            {
+                handles[i] = models[i].Pin();
+                mp[i] = (TValue*)handles[i].Pointer;
+            }
+            fixed (TValue* bp = b)
+            fixed (float* gp = magnitudes)
+                RankCut<float>.Cuts<TValue, TStorage>(mp, bp, b.Length, ranks, gp, magnitudes.Length, scratch, cuts);
+        }
+        finally
+        {
+            foreach (var h in handles) h.Dispose();
+        }
+    }
+
     /// <summary>From this many elements on the sampled bracket is used (it selects with the radix select, whose histogram <see cref="ScratchElementsFor"/> counts).</summary>
     internal const int SampledMinimum = RadixMinimum;
 
     const int SampleSize = 1 << 15;
 
-    /// <summary>
-    /// The k-th largest (0-based) of |m − b| and how many are strictly greater, or false when the sampled bracket does
-    /// not hold it. Only non-negative real magnitudes are bracketed: NaN compares false everywhere, so it is never
-    /// counted above nor gathered, and a k-th largest among the NaNs (ranked last, as −1) misses the bracket.
-    /// The sample (2¹⁵ floats) is given back before the histogram (2¹⁶ longs) is taken, so the peak is the histogram's.
-    /// </summary>
-    static bool TrySampledSingle(ReadOnlySpan<float> m, ReadOnlySpan<float> b, long k, Span<float> gathered, MergeScratch scratch, out float value, out long greater)
+    // FindOfDifferences over pinned inputs.
+    static void Cuts<TValue, TStorage>(TValue** m, TValue* b, int n, ReadOnlySpan<long> ranks, float* gathered, int room,
+        MergeScratch scratch, Span<RankCut<float>> cuts)
+        where TValue : unmanaged where TStorage : struct, IFloatStorage<TValue>
     {
-        value = 0; greater = 0;
-        int n = m.Length;
-        // A stride sample (deterministic), sorted descending: its order statistics bracket the population's.
-        float hi, lo;
+        int k = ranks.Length;
+        Span<bool> done = k <= 64 ? stackalloc bool[k] : new bool[k];
+        // The models being bracketed ("slots"), and their brackets [lo, hi].
+        Span<int> model = k <= 64 ? stackalloc int[k] : new int[k];
+        Span<float> hi = k <= 64 ? stackalloc float[k] : new float[k];
+        Span<float> lo = k <= 64 ? stackalloc float[k] : new float[k];
+        int slots = 0;
+        for (int i = 0; i < k; i++)
+        {
+            long r = ranks[i];
+            if (r <= 0) { cuts[i] = RankCut<float>.None; done[i] = true; }
+            else if (r >= n) { cuts[i] = RankCut<float>.All; done[i] = true; }
+            else if (n >= SampledMinimum && Vector256.IsHardwareAccelerated && Bracket<TValue, TStorage>(m[i], b, n, r - 1, scratch, out hi[slots], out lo[slots]))
+                model[slots++] = i;
+        }
+        if (slots > 0)
+        {
+            int share = room / slots;
+            Span<long> above = slots <= 64 ? stackalloc long[slots] : new long[slots];
+            Span<int> count = slots <= 64 ? stackalloc int[slots] : new int[slots];
+            Span<bool> full = slots <= 64 ? stackalloc bool[slots] : new bool[slots];
+            above.Clear(); count.Clear(); full.Clear();
+            var brackets = new Brackets(m, model[..slots], hi, lo, gathered, share, above, count, full);
+            int j = 0;
+            if (Vector512.IsHardwareAccelerated) j = CountBrackets<Vector512<float>, FloatLanes512, TValue, TStorage>(b, j, n, ref brackets);
+            j = CountBrackets<Vector256<float>, FloatLanes256, TValue, TStorage>(b, j, n, ref brackets);
+            for (; j < n; j++)
+            {
+                float bj = TStorage.Load(b + j);
+                for (int s = 0; s < slots; s++)
+                {
+                    float a = MathF.Abs(TStorage.Load(m[model[s]] + j) - bj);
+                    if (a > hi[s]) above[s]++;
+                    else if (a >= lo[s] && a <= hi[s])
+                    {
+                        if (count[s] < share) gathered[(long)s * share + count[s]++] = a;
+                        else full[s] = true;
+                    }
+                }
+            }
+            for (int s = 0; s < slots; s++)
+            {
+                int i = model[s];
+                long kth = ranks[i] - 1;
+                // The bracket holds the k-th largest when it is neither above it nor below it.
+                if (full[s] || kth < above[s] || kth >= above[s] + count[s]) continue;
+                var inBracket = new Span<float>(gathered + (long)s * share, count[s]);
+                long mark = scratch.Mark();
+                float value = RankCut<float>.SelectSingle(inBracket, kth - above[s], scratch.Take<long>(1 << 16));
+                scratch.Release(mark);
+                cuts[i] = new RankCut<float> { _value = value, _tiesAllowed = ranks[i] - (above[s] + CountGreaterSingle(inBracket, value)) };
+                done[i] = true;
+            }
+        }
+        // Whatever the brackets did not settle: the full selection over that model's magnitudes.
+        for (int i = 0; i < k; i++)
+        {
+            if (done[i]) continue;
+            var mags = new Span<float>(gathered, n);
+            for (int j = 0; j < n; j++) mags[j] = MathF.Abs(TStorage.Load(m[i] + j) - TStorage.Load(b + j));
+            cuts[i] = RankCut<float>.Find(mags, ranks[i], scratch);
+        }
+    }
+
+    /// <summary>The shared counting pass's state: per slot, its model, bracket, count above it and gathered magnitudes.</summary>
+    ref struct Brackets(void* models, ReadOnlySpan<int> model, ReadOnlySpan<float> hi, ReadOnlySpan<float> lo, float* gathered, int share,
+        Span<long> above, Span<int> count, Span<bool> full)
+    {
+        public readonly void* Models = models;
+        public readonly ReadOnlySpan<int> Model = model;
+        public readonly ReadOnlySpan<float> Hi = hi, Lo = lo;
+        public readonly float* Gathered = gathered;
+        public readonly int Share = share;
+        public readonly Span<long> Above = above;
+        public readonly Span<int> Count = count;
+        public readonly Span<bool> Full = full;
+    }
+
+    // One pass over whole vectors from j on: per slot, count |m − b| > hi and gather lo ≤ |m − b| ≤ hi; returns where it stopped.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static int CountBrackets<TV, TLanes, TValue, TStorage>(TValue* b, int j, int n, ref Brackets s)
+        where TV : unmanaged where TLanes : struct, IFloatLanes<TV> where TValue : unmanaged where TStorage : struct, IFloatStorage<TValue>
+    {
+        var m = (TValue**)s.Models;
+        int slots = s.Model.Length;
+        float* lanes = stackalloc float[16];
+        for (; j <= n - TLanes.Count; j += TLanes.Count)
+        {
+            var bv = TLanes.Load<TValue, TStorage>(b + j);
+            for (int t = 0; t < slots; t++)
+            {
+                var a = TLanes.Abs(TLanes.Subtract(TLanes.Load<TValue, TStorage>(m[s.Model[t]] + j), bv));
+                var vhi = TLanes.Create(s.Hi[t]);
+                s.Above[t] += BitOperations.PopCount(TLanes.Bits(TLanes.GreaterThan(a, vhi)));
+                uint inside = TLanes.Bits(TLanes.And(TLanes.GreaterThanOrEqual(a, TLanes.Create(s.Lo[t])), TLanes.LessThanOrEqual(a, vhi)));
+                if (inside == 0) continue;
+                int c = s.Count[t];
+                if (c + TLanes.Count > s.Share) { s.Full[t] = true; continue; }
+                TLanes.Store<float, SingleStorage>(a, lanes);
+                float* dst = s.Gathered + (long)t * s.Share;
+                do
+                {
+                    dst[c++] = lanes[BitOperations.TrailingZeroCount(inside)];
+                    inside &= inside - 1;
+                } while (inside != 0);
+                s.Count[t] = c;
+            }
+        }
+        return j;
+    }
+
+    /// <summary>
+    /// A bracket [lo, hi] of the k-th largest (0-based) of |m − b| from a deterministic stride sample, or false when the
+    /// sample holds a NaN. The sample's order statistics around the target's rank, six standard deviations of that rank
+    /// apart, bracket the population's (the caller checks that they did). The sample (2¹⁵ floats) is given back.
+    /// </summary>
+    static bool Bracket<TValue, TStorage>(TValue* m, TValue* b, int n, long k, MergeScratch scratch, out float hi, out float lo)
+        where TValue : unmanaged where TStorage : struct, IFloatStorage<TValue>
+    {
+        hi = lo = 0;
         long mark = scratch.Mark();
+        try
         {
             var sp = scratch.Take<float>(SampleSize);
             for (int s = 0; s < SampleSize; s++)
             {
                 int j = (int)((long)s * n / SampleSize);
-                float a = MathF.Abs(m[j] - b[j]);
+                float a = MathF.Abs(TStorage.Load(m + j) - TStorage.Load(b + j));
                 if (float.IsNaN(a)) return false;
                 sp[s] = a;
             }
-            sp.Sort();
-            sp.Reverse();
             // Rank of the target in the sample, and a margin of about six standard deviations of that rank.
             double q = (k + 0.5) / n;
             double centre = q * SampleSize;
             double margin = 6 * Math.Sqrt(SampleSize * q * (1 - q)) + 32;
             int top = (int)Math.Max(0, Math.Floor(centre - margin));
             int bottom = (int)Math.Min(SampleSize - 1, Math.Ceiling(centre + margin));
-            hi = top == 0 ? float.PositiveInfinity : sp[top];
-            lo = bottom == SampleSize - 1 ? 0f : sp[bottom];
+            // The values a descending sort of the sample would put at those ranks (selection: unique given the rank).
+            hi = top == 0 ? float.PositiveInfinity : RankCut<float>.Select(sp, top);
+            lo = bottom == SampleSize - 1 ? 0f : RankCut<float>.Select(sp, bottom);
+            return true;
         }
-        scratch.Release(mark);
-
-        // One pass: count |d| > hi, gather lo ≤ |d| ≤ hi.
-        long above = 0;
-        int count = 0, i = 0;
-        var vhi = Vector256.Create(hi);
-        var vlo = Vector256.Create(lo);
-        for (; i <= n - 8; i += 8)
+        finally
         {
-            var a = Vector256.Abs(Vector256.Create(m.Slice(i, 8)) - Vector256.Create(b.Slice(i, 8)));
-            above += BitOperations.PopCount(Vector256.ExtractMostSignificantBits(Vector256.GreaterThan(a, vhi)));
-            uint inside = Vector256.ExtractMostSignificantBits(Vector256.GreaterThanOrEqual(a, vlo) & Vector256.LessThanOrEqual(a, vhi));
-            while (inside != 0)
-            {
-                int lane = BitOperations.TrailingZeroCount(inside);
-                gathered[count++] = a.GetElement(lane);
-                inside &= inside - 1;
-            }
+            scratch.Release(mark);
         }
-        for (; i < n; i++)
-        {
-            float a = MathF.Abs(m[i] - b[i]);
-            if (a > hi) above++;
-            else if (a >= lo && a <= hi) gathered[count++] = a;
-        }
-        // The bracket holds the k-th largest when it is neither above it nor below it.
-        if (k < above || k >= above + count) return false;
-        var inBracket = gathered[..count];
-        value = SelectSingle(inBracket, k - above, scratch.Take<long>(1 << 16));
-        greater = above + CountGreaterSingle(inBracket, value);
-        return true;
     }
 
     /// <summary>Keeps everything.</summary>
@@ -195,6 +319,37 @@ internal struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         int taken = (int)Math.Min(_tiesAllowed - _tiesSeen, count);
         _tiesSeen += taken;
         return taken;
+    }
+
+    /// <summary>
+    /// <see cref="Take"/> for a vector of consecutive elements (f32 cuts that are neither all nor none) with magnitudes
+    /// <paramref name="mag"/> and <paramref name="value"/> = <see cref="Value"/> in every lane: the lanes above the cut,
+    /// and of the lanes equal to it (ties: common, since differences of 16-bit weights take few distinct values) the
+    /// first ones in index order while the tie budget lasts — exactly the lanes the scalar calls would take.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal TV Take<TV, TLanes>(TV mag, TV value) where TV : unmanaged where TLanes : struct, IFloatLanes<TV>
+    {
+        var keep = TLanes.GreaterThan(mag, value);
+        uint ties = TLanes.Bits(TLanes.Equal(mag, value));
+        if (ties == 0) return keep;
+        int count = BitOperations.PopCount(ties);
+        int taken = TakeTies(count);
+        if (taken == 0) return keep;
+        return TLanes.Or(keep, TLanes.FromBits(taken == count ? ties : LowestSetBits(ties, taken)));
+    }
+
+    /// <summary>The <paramref name="count"/> lowest set bits of <paramref name="bits"/>.</summary>
+    static uint LowestSetBits(uint bits, int count)
+    {
+        uint result = 0;
+        for (int t = 0; t < count; t++)
+        {
+            uint low = bits & (0u - bits);
+            result |= low;
+            bits ^= low;
+        }
+        return result;
     }
 
     /// <summary>

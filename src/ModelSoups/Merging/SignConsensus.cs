@@ -1,5 +1,7 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using ModelSoups.Tensors.Kernels;
 
 namespace ModelSoups.Merging;
 
@@ -13,7 +15,7 @@ namespace ModelSoups.Merging;
 /// divided by Σ_agree w_i (0 → 1) when normalising.</item>
 /// <item><b>peft</b> (TIES paper): elect from the unweighted τ̂_i; δ = Σ_agree w_i τ̂_i / max(1, #agree).</item>
 /// </list>
-/// The f32 kernels run eight columns at a time with the scalar code's operations in the same order
+/// The f32 kernels run 16 or 8 columns at a time with the scalar code's operations in the same order
 /// per column, so they give the same bits.
 /// </summary>
 public static class SignConsensus
@@ -56,42 +58,18 @@ public static class SignConsensus
 
     /// <summary>
     /// output = b + λ·Disjoint(column) for every column of the k rows of <paramref name="vals"/>
-    /// (row i at i·<paramref name="stride"/>), "sum" election; f32, vectorised.
+    /// (row i at i·<paramref name="stride"/>), "sum" election; f32, vectorised (16, then 8 lanes, then a scalar tail).
     /// </summary>
-    public static void DisjointSingle(ReadOnlySpan<float> vals, int k, int stride, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
+    public static unsafe void DisjointSingle(ReadOnlySpan<float> vals, int k, int stride, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
         float lambda, bool mergekit, bool normalize, Span<float> output)
     {
         int n = output.Length, j = 0;
-        const int L = 8;
-        if (Vector256.IsHardwareAccelerated)
+        fixed (float* vp = vals)
+        fixed (float* bp = b)
+        fixed (float* op = output)
         {
-            var vl = Vector256.Create(lambda);
-            for (; j <= n - L; j += L)
-            {
-                var elect = Vector256<float>.Zero;
-                for (int i = 0; i < k; i++)
-                {
-                    var x = Vector256.Create(vals.Slice(i * stride + j, L));
-                    elect += mergekit ? Vector256.Create(w[i]) * x : x;
-                }
-                var positive = Vector256.GreaterThanOrEqual(elect, Vector256<float>.Zero);
-                var mixed = Vector256<float>.Zero;
-                var divisor = Vector256<float>.Zero;
-                for (int i = 0; i < k; i++)
-                {
-                    var wi = Vector256.Create(w[i]);
-                    var wv = wi * Vector256.Create(vals.Slice(i * stride + j, L));
-                    var x = mergekit ? wv : Vector256.Create(vals.Slice(i * stride + j, L));
-                    var agree = Vector256.ConditionalSelect(positive, Vector256.GreaterThan(x, Vector256<float>.Zero), Vector256.LessThan(x, Vector256<float>.Zero));
-                    mixed += Vector256.ConditionalSelect(agree, wv, Vector256<float>.Zero);
-                    divisor += Vector256.ConditionalSelect(agree, mergekit ? wi : Vector256<float>.One, Vector256<float>.Zero);
-                }
-                Vector256<float> delta;
-                if (!mergekit) delta = mixed / Vector256.Max(divisor, Vector256<float>.One);
-                else if (normalize) delta = mixed / Vector256.ConditionalSelect(Vector256.Equals(divisor, Vector256<float>.Zero), Vector256<float>.One, divisor);
-                else delta = mixed;
-                (Vector256.Create(b.Slice(j, L)) + vl * delta).CopyTo(output.Slice(j, L));
-            }
+            if (Vector512.IsHardwareAccelerated) j = DisjointColumns<Vector512<float>, FloatLanes512>(vp, k, stride, w, bp, lambda, mergekit, normalize, op, j, n);
+            if (Vector256.IsHardwareAccelerated) j = DisjointColumns<Vector256<float>, FloatLanes256>(vp, k, stride, w, bp, lambda, mergekit, normalize, op, j, n);
         }
         Span<float> v = k <= 64 ? stackalloc float[k] : new float[k];
         for (; j < n; j++)
@@ -99,5 +77,51 @@ public static class SignConsensus
             for (int i = 0; i < k; i++) v[i] = vals[i * stride + j];
             output[j] = b[j] + lambda * Disjoint<float>(v, w, false, mergekit, normalize);
         }
+    }
+
+    // Whole vectors of columns from j on; returns the first column not done.
+    static unsafe int DisjointColumns<TV, TLanes>(float* vals, int k, int stride, ReadOnlySpan<float> w, float* b, float lambda, bool mergekit, bool normalize,
+        float* output, int j, int n)
+        where TV : unmanaged where TLanes : struct, IFloatLanes<TV>
+    {
+        if (n - j < TLanes.Count) return j;
+        Span<TV> tau = k <= 32 ? stackalloc TV[k] : new TV[k];
+        Span<TV> weight = k <= 32 ? stackalloc TV[k] : new TV[k];
+        for (int i = 0; i < k; i++) weight[i] = TLanes.Create(w[i]);
+        var vl = TLanes.Create(lambda);
+        for (; j <= n - TLanes.Count; j += TLanes.Count)
+        {
+            for (int i = 0; i < k; i++) tau[i] = TLanes.Load<float, SingleStorage>(vals + (long)i * stride + j);
+            var delta = DisjointLanes<TV, TLanes>(tau, weight, mergekit, normalize);
+            TLanes.Store<float, SingleStorage>(TLanes.Add(TLanes.Load<float, SingleStorage>(b + j), TLanes.Multiply(vl, delta)), output + j);
+        }
+        return j;
+    }
+
+    /// <summary>
+    /// δ for a vector of columns whose k sparsified task-vector entries are in registers (<paramref name="tau"/>[i], with
+    /// <paramref name="weight"/>[i] = w_i in every lane): "sum" election, then the mean of the agreeing entries — per lane
+    /// the operations of <see cref="Disjoint{T}"/> (without count election) in its order, so every width gives its bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static TV DisjointLanes<TV, TLanes>(ReadOnlySpan<TV> tau, ReadOnlySpan<TV> weight, bool mergekit, bool normalize)
+        where TV : unmanaged where TLanes : struct, IFloatLanes<TV>
+    {
+        TV elect = default;
+        for (int i = 0; i < tau.Length; i++) elect = TLanes.Add(elect, mergekit ? TLanes.Multiply(weight[i], tau[i]) : tau[i]);
+        var positive = TLanes.GreaterThanOrEqual(elect, default);
+        TV mixed = default, divisor = default, one = TLanes.Create(1f);
+        for (int i = 0; i < tau.Length; i++)
+        {
+            var wv = TLanes.Multiply(weight[i], tau[i]);
+            var x = mergekit ? wv : tau[i];
+            // Zero and NaN entries agree with neither sign.
+            var agree = TLanes.Select(positive, TLanes.GreaterThan(x, default), TLanes.LessThan(x, default));
+            mixed = TLanes.Add(mixed, TLanes.Select(agree, wv, default));
+            divisor = TLanes.Add(divisor, TLanes.Select(agree, mergekit ? weight[i] : one, default));
+        }
+        if (!mergekit) return TLanes.Divide(mixed, TLanes.Max(divisor, one));
+        if (normalize) return TLanes.Divide(mixed, TLanes.Select(TLanes.Equal(divisor, default), one, divisor));
+        return mixed;
     }
 }

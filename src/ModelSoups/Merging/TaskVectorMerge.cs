@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using ModelSoups.Tensors.Kernels;
 
 namespace ModelSoups.Merging;
 
@@ -142,6 +143,18 @@ public abstract class TaskVectorMerge : MergeMethod<TaskVectorParameters>
     protected override void MergeCore<T>(MergeInput<T> input, TaskVectorParameters p, Span<T> output)
     {
         int k = p.ModelCount, n = output.Length;
+        if (typeof(T) == typeof(float) && FusedTiesApplies(p))
+        {
+            // TIES' common case: shared cut pass, then trim, election and disjoint mean fused (same bits, FusedTiesTests).
+            var models = new ReadOnlyMemory<float>[k];
+            for (int i = 0; i < k; i++)
+            {
+                var model = input.Models[i];
+                models[i] = Unsafe.As<ReadOnlyMemory<T>, ReadOnlyMemory<float>>(ref model);
+            }
+            FusedTiesMerge<float, SingleStorage>(models, MemoryMarshal.Cast<T, float>(input.Base.Span), p, input.Scratch, MemoryMarshal.Cast<T, float>(output));
+            return;
+        }
         var b = input.Base.Span;
         var kind = p.Sparsification;
         bool rowOutliers = p.RowOutliers;
@@ -191,26 +204,6 @@ public abstract class TaskVectorMerge : MergeMethod<TaskVectorParameters>
         {
             int len = Math.Min(segment, n - s);
             for (int i = 0; i < k; i++) sparsifiers[i].BeginSegment(input.Models[i].Span.Slice(s, len), b.Slice(s, len), scratch);
-            if (typeof(T) == typeof(float) && FusedTiesApplies(sparsifiers, factor, len == n, count))
-            {
-                // TIES' common case: trim, election and disjoint mean fused into one pass (same bits, FusedTiesTests).
-                var cuts = new RankCut<float>[k];
-                for (int i = 0; i < k; i++)
-                {
-                    sparsifiers[i].TryGetTopKCut(out var cut);
-                    cuts[i] = Unsafe.As<RankCut<T>, RankCut<float>>(ref cut);
-                }
-                var models = new ReadOnlyMemory<float>[k];
-                for (int i = 0; i < k; i++)
-                {
-                    var model = input.Models[i];
-                    models[i] = Unsafe.As<ReadOnlyMemory<T>, ReadOnlyMemory<float>>(ref model);
-                }
-                FusedTies.Run(models, MemoryMarshal.Cast<T, float>(b), cuts, MemoryMarshal.Cast<T, float>(w.AsSpan()),
-                    float.CreateTruncating(lambda), mergekit, normalize, MemoryMarshal.Cast<T, float>(output));
-                continue;
-            }
-
             // Chunks of C elements: each model's kept deltas go to row i of `vals`, then each column is combined.
             for (int c = s; c < s + len; c += Chunk)
             {
@@ -239,15 +232,55 @@ public abstract class TaskVectorMerge : MergeMethod<TaskVectorParameters>
         }
     }
 
-    // The fused kernel covers sum election over plain top-k trims of the whole tensor without rescaling; anything
-    // else (count election, outliers, random drops, DELLA, L1 rescale, row segments) takes the chunked path.
-    bool FusedTiesApplies<T>(TaskVectorSparsifier<T>[] sparsifiers, T[] factor, bool wholeTensor, bool electByCount)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    // The fused kernel covers sum election over plain top-k trims of the whole tensor without rescaling (TIES' common
+    // case); anything else (count election, outliers, random drops, DELLA, L1 rescale, row segments) takes the chunked path.
+    bool FusedTiesApplies(TaskVectorParameters p) =>
+        UsesSignConsensus && !p.ElectByCount && !p.RescaleL1 && FusedTies.Supported
+        && p.Sparsification is TaskVectorSparsification.Magnitude or TaskVectorSparsification.None;
+
+    /// <summary>
+    /// Whether <see cref="MergeBFloat16"/> computes this merge (TIES' fused case: sum election over plain top-k trims of
+    /// whole tensors, no rescale), so that the engine may hand the method a checkpoint's bf16 values as they are.
+    /// </summary>
+    internal bool MergesBFloat16(MergeParameters parameters) => FusedTiesApplies(Typed(parameters));
+
+    /// <summary>
+    /// This method with the inputs and the output stored as bf16 bits, for the engine (where <see cref="MergesBFloat16"/>;
+    /// parameters validated by the plan): exactly what the f32 merge of the widened inputs gives, rounded to bf16 as the
+    /// conversion rounds it (widening is exact and the kernels run the f32 operations; <c>BFloat16TiesTests</c>).
+    /// <paramref name="scratch"/> as the method declares it (<see cref="ScratchElements"/>).
+    /// </summary>
+    internal void MergeBFloat16(ReadOnlyMemory<ushort>[] models, ReadOnlyMemory<ushort> b, MergeParameters parameters, MergeScratch scratch, Span<ushort> output)
     {
-        if (!UsesSignConsensus || electByCount || !wholeTensor || !FusedTies.Supported) return false;
-        foreach (var f in factor) if (f != T.One) return false;
-        foreach (var sp in sparsifiers) if (!sp.TryGetTopKCut(out _)) return false;
-        return true;
+        var p = Typed(parameters);
+        if (!FusedTiesApplies(p) || models.Length != p.ModelCount)
+            throw new InvalidOperationException($"{Name}: the bf16 path was asked for a merge it does not cover");
+        FusedTiesMerge<ushort, BFloat16Storage>(models, b.Span, p, scratch, output);
+    }
+
+    /// <summary>
+    /// TIES' fused case on inputs stored as f32 or bf16: every model's top-k cut in one pass that reads the base once
+    /// (<see cref="RankCut{T}.FindOfDifferences"/>), then trim, election and disjoint mean in one more (<see cref="FusedTies"/>);
+    /// the same cuts and the same bits as sparsifying each model (<see cref="TaskVectorSparsifier{T}"/>) and combining in chunks.
+    /// </summary>
+    void FusedTiesMerge<TValue, TStorage>(ReadOnlyMemory<TValue>[] models, ReadOnlySpan<TValue> b, TaskVectorParameters p, MergeScratch scratch, Span<TValue> output)
+        where TValue : unmanaged where TStorage : struct, IFloatStorage<TValue>
+    {
+        int k = models.Length, n = output.Length;
+        Span<long> ranks = k <= 64 ? stackalloc long[k] : new long[k];
+        var w = new float[k];
+        for (int i = 0; i < k; i++)
+        {
+            double density = p.Densities[i];
+            // PEFT/mergekit: k = int(density · numel), computed in double like Python; density ≥ 1 (or no trim) keeps all.
+            ranks[i] = p.Sparsification == TaskVectorSparsification.None || density >= 1 ? n : (long)(density * n);
+            w[i] = (float)p.Weights[i];
+        }
+        var cuts = new RankCut<float>[k];
+        long mark = scratch.Mark();
+        RankCut<float>.FindOfDifferences<TValue, TStorage>(models, b, ranks, scratch.Take<float>(n), scratch, cuts);
+        scratch.Release(mark);
+        FusedTies.Run<TValue, TStorage>(models, b, cuts, w, (float)p.Lambda, p.MergekitVariant, p.Normalize, output);
     }
 
     // First pass of mergekit's L1 rescale: ‖τ‖₁ and ‖τ̂‖₁ over the whole tensor (the sparsifier

@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using ModelSoups.Tensors.Kernels;
 
 namespace ModelSoups.Merging;
 
@@ -186,19 +187,6 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
 
     static ReadOnlySpan<float> Cast(ReadOnlySpan<T> x) => MemoryMarshal.Cast<T, float>(x);
 
-    /// <summary>The <paramref name="count"/> lowest set bits of <paramref name="bits"/>.</summary>
-    static uint LowestSetBits(uint bits, int count)
-    {
-        uint result = 0;
-        for (int t = 0; t < count; t++)
-        {
-            uint low = bits & (0u - bits);
-            result |= low;
-            bits ^= low;
-        }
-        return result;
-    }
-
     static void Magnitudes(ReadOnlySpan<T> model, ReadOnlySpan<T> b, Span<T> mags)
     {
         TensorPrimitives.Subtract(model, b, mags);
@@ -208,8 +196,8 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
     /// <summary>
     /// f32 fast path of magnitude trimming: row = (m − b) where |m − b| is above the cut, else 0, eight lanes at a
     /// time. Lanes whose magnitude equals the cut value are ties: the cut takes the first of them in index order up to
-    /// its tie budget (<see cref="RankCut{T}.TakeTies"/>), so the vector takes exactly the lanes the scalar loop's
-    /// <see cref="RankCut{T}.Take"/> would. Ties are common: differences of 16-bit weights take few distinct values.
+    /// its tie budget (<see cref="RankCut{T}.TakeTies"/>, inside the lane form of <see cref="RankCut{T}.Take"/>), so the vector
+    /// takes exactly the lanes the scalar loop's <see cref="RankCut{T}.Take"/> would.
     /// </summary>
     static void FillKeptSingle(ReadOnlySpan<float> m, ReadOnlySpan<float> b, Span<float> row, ref RankCut<float> cut)
     {
@@ -217,23 +205,10 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
         if (cut.IsAll) { TensorPrimitives.Subtract(m, b, row); return; }
         if (cut.IsNone) { row.Clear(); return; }
         var value = Vector256.Create(cut.Value);
-        var laneBits = Vector256.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u);
         for (; j <= n - Vector256<float>.Count; j += Vector256<float>.Count)
         {
             var d = Vector256.Create(m.Slice(j, Vector256<float>.Count)) - Vector256.Create(b.Slice(j, Vector256<float>.Count));
-            var mag = Vector256.Abs(d);
-            var keep = Vector256.GreaterThan(mag, value);
-            uint ties = Vector256.ExtractMostSignificantBits(Vector256.Equals(mag, value));
-            if (ties != 0)
-            {
-                int count = BitOperations.PopCount(ties);
-                int taken = cut.TakeTies(count);
-                if (taken > 0)
-                {
-                    uint takenBits = taken == count ? ties : LowestSetBits(ties, taken);
-                    keep |= Vector256.Equals(Vector256.Create(takenBits) & laneBits, laneBits).AsSingle();
-                }
-            }
+            var keep = cut.Take<Vector256<float>, FloatLanes256>(Vector256.Abs(d), value);
             Vector256.ConditionalSelect(keep, d, Vector256<float>.Zero).CopyTo(row.Slice(j, Vector256<float>.Count));
         }
         for (; j < n; j++)

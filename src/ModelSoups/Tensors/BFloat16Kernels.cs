@@ -77,9 +77,9 @@ public static class BFloat16Kernels
         for (; i < n; i++) Unsafe.Add(ref d, i) = FromSingle(BitConverter.UInt32BitsToSingle(Unsafe.Add(ref s, i)));
     }
 
-    // Same arithmetic as the scalar FromSingle, lane-wise; the result sits in the low 16 bits.
+    // Same arithmetic as the scalar FromSingle, lane-wise; the result sits in the low 16 bits (also used by Kernels/FloatStorage).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<uint> Round512(Vector512<uint> u)
+    internal static Vector512<uint> Round512(Vector512<uint> u)
     {
         var rounded = Vector512.ShiftRightLogical(u + Vector512.Create(0x7FFFu) + (Vector512.ShiftRightLogical(u, 16) & Vector512<uint>.One), 16);
         var isNaN = Vector512.GreaterThan(u & Vector512.Create(0x7FFF_FFFFu), Vector512.Create(0x7F80_0000u));
@@ -87,7 +87,7 @@ public static class BFloat16Kernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<uint> Round256(Vector256<uint> u)
+    internal static Vector256<uint> Round256(Vector256<uint> u)
     {
         var rounded = Vector256.ShiftRightLogical(u + Vector256.Create(0x7FFFu) + (Vector256.ShiftRightLogical(u, 16) & Vector256<uint>.One), 16);
         var isNaN = Vector256.GreaterThan(u & Vector256.Create(0x7FFF_FFFFu), Vector256.Create(0x7F80_0000u));

@@ -111,4 +111,84 @@ public sealed class FusedTiesTests
         });
         SameBits(Unfused(models, b, [.. Enumerable.Repeat(0.4, k)], w, 0.9f, variant == "mergekit", normalize), actual);
     }
+
+    static ushort[] ToBf16(float[] x)
+    {
+        var bits = new ushort[x.Length];
+        ModelSoups.Tensors.BFloat16Kernels.FromSingle(x, bits);
+        return bits;
+    }
+
+    static float[] Widen(ushort[] bits)
+    {
+        var x = new float[bits.Length];
+        ModelSoups.Tensors.BFloat16Kernels.ToSingle(bits, x);
+        return x;
+    }
+
+    [Theory]
+    [InlineData(4, 1001, 0.5, true, true, true)]
+    [InlineData(3, 4099, 0.3, false, false, false)]
+    [InlineData(4, 70_003, 0.5, true, true, true)]    // the sampled cuts, shared pass over the base
+    [InlineData(5, 70_001, 0.37, true, false, false)]
+    [InlineData(2, 17, 1.0, true, true, false)]
+    public void Bf16_inputs_give_the_unfused_f32_bits_rounded_to_bf16(int k, int n, double density, bool mergekit, bool normalize, bool nonFinite)
+    {
+        // The engine's 16-bit path: inputs as bf16 bits (cuts and kernel read them widened in registers), output
+        // rounded in the kernel. Reference: the unfused f32 path on the widened values, then the bf16 conversion.
+        var (rawModels, rawBase) = Inputs(k, n, 11 * n + k, nonFinite);
+        var models = rawModels.Select(ToBf16).ToArray();
+        var b = ToBf16(rawBase);
+        float[] w = [.. Enumerable.Range(0, k).Select(i => (float)(0.3 + 0.37 * i) * (i == 1 ? -1 : 1))];
+        double[] densities = [.. Enumerable.Range(0, k).Select(i => i == 2 ? Math.Min(1, density + 0.2) : density)];
+        var expected = ToBf16(Unfused([.. models.Select(Widen)], Widen(b), densities, w, 0.7f, mergekit, normalize));
+
+        var ranks = densities.Select(d => d >= 1 ? n : (long)(d * n)).ToArray();
+        var cuts = new RankCut<float>[k];
+        var memories = models.Select(m => (ReadOnlyMemory<ushort>)m).ToArray();
+        RankCut<float>.FindOfDifferences<ushort, ModelSoups.Tensors.Kernels.BFloat16Storage>(memories, b, ranks, new float[n], MergeScratch.Managed(), cuts);
+        var actual = new ushort[n];
+        FusedTies.Run<ushort, ModelSoups.Tensors.Kernels.BFloat16Storage>(memories, b, cuts, w, 0.7f, mergekit, normalize, actual);
+        Assert.Equal(expected, actual);
+    }
+
+    [Theory]
+    [InlineData(4, 70_003, "mergekit", true)]
+    [InlineData(3, 5_000, "peft", false)]
+    public void Ties_method_on_bf16_storage_equals_its_f32_merge_rounded(int k, int n, string variant, bool normalize)
+    {
+        var (rawModels, rawBase) = Inputs(k, n, 5 * n + k, nonFinite: true);
+        var models = rawModels.Select(ToBf16).ToArray();
+        var b = ToBf16(rawBase);
+        void Set(MergeParameters p)
+        {
+            for (int i = 0; i < k; i++) { p.Set("weight", i, 1.0 / (i + 2)); p.Set("density", i, 0.45); }
+            p.Set("lambda", 0.8);
+            p.Set("normalize", normalize);
+            p.Set("ties_variant", variant);
+        }
+        var expected = ToBf16(MergeRunner.Run("ties", [.. models.Select(Widen)], Widen(b), Set));
+        var ties = (Ties)MergeMethods.Get("ties");
+        var parameters = new MergeParameters(ties, k);
+        Set(parameters);
+        Assert.True(ties.MergesBFloat16(parameters));
+        var actual = new ushort[n];
+        ties.MergeBFloat16([.. models.Select(m => (ReadOnlyMemory<ushort>)m)], b, parameters, MergeScratch.Managed(), actual);
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void Only_the_fused_case_claims_the_bf16_path()
+    {
+        // Count election, L1 rescale and other sparsifications need the converted inputs (the chunked path).
+        var ties = (Ties)MergeMethods.Get("ties");
+        var count = new MergeParameters(ties, 2);
+        count.Set("majority_sign_method", "frequency");
+        Assert.False(ties.MergesBFloat16(count));
+        var rescaled = new MergeParameters(ties, 2);
+        rescaled.Set("rescale", true);
+        Assert.False(ties.MergesBFloat16(rescaled));
+        var dare = (TaskVectorMerge)MergeMethods.Get("dare_ties");
+        Assert.False(dare.MergesBFloat16(new MergeParameters(dare, 2)));
+    }
 }

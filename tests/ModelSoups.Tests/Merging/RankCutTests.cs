@@ -88,4 +88,34 @@ public sealed class RankCutTests
         Assert.Equal(4, RankCut<float>.All.TakeTies(4));
         Assert.Equal(0, RankCut<float>.None.TakeTies(4));
     }
+
+    [Theory]
+    [InlineData(70_000, 4, 0)]     // bf16 fine-tunes: the sampled brackets, all four counted in one pass
+    [InlineData(70_000, 3, 1)]     // one model with NaNs (its sample fails: full selection), the others bracketed
+    [InlineData(80_000, 4, 2)]     // a zero base and one constant model: all its magnitudes tie, its bracket overflows its share
+    [InlineData(1_000, 3, 0)]      // below the sampled minimum: full selection
+    public void Shared_pass_cuts_of_bf16_inputs_equal_each_models_own_cut(int n, int k, int kind)
+    {
+        var rng = new Random(n * 7 + kind);
+        static ushort Bits(float x) => (ushort)(BitConverter.SingleToUInt32Bits(x) >> 16);
+        static float Widen(ushort x) => BitConverter.UInt32BitsToSingle((uint)x << 16);
+        var b = Enumerable.Range(0, n).Select(_ => kind == 2 ? (ushort)0 : Bits((float)(rng.NextDouble() * 0.04 - 0.02))).ToArray();
+        var models = Enumerable.Range(0, k).Select(i => b.Select((x, j) => Bits(
+            kind == 1 && i == 1 && j % 89 == 0 ? float.NaN
+            : kind == 2 && i == 0 ? 0.25f
+            : Widen(x) + (float)(rng.NextDouble() * 0.004 - 0.002))).ToArray()).ToArray();
+        long[] ranks = [.. Enumerable.Range(0, k).Select(i => (long)((0.2 + 0.2 * i) * n))];
+        var cuts = new RankCut<float>[k];
+        RankCut<float>.FindOfDifferences<ushort, ModelSoups.Tensors.Kernels.BFloat16Storage>(
+            [.. models.Select(m => (ReadOnlyMemory<ushort>)m)], b, ranks, new float[n], MergeScratch.Managed(), cuts);
+        var wb = b.Select(Widen).ToArray();
+        for (int i = 0; i < k; i++)
+        {
+            var wm = models[i].Select(Widen).ToArray();
+            var mags = wm.Zip(wb, (x, y) => MathF.Abs(x - y)).ToArray();
+            var own = RankCut<float>.Find(mags.ToArray(), ranks[i], MergeScratch.Managed());
+            Assert.Equal(own.Value, cuts[i].Value);
+            Assert.Equal(Decisions(own, mags), Decisions(cuts[i], mags));
+        }
+    }
 }
