@@ -7,7 +7,8 @@ namespace ModelSoups.Bench;
 /// <summary>
 /// `ties-kernel`: where TIES spends its time on one tensor, in process, single thread, f32 compute (what the engine
 /// runs for bf16 inputs): the whole method against linear's weighted sum of the same inputs (the same-run baseline),
-/// and its parts — the magnitude top-k cut of one task vector, and the fused trim + sign election + disjoint mean.
+/// and its parts — the magnitude top-k cut of one task vector, and the fused trim + sign election + disjoint mean — and
+/// the engine's path for bf16 checkpoints (the same merge on the 16-bit values, <c>MergeBFloat16</c>) with its shared cut pass.
 /// Options: --elements N (default 16 Mi, one [4096, 4096] tensor), --models K (4), --repeat R (5; the least CPU time counts).
 /// </summary>
 static class TiesKernelBenchmark
@@ -57,6 +58,14 @@ static class TiesKernelBenchmark
         var tiesInput = Input(tp, true) with { Scratch = scratch };
         var linearInput = Input(lp, false);
         var mags = new float[n];
+        // The same values as bf16 bits (they are bf16-rounded), as the engine stages them for its 16-bit path.
+        static ushort[] Bits(float[] x) { var u = new ushort[x.Length]; ModelSoups.Tensors.BFloat16Kernels.FromSingle(x, u); return u; }
+        var models16 = models.Select(m => (ReadOnlyMemory<ushort>)Bits(m)).ToArray();
+        var b16 = Bits(b);
+        var output16 = new ushort[n];
+        var ranks = Enumerable.Repeat((long)(0.5 * n), k).ToArray();
+        var cuts = new RankCut<float>[k];
+        var tiesMethod = (Ties)ties;
 
         double Best(Action a)
         {
@@ -79,6 +88,8 @@ static class TiesKernelBenchmark
         double tLinear = Best(() => linear.Merge(linearInput, output));
         double tTies = Best(() => { scratch.Reset(); ties.Merge(tiesInput, output); });
         double tCut = Best(() => { scratch.Reset(); RankCut<float>.FindOfDifference(models[0], b, n / 2, mags, scratch); });
+        double tTies16 = Best(() => { scratch.Reset(); tiesMethod.MergeBFloat16(models16, b16, tp, scratch, output16); });
+        double tCuts16 = Best(() => { scratch.Reset(); RankCut<float>.FindOfDifferences<ushort, ModelSoups.Tensors.Kernels.BFloat16Storage>(models16, b16, ranks, mags, scratch, cuts); });
         double tFullSelect = Best(() =>
         {
             System.Numerics.Tensors.TensorPrimitives.Subtract(models[0], b, mags);
@@ -93,6 +104,9 @@ static class TiesKernelBenchmark
         Console.WriteLine(string.Create(inv, $"    top-k cut of one task vector     {tCut * 1000,8:0.0} ms  (x{k} models: {k * tCut * 1000:0.0} ms)"));
         Console.WriteLine(string.Create(inv, $"    (the same cut by a full radix select {tFullSelect * 1000,8:0.0} ms)"));
         Console.WriteLine(string.Create(inv, $"    the rest (trim, elect, mean)     {(tTies - k * tCut) * 1000,8:0.0} ms"));
+        Console.WriteLine(string.Create(inv, $"  ties on bf16 storage (engine path) {tTies16 * 1000,8:0.0} ms  {tTies16 / tLinear:0.00}x linear"));
+        Console.WriteLine(string.Create(inv, $"    {k} cuts in one pass over bf16     {tCuts16 * 1000,8:0.0} ms"));
+        Console.WriteLine(string.Create(inv, $"    the rest (trim, elect, mean)     {(tTies16 - tCuts16) * 1000,8:0.0} ms"));
         return 0;
     }
 }

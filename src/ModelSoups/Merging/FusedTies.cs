@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using ModelSoups.Tensors.Kernels;
 
@@ -49,10 +50,9 @@ internal static unsafe class FusedTies
             {
                 // 16 lanes where the machine has them, then 8, then one by one: per element the same operations,
                 // so the width changes nothing but the speed (the unfused path ran 8 lanes and the same scalar tail).
-                int j = 0;
-                if (Vector512.IsHardwareAccelerated)
-                    j = Columns<Vector512<float>, FloatLanes512, TValue, TStorage>(mp, bp, op, j, n, cuts, w, lambda, mergekit, normalize);
-                j = Columns<Vector256<float>, FloatLanes256, TValue, TStorage>(mp, bp, op, j, n, cuts, w, lambda, mergekit, normalize);
+                int j = !mergekit ? Vectors<TValue, TStorage, PeftMean>(mp, bp, op, n, cuts, w, lambda)
+                    : normalize ? Vectors<TValue, TStorage, MergekitNormalized>(mp, bp, op, n, cuts, w, lambda)
+                    : Vectors<TValue, TStorage, MergekitSum>(mp, bp, op, n, cuts, w, lambda);
                 Tail<TValue, TStorage>(mp, bp, op, j, n, cuts, w, lambda, mergekit, normalize);
             }
         }
@@ -62,11 +62,20 @@ internal static unsafe class FusedTies
         }
     }
 
+    static int Vectors<TValue, TStorage, TVariant>(TValue** mp, TValue* bp, TValue* op, int n, Span<RankCut<float>> cuts, ReadOnlySpan<float> w, float lambda)
+        where TValue : unmanaged where TStorage : struct, IFloatStorage<TValue> where TVariant : struct, IDisjointVariant
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated) j = Columns<Vector512<float>, FloatLanes512, TValue, TStorage, TVariant>(mp, bp, op, j, n, cuts, w, lambda);
+        return Columns<Vector256<float>, FloatLanes256, TValue, TStorage, TVariant>(mp, bp, op, j, n, cuts, w, lambda);
+    }
+
     // Whole vectors of columns from j on; returns the first column not done (fewer than a vector's lanes remain).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static int Columns<TV, TLanes, TValue, TStorage>(TValue** mp, TValue* bp, TValue* op, int j, int n, Span<RankCut<float>> cuts, ReadOnlySpan<float> w,
-        float lambda, bool mergekit, bool normalize)
+    static int Columns<TV, TLanes, TValue, TStorage, TVariant>(TValue** mp, TValue* bp, TValue* op, int j, int n, Span<RankCut<float>> cuts,
+        ReadOnlySpan<float> w, float lambda)
         where TV : unmanaged where TLanes : struct, IFloatLanes<TV> where TValue : unmanaged where TStorage : struct, IFloatStorage<TValue>
+        where TVariant : struct, IDisjointVariant
     {
         int k = cuts.Length;
         if (n - j < TLanes.Count) return j;
@@ -81,18 +90,24 @@ internal static unsafe class FusedTies
             value[i] = TLanes.Create(cuts[i].Value);
             weight[i] = TLanes.Create(w[i]);
         }
+        ref TV tau0 = ref MemoryMarshal.GetReference(tau);
+        ref TV value0 = ref MemoryMarshal.GetReference(value);
+        ref int mode0 = ref MemoryMarshal.GetReference(mode);
+        ref RankCut<float> cut0 = ref MemoryMarshal.GetReference(cuts);
         var vl = TLanes.Create(lambda);
         for (; j <= n - TLanes.Count; j += TLanes.Count)
         {
             var bv = TLanes.Load<TValue, TStorage>(bp + j);
             for (int i = 0; i < k; i++)
             {
-                if (mode[i] == 1) { tau[i] = default; continue; }
+                int mi = Unsafe.Add(ref mode0, i);
+                ref TV t = ref Unsafe.Add(ref tau0, i);
+                if (mi == 1) { t = default; continue; }
                 var d = TLanes.Subtract(TLanes.Load<TValue, TStorage>(mp[i] + j), bv);
                 // As TaskVectorSparsifier's trim: above the cut, or a tie within the cut's budget.
-                tau[i] = mode[i] == 0 ? d : TLanes.Select(cuts[i].Take<TV, TLanes>(TLanes.Abs(d), value[i]), d, default);
+                t = mi == 0 ? d : TLanes.And(Unsafe.Add(ref cut0, i).Take<TV, TLanes>(TLanes.Abs(d), Unsafe.Add(ref value0, i)), d);
             }
-            var delta = SignConsensus.DisjointLanes<TV, TLanes>(tau, weight, mergekit, normalize);
+            var delta = SignConsensus.DisjointLanes<TV, TLanes, TVariant>(tau, weight);
             TLanes.Store<TValue, TStorage>(TLanes.Add(bv, TLanes.Multiply(vl, delta)), op + j);
         }
         return j;

@@ -158,11 +158,11 @@ internal unsafe struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee7
         if (slots > 0)
         {
             int share = room / slots;
-            Span<long> above = slots <= 64 ? stackalloc long[slots] : new long[slots];
-            Span<int> count = slots <= 64 ? stackalloc int[slots] : new int[slots];
+            Span<long> counts = slots <= 16 ? stackalloc long[4 * slots] : new long[4 * slots];
+            Span<int> gatheredCount = slots <= 64 ? stackalloc int[slots] : new int[slots];
             Span<bool> full = slots <= 64 ? stackalloc bool[slots] : new bool[slots];
-            above.Clear(); count.Clear(); full.Clear();
-            var brackets = new Brackets(m, model[..slots], hi, lo, gathered, share, above, count, full);
+            counts.Clear(); gatheredCount.Clear(); full.Clear();
+            var brackets = new Brackets(m, model[..slots], hi, lo, gathered, share, counts, gatheredCount, full);
             int j = 0;
             if (Vector512.IsHardwareAccelerated) j = CountBrackets<Vector512<float>, FloatLanes512, TValue, TStorage>(b, j, n, ref brackets);
             j = CountBrackets<Vector256<float>, FloatLanes256, TValue, TStorage>(b, j, n, ref brackets);
@@ -172,10 +172,12 @@ internal unsafe struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee7
                 for (int s = 0; s < slots; s++)
                 {
                     float a = MathF.Abs(TStorage.Load(m[model[s]] + j) - bj);
-                    if (a > hi[s]) above[s]++;
-                    else if (a >= lo[s] && a <= hi[s])
+                    if (a > hi[s]) brackets.Above(s)++;
+                    if (a == hi[s]) brackets.AtHi(s)++;
+                    if (a == lo[s]) brackets.AtLo(s)++;
+                    if (a > lo[s] && a < hi[s])
                     {
-                        if (count[s] < share) gathered[(long)s * share + count[s]++] = a;
+                        if (gatheredCount[s] < share) gathered[(long)s * share + gatheredCount[s]++] = a;
                         else full[s] = true;
                     }
                 }
@@ -183,15 +185,13 @@ internal unsafe struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee7
             for (int s = 0; s < slots; s++)
             {
                 int i = model[s];
-                long kth = ranks[i] - 1;
-                // The bracket holds the k-th largest when it is neither above it nor below it.
-                if (full[s] || kth < above[s] || kth >= above[s] + count[s]) continue;
-                var inBracket = new Span<float>(gathered + (long)s * share, count[s]);
-                long mark = scratch.Mark();
-                float value = RankCut<float>.SelectSingle(inBracket, kth - above[s], scratch.Take<long>(1 << 16));
-                scratch.Release(mark);
-                cuts[i] = new RankCut<float> { _value = value, _tiesAllowed = ranks[i] - (above[s] + CountGreaterSingle(inBracket, value)) };
-                done[i] = true;
+                if (full[s]) continue;
+                var inside = new Span<float>(gathered + (long)s * share, gatheredCount[s]);
+                if (Resolve(ranks[i] - 1, hi[s], lo[s], brackets.Above(s), brackets.AtHi(s), brackets.AtLo(s), inside, scratch, out float value, out long greater))
+                {
+                    cuts[i] = new RankCut<float> { _value = value, _tiesAllowed = ranks[i] - greater };
+                    done[i] = true;
+                }
             }
         }
         // Whatever the brackets did not settle: the full selection over that model's magnitudes.
@@ -204,51 +204,99 @@ internal unsafe struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee7
         }
     }
 
-    /// <summary>The shared counting pass's state: per slot, its model, bracket, count above it and gathered magnitudes.</summary>
+    /// <summary>
+    /// The k-th largest (0-based) and how many magnitudes are greater than it, from one bracket's counts: G above hi, E_hi
+    /// equal to hi, the C gathered strictly inside (lo, hi), E_lo equal to lo — ranks [0, G) lie above the bracket,
+    /// [G, G + E_hi) are hi, the next C are selected among the gathered, the next E_lo are lo; false when the k-th is
+    /// outside (above hi, below lo, or a NaN, which no count holds). Equal values at the bracket's ends are counted, not
+    /// gathered: with 16-bit weights few magnitudes are distinct and an end often sits on a large group of ties.
+    /// </summary>
+    static bool Resolve(long k, float hi, float lo, long above, long atHi, long atLo, Span<float> inside, MergeScratch scratch, out float value, out long greater)
+    {
+        value = hi; greater = above;
+        if (k < above) return false;
+        if (k < above + atHi) return true;
+        long before = above + atHi;
+        if (k < before + inside.Length)
+        {
+            long mark = scratch.Mark();
+            value = RankCut<float>.SelectSingle(inside, k - before, scratch.Take<long>(1 << 16));
+            scratch.Release(mark);
+            greater = before + CountGreaterSingle(inside, value);
+            return true;
+        }
+        // lo = hi: its equal values were the E_hi above.
+        if (lo < hi && k < before + inside.Length + atLo)
+        {
+            value = lo; greater = before + inside.Length;
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The shared counting pass's state: per slot its model, bracket, the counts above hi, equal to hi and equal to lo
+    /// (<c>4 × slot</c> … in <c>counts</c>), and the magnitudes gathered strictly inside (a share of <c>gathered</c> each).
+    /// </summary>
     ref struct Brackets(void* models, ReadOnlySpan<int> model, ReadOnlySpan<float> hi, ReadOnlySpan<float> lo, float* gathered, int share,
-        Span<long> above, Span<int> count, Span<bool> full)
+        Span<long> counts, Span<int> gatheredCount, Span<bool> full)
     {
         public readonly void* Models = models;
         public readonly ReadOnlySpan<int> Model = model;
         public readonly ReadOnlySpan<float> Hi = hi, Lo = lo;
         public readonly float* Gathered = gathered;
         public readonly int Share = share;
-        public readonly Span<long> Above = above;
-        public readonly Span<int> Count = count;
+        public readonly Span<long> Counts = counts;
+        public readonly Span<int> GatheredCount = gatheredCount;
         public readonly Span<bool> Full = full;
+        public readonly ref long Above(int slot) => ref Counts[4 * slot];
+        public readonly ref long AtHi(int slot) => ref Counts[4 * slot + 1];
+        public readonly ref long AtLo(int slot) => ref Counts[4 * slot + 2];
     }
 
-    // One pass over whole vectors from j on: per slot, count |m − b| > hi and gather lo ≤ |m − b| ≤ hi; returns where it stopped.
+    // One pass over whole vectors from j on: per slot, count |m − b| above hi, equal to hi and equal to lo, and gather
+    // those strictly inside (lo, hi) without a branch per lane; returns where it stopped. Blocks of the base small enough
+    // to stay in the L1 cache are read once from memory and once per model from there, so each model's loop keeps its
+    // bracket and counts in registers.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static int CountBrackets<TV, TLanes, TValue, TStorage>(TValue* b, int j, int n, ref Brackets s)
         where TV : unmanaged where TLanes : struct, IFloatLanes<TV> where TValue : unmanaged where TStorage : struct, IFloatStorage<TValue>
     {
+        const int Block = 4096;
         var m = (TValue**)s.Models;
-        int slots = s.Model.Length;
-        float* lanes = stackalloc float[16];
-        for (; j <= n - TLanes.Count; j += TLanes.Count)
+        int slots = s.Model.Length, share = s.Share;
+        int end = j + (n - j) / TLanes.Count * TLanes.Count;
+        for (int start = j; start < end; start += Block)
         {
-            var bv = TLanes.Load<TValue, TStorage>(b + j);
+            int stop = Math.Min(end, start + Block);
             for (int t = 0; t < slots; t++)
             {
-                var a = TLanes.Abs(TLanes.Subtract(TLanes.Load<TValue, TStorage>(m[s.Model[t]] + j), bv));
+                TValue* model = m[s.Model[t]];
+                float* dst = s.Gathered + (long)t * share;
                 var vhi = TLanes.Create(s.Hi[t]);
-                s.Above[t] += BitOperations.PopCount(TLanes.Bits(TLanes.GreaterThan(a, vhi)));
-                uint inside = TLanes.Bits(TLanes.And(TLanes.GreaterThanOrEqual(a, TLanes.Create(s.Lo[t])), TLanes.LessThanOrEqual(a, vhi)));
-                if (inside == 0) continue;
-                int c = s.Count[t];
-                if (c + TLanes.Count > s.Share) { s.Full[t] = true; continue; }
-                TLanes.Store<float, SingleStorage>(a, lanes);
-                float* dst = s.Gathered + (long)t * s.Share;
-                do
+                var vlo = TLanes.Create(s.Lo[t]);
+                long above = 0, atHi = 0, atLo = 0;
+                int c = s.GatheredCount[t];
+                bool full = false;
+                for (int i = start; i < stop; i += TLanes.Count)
                 {
-                    dst[c++] = lanes[BitOperations.TrailingZeroCount(inside)];
-                    inside &= inside - 1;
-                } while (inside != 0);
-                s.Count[t] = c;
+                    var a = TLanes.Abs(TLanes.Subtract(TLanes.Load<TValue, TStorage>(model + i), TLanes.Load<TValue, TStorage>(b + i)));
+                    above += BitOperations.PopCount(TLanes.Bits(TLanes.GreaterThan(a, vhi)));
+                    atHi += BitOperations.PopCount(TLanes.Bits(TLanes.Equal(a, vhi)));
+                    atLo += BitOperations.PopCount(TLanes.Bits(TLanes.Equal(a, vlo)));
+                    var inside = TLanes.And(TLanes.GreaterThan(a, vlo), TLanes.LessThan(a, vhi));
+                    // Without room for a whole vector this bracket falls back (rare: a share is n / k magnitudes).
+                    if (c + TLanes.Count <= share) c += TLanes.Compress(a, inside, dst + c);
+                    else full |= TLanes.Bits(inside) != 0;
+                }
+                s.Above(t) += above;
+                s.AtHi(t) += atHi;
+                s.AtLo(t) += atLo;
+                s.GatheredCount[t] = c;
+                s.Full[t] |= full;
             }
         }
-        return j;
+        return end;
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using ModelSoups.Tensors.Kernels;
 
@@ -68,8 +69,9 @@ public static class SignConsensus
         fixed (float* bp = b)
         fixed (float* op = output)
         {
-            if (Vector512.IsHardwareAccelerated) j = DisjointColumns<Vector512<float>, FloatLanes512>(vp, k, stride, w, bp, lambda, mergekit, normalize, op, j, n);
-            if (Vector256.IsHardwareAccelerated) j = DisjointColumns<Vector256<float>, FloatLanes256>(vp, k, stride, w, bp, lambda, mergekit, normalize, op, j, n);
+            if (!mergekit) j = DisjointColumns<PeftMean>(vp, k, stride, w, bp, lambda, op, n);
+            else if (normalize) j = DisjointColumns<MergekitNormalized>(vp, k, stride, w, bp, lambda, op, n);
+            else j = DisjointColumns<MergekitSum>(vp, k, stride, w, bp, lambda, op, n);
         }
         Span<float> v = k <= 64 ? stackalloc float[k] : new float[k];
         for (; j < n; j++)
@@ -79,10 +81,18 @@ public static class SignConsensus
         }
     }
 
+    static unsafe int DisjointColumns<TVariant>(float* vals, int k, int stride, ReadOnlySpan<float> w, float* b, float lambda, float* output, int n)
+        where TVariant : struct, IDisjointVariant
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated) j = DisjointColumns<Vector512<float>, FloatLanes512, TVariant>(vals, k, stride, w, b, lambda, output, j, n);
+        if (Vector256.IsHardwareAccelerated) j = DisjointColumns<Vector256<float>, FloatLanes256, TVariant>(vals, k, stride, w, b, lambda, output, j, n);
+        return j;
+    }
+
     // Whole vectors of columns from j on; returns the first column not done.
-    static unsafe int DisjointColumns<TV, TLanes>(float* vals, int k, int stride, ReadOnlySpan<float> w, float* b, float lambda, bool mergekit, bool normalize,
-        float* output, int j, int n)
-        where TV : unmanaged where TLanes : struct, IFloatLanes<TV>
+    static unsafe int DisjointColumns<TV, TLanes, TVariant>(float* vals, int k, int stride, ReadOnlySpan<float> w, float* b, float lambda, float* output, int j, int n)
+        where TV : unmanaged where TLanes : struct, IFloatLanes<TV> where TVariant : struct, IDisjointVariant
     {
         if (n - j < TLanes.Count) return j;
         Span<TV> tau = k <= 32 ? stackalloc TV[k] : new TV[k];
@@ -92,7 +102,7 @@ public static class SignConsensus
         for (; j <= n - TLanes.Count; j += TLanes.Count)
         {
             for (int i = 0; i < k; i++) tau[i] = TLanes.Load<float, SingleStorage>(vals + (long)i * stride + j);
-            var delta = DisjointLanes<TV, TLanes>(tau, weight, mergekit, normalize);
+            var delta = DisjointLanes<TV, TLanes, TVariant>(tau, weight);
             TLanes.Store<float, SingleStorage>(TLanes.Add(TLanes.Load<float, SingleStorage>(b + j), TLanes.Multiply(vl, delta)), output + j);
         }
         return j;
@@ -102,26 +112,72 @@ public static class SignConsensus
     /// δ for a vector of columns whose k sparsified task-vector entries are in registers (<paramref name="tau"/>[i], with
     /// <paramref name="weight"/>[i] = w_i in every lane): "sum" election, then the mean of the agreeing entries — per lane
     /// the operations of <see cref="Disjoint{T}"/> (without count election) in its order, so every width gives its bits.
+    /// The variant is a type (<typeparamref name="TVariant"/>), so the JIT leaves its branches out of the loops.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static TV DisjointLanes<TV, TLanes>(ReadOnlySpan<TV> tau, ReadOnlySpan<TV> weight, bool mergekit, bool normalize)
-        where TV : unmanaged where TLanes : struct, IFloatLanes<TV>
+    internal static TV DisjointLanes<TV, TLanes, TVariant>(ReadOnlySpan<TV> tau, ReadOnlySpan<TV> weight)
+        where TV : unmanaged where TLanes : struct, IFloatLanes<TV> where TVariant : struct, IDisjointVariant
     {
+        int k = tau.Length;
+        ref TV t0 = ref MemoryMarshal.GetReference(tau);
+        ref TV w0 = ref MemoryMarshal.GetReference(weight);
         TV elect = default;
-        for (int i = 0; i < tau.Length; i++) elect = TLanes.Add(elect, mergekit ? TLanes.Multiply(weight[i], tau[i]) : tau[i]);
+        for (int i = 0; i < k; i++)
+        {
+            var t = Unsafe.Add(ref t0, i);
+            elect = TLanes.Add(elect, TVariant.Mergekit ? TLanes.Multiply(Unsafe.Add(ref w0, i), t) : t);
+        }
         var positive = TLanes.GreaterThanOrEqual(elect, default);
         TV mixed = default, divisor = default, one = TLanes.Create(1f);
-        for (int i = 0; i < tau.Length; i++)
+        for (int i = 0; i < k; i++)
         {
-            var wv = TLanes.Multiply(weight[i], tau[i]);
-            var x = mergekit ? wv : tau[i];
+            var t = Unsafe.Add(ref t0, i);
+            var wi = Unsafe.Add(ref w0, i);
+            var wv = TLanes.Multiply(wi, t);
+            var x = TVariant.Mergekit ? wv : t;
             // Zero and NaN entries agree with neither sign.
             var agree = TLanes.Select(positive, TLanes.GreaterThan(x, default), TLanes.LessThan(x, default));
-            mixed = TLanes.Add(mixed, TLanes.Select(agree, wv, default));
-            divisor = TLanes.Add(divisor, TLanes.Select(agree, mergekit ? weight[i] : one, default));
+            mixed = TLanes.Add(mixed, TLanes.And(agree, wv));
+            divisor = TLanes.Add(divisor, TLanes.And(agree, TVariant.Mergekit ? wi : one));
         }
-        if (!mergekit) return TLanes.Divide(mixed, TLanes.Max(divisor, one));
-        if (normalize) return TLanes.Divide(mixed, TLanes.Select(TLanes.Equal(divisor, default), one, divisor));
+        if (!TVariant.Mergekit) return TLanes.Divide(mixed, TLanes.Max(divisor, one));
+        if (TVariant.Normalize) return TLanes.Divide(mixed, TLanes.Select(TLanes.Equal(divisor, default), one, divisor));
         return mixed;
     }
+}
+
+/// <summary>The consensus variant as a type, for kernels specialised per variant (<see cref="SignConsensus"/>).</summary>
+internal interface IDisjointVariant
+{
+    /// <summary>mergekit's variant (weighted election, weight divisor) instead of PEFT's.</summary>
+    static abstract bool Mergekit { get; }
+    /// <summary>mergekit: divide by the agreeing weights.</summary>
+    static abstract bool Normalize { get; }
+}
+
+/// <summary>mergekit, <c>normalize: true</c>.</summary>
+internal readonly struct MergekitNormalized : IDisjointVariant
+{
+    /// <inheritdoc/>
+    public static bool Mergekit => true;
+    /// <inheritdoc/>
+    public static bool Normalize => true;
+}
+
+/// <summary>mergekit, <c>normalize: false</c>.</summary>
+internal readonly struct MergekitSum : IDisjointVariant
+{
+    /// <inheritdoc/>
+    public static bool Mergekit => true;
+    /// <inheritdoc/>
+    public static bool Normalize => false;
+}
+
+/// <summary>PEFT / the TIES paper (normalize has no effect).</summary>
+internal readonly struct PeftMean : IDisjointVariant
+{
+    /// <inheritdoc/>
+    public static bool Mergekit => false;
+    /// <inheritdoc/>
+    public static bool Normalize => false;
 }

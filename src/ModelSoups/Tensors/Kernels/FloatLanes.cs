@@ -1,5 +1,7 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ModelSoups.Tensors.Kernels;
 
@@ -56,6 +58,12 @@ internal unsafe interface IFloatLanes<TVector> where TVector : unmanaged
     static abstract uint Bits(TVector mask);
     /// <summary>The mask whose lane l is set when bit l of <paramref name="bits"/> is (the inverse of <see cref="Bits"/>).</summary>
     static abstract TVector FromBits(uint bits);
+
+    /// <summary>
+    /// Stores the lanes of <paramref name="v"/> where <paramref name="mask"/> is set at <paramref name="dst"/>, packed, in
+    /// lane order, without a branch per lane; returns how many. Up to <see cref="Count"/> floats at <paramref name="dst"/> may be written.
+    /// </summary>
+    static abstract int Compress(TVector v, TVector mask, float* dst);
 }
 
 /// <summary>16 f32 lanes (AVX-512).</summary>
@@ -108,6 +116,19 @@ internal readonly unsafe struct FloatLanes512 : IFloatLanes<Vector512<float>>
         var lane = Vector512.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u);
         return Vector512.Equals(Vector512.Create(bits) & lane, lane).AsSingle();
     }
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Compress(Vector512<float> v, Vector512<float> mask, float* dst)
+    {
+        // vcompressps into a register, then one store (its memory form is slow on some CPUs).
+        if (Avx512F.IsSupported)
+        {
+            Avx512F.Compress(Vector512<float>.Zero, mask, v).Store(dst);
+            return BitOperations.PopCount(Bits(mask));
+        }
+        int c = FloatLanes256.Compress(v.GetLower(), mask.GetLower(), dst);
+        return c + FloatLanes256.Compress(v.GetUpper(), mask.GetUpper(), dst + c);
+    }
 }
 
 /// <summary>8 f32 lanes (AVX2).</summary>
@@ -159,5 +180,22 @@ internal readonly unsafe struct FloatLanes256 : IFloatLanes<Vector256<float>>
     {
         var lane = Vector256.Create(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u);
         return Vector256.Equals(Vector256.Create(bits) & lane, lane).AsSingle();
+    }
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Compress(Vector256<float> v, Vector256<float> mask, float* dst)
+    {
+        // Every lane is written at the next free place, which advances only past the selected ones.
+        uint bits = Bits(mask);
+        int c = 0;
+        dst[c] = v.GetElement(0); c += (int)(bits & 1);
+        dst[c] = v.GetElement(1); c += (int)((bits >> 1) & 1);
+        dst[c] = v.GetElement(2); c += (int)((bits >> 2) & 1);
+        dst[c] = v.GetElement(3); c += (int)((bits >> 3) & 1);
+        dst[c] = v.GetElement(4); c += (int)((bits >> 4) & 1);
+        dst[c] = v.GetElement(5); c += (int)((bits >> 5) & 1);
+        dst[c] = v.GetElement(6); c += (int)((bits >> 6) & 1);
+        dst[c] = v.GetElement(7); c += (int)((bits >> 7) & 1);
+        return c;
     }
 }
