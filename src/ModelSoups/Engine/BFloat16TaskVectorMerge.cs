@@ -10,7 +10,7 @@ namespace ModelSoups.Engine;
 /// base included) is read positionally into a 16-bit buffer and handed to the method as it is in the file, and the
 /// method writes the bf16 output — no f32 copy of any input, half the memory traffic and less than half the working
 /// memory of the converted path. Widening bf16 is exact and the method rounds its f32 result as
-/// <see cref="DTypeConversion.FromCompute{T}"/> does, so the output bytes are the converted path's (<c>BFloat16TiesTests</c>).
+/// <see cref="DTypeConversion.FromCompute{T}"/> does, so the output bytes are the converted path's (<c>MergeEngineTests.Bf16_ties_merge_equals_the_converted_f32_merge_rounded</c>).
 /// </summary>
 static class BFloat16TaskVectorMerge
 {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -35,30 +34,18 @@ internal static unsafe class FusedTies
         float lambda, bool mergekit, bool normalize, Span<TValue> output)
         where TValue : unmanaged where TStorage : struct, IFloatStorage<TValue>
     {
-        int k = models.Length, n = output.Length;
-        var handles = new MemoryHandle[k];
-        try
+        int n = output.Length;
+        using var pinned = new PinnedInputs<TValue>(models);
+        TValue** mp = pinned.Pointers;
+        fixed (TValue* bp = b)
+        fixed (TValue* op = output)
         {
-            TValue** mp = stackalloc TValue*[k];
-            for (int i = 0; i < k; i++)
-            {
-                handles[i] = models[i].Pin();
-                mp[i] = (TValue*)handles[i].Pointer;
-            }
-            fixed (TValue* bp = b)
-            fixed (TValue* op = output)
-            {
-                // 16 lanes where the machine has them, then 8, then one by one: per element the same operations,
-                // so the width changes nothing but the speed (the unfused path ran 8 lanes and the same scalar tail).
-                int j = !mergekit ? Vectors<TValue, TStorage, PeftMean>(mp, bp, op, n, cuts, w, lambda)
-                    : normalize ? Vectors<TValue, TStorage, MergekitNormalized>(mp, bp, op, n, cuts, w, lambda)
-                    : Vectors<TValue, TStorage, MergekitSum>(mp, bp, op, n, cuts, w, lambda);
-                Tail<TValue, TStorage>(mp, bp, op, j, n, cuts, w, lambda, mergekit, normalize);
-            }
-        }
-        finally
-        {
-            foreach (var h in handles) h.Dispose();
+            // 16 lanes where the machine has them, then 8, then one by one: per element the same operations,
+            // so the width changes nothing but the speed (the unfused path ran 8 lanes and the same scalar tail).
+            int j = !mergekit ? Vectors<TValue, TStorage, PeftMean>(mp, bp, op, n, cuts, w, lambda)
+                : normalize ? Vectors<TValue, TStorage, MergekitNormalized>(mp, bp, op, n, cuts, w, lambda)
+                : Vectors<TValue, TStorage, MergekitSum>(mp, bp, op, n, cuts, w, lambda);
+            Tail<TValue, TStorage>(mp, bp, op, j, n, cuts, w, lambda, mergekit, normalize);
         }
     }
 

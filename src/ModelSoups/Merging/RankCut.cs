@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -110,24 +109,10 @@ internal unsafe struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee7
         where TValue : unmanaged where TStorage : struct, IFloatStorage<TValue>
     {
         ArgumentNullException.ThrowIfNull(scratch);
-        int k = models.Length;
-        var handles = new MemoryHandle[k];
-        try
-        {
-            TValue** mp = stackalloc TValue*[k];
-            for (int i = 0; i < k; i++)
-            {
-                handles[i] = models[i].Pin();
-                mp[i] = (TValue*)handles[i].Pointer;
-            }
-            fixed (TValue* bp = b)
-            fixed (float* gp = magnitudes)
-                RankCut<float>.Cuts<TValue, TStorage>(mp, bp, b.Length, ranks, gp, magnitudes.Length, scratch, cuts);
-        }
-        finally
-        {
-            foreach (var h in handles) h.Dispose();
-        }
+        using var pinned = new PinnedInputs<TValue>(models);
+        fixed (TValue* bp = b)
+        fixed (float* gp = magnitudes)
+            RankCut<float>.Cuts<TValue, TStorage>(pinned.Pointers, bp, b.Length, ranks, gp, magnitudes.Length, scratch, cuts);
     }
 
     /// <summary>From this many elements on the sampled bracket is used (it selects with the radix select, whose histogram <see cref="ScratchElementsFor"/> counts).</summary>

@@ -247,7 +247,7 @@ public abstract class TaskVectorMerge : MergeMethod<TaskVectorParameters>
     /// <summary>
     /// This method with the inputs and the output stored as bf16 bits, for the engine (where <see cref="MergesBFloat16"/>;
     /// parameters validated by the plan): exactly what the f32 merge of the widened inputs gives, rounded to bf16 as the
-    /// conversion rounds it (widening is exact and the kernels run the f32 operations; <c>BFloat16TiesTests</c>).
+    /// conversion rounds it (widening is exact and the kernels run the f32 operations; <c>FusedTiesTests</c>).
     /// <paramref name="scratch"/> as the method declares it (<see cref="ScratchElements"/>).
     /// </summary>
     internal void MergeBFloat16(ReadOnlyMemory<ushort>[] models, ReadOnlyMemory<ushort> b, MergeParameters parameters, MergeScratch scratch, Span<ushort> output)

@@ -258,4 +258,42 @@ public sealed class MergeEngineTests : IDisposable
         MergeEngine.Run(Yaml(Recipe("")), _tmp.File("without"), Options);
         Assert.Equal(ModelFolders.ReadBytes(_tmp.File("without")), ModelFolders.ReadBytes(_tmp.File("with")));
     }
+
+    // The engine's 16-bit TIES path (BFloat16TaskVectorMerge: bf16 inputs handed to the method as they are in the file,
+    // the bf16 output written by the kernel) against the converted path: the same values stored as f32 checkpoints go
+    // through f32 buffers and the method's f32 merge; rounding that output to bf16 must give the bf16 merge's bytes.
+    // bf16-exact values (so the f32 twin holds the same numbers): a large tensor (sampled cuts, shared pass over the
+    // base), a small one (full selection) and a vector; one model with NaN and ±Inf entries.
+    static readonly (string Name, long[] Shape)[] TiesTensors =
+        [("model.layers.0.mlp.weight", [7, 10_001]), ("model.layers.0.attn.weight", [35, 37]), ("model.norm.weight", [37])];
+
+    static float[][] TiesValues(int seed, bool nonFinite)
+    {
+        var rng = new Random(seed);
+        return [.. TiesTensors.Select(t => Enumerable.Range(0, (int)t.Shape.Aggregate(1L, (a, d) => a * d)).Select(j =>
+            nonFinite && j % 997 == 3 ? (j % 3 == 0 ? float.NaN : j % 3 == 1 ? float.PositiveInfinity : float.NegativeInfinity)
+            : BFloat16Kernels.ToSingle(BFloat16Kernels.FromSingle((float)(rng.NextDouble() * 0.1 - 0.05)))).ToArray())];
+    }
+
+    string TiesModel(string name, DType type, float[][] values) =>
+        ModelFolders.Write(_tmp.File(name), [.. TiesTensors.Select((t, i) => (new TensorInfo(t.Name, type, t.Shape), ModelFolders.Bytes(type, values[i])))]);
+
+    [Theory]
+    [InlineData("mergekit", 0.5, 1)]
+    [InlineData("peft", 0.3, 2)]
+    public void Bf16_ties_merge_equals_the_converted_f32_merge_rounded(string variant, double density, int threads)
+    {
+        var sets = Enumerable.Range(0, 4).Select(i => TiesValues(i + 1, nonFinite: i == 2)).ToArray();
+        string[] Models(DType type) => [.. sets.Skip(1).Select((v, i) => TiesModel($"{type}-m{i}", type, v))];
+        Recipe Recipe(DType type) => QuickRecipe.Build("ties", Models(type), TiesModel($"{type}-base", type, sets[0]), density: density,
+            settings: [$"ties_variant={variant}", "lambda=0.9"]);
+        var options = new MergeOptions { Threads = threads, HashInputs = false };
+        var bf16 = MergeEngine.Run(Recipe(DType.BF16), _tmp.File("bf16-out"), options);
+        MergeEngine.Run(Recipe(DType.F32), _tmp.File("f32-out"), options);
+        var actual = ModelFolders.ReadBytes(_tmp.File("bf16-out"));
+        foreach (var (name, f32) in ModelFolders.ReadFloats(_tmp.File("f32-out")))
+            Assert.Equal(ModelFolders.Bytes(DType.BF16, f32), actual[name]);
+        // The non-finite entries of the third model are counted on its staged bytes, as on the converted path.
+        Assert.Contains(bf16.Notes, n => n.Contains("non-finite", StringComparison.OrdinalIgnoreCase));
+    }
 }
