@@ -111,11 +111,13 @@ public sealed class MergePlan : IDisposable
     internal const int CopyStageBytes = 1 << 20;
 
     /// <summary>Builds and validates the plan for <paramref name="recipe"/>; throws <see cref="ModelSoupsException"/> on the first problem.</summary>
-    public static MergePlan Create(Recipe recipe, MergeOptions options)
+    public static MergePlan Create(Recipe recipe, MergeOptions options) => Create(recipe, options, MergeMethods.TryGet(recipe.MergeMethod, out var m)
+        ? m
+        : throw new RecipeException($"unknown merge_method '{recipe.MergeMethod}'; known methods: {string.Join(", ", MergeMethods.All.Select(x => x.Name))}", recipe.SourcePath));
+
+    /// <summary>The plan of <paramref name="recipe"/> run by <paramref name="method"/> (tests plan methods outside the registry this way).</summary>
+    internal static MergePlan Create(Recipe recipe, MergeOptions options, IMergeMethod method)
     {
-        var method = MergeMethods.TryGet(recipe.MergeMethod, out var m)
-            ? m
-            : throw new RecipeException($"unknown merge_method '{recipe.MergeMethod}'; known methods: {string.Join(", ", MergeMethods.All.Select(x => x.Name))}", recipe.SourcePath);
         var notes = new List<string>();
         var baseModel = recipe.BaseModel;
         if (baseModel is not null && method.BaseModel == BaseModelUse.None)
