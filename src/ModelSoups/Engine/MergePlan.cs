@@ -217,6 +217,8 @@ public sealed class MergePlan : IDisposable
         bool permuteEmbeddings = tokenizer?.Vocabulary is not null;
         var reference = inputs[0];   // the base when there is one, else the first model: it sets output dtypes
         var copyDiffers = new List<string>();
+        // Inputs a caller has checked already (soup greedy's ingredients, IngredientLineup) are not compared again.
+        bool linedUp = options.LinedUp?.Covers(inputs) == true;
         foreach (var name in names)
         {
             var refs = inputs.Select(c => c.Tensors.GetValueOrDefault(name)).ToList();
@@ -228,9 +230,9 @@ public sealed class MergePlan : IDisposable
                     tasks.Add(embedding);
                 continue;
             }
-            var missing = refs.Select((r, i) => (r, i)).Where(p => p.r is null).Select(p => Short(inputModels[p.i])).ToList();
             var first = refs.First(r => r is not null)!;
-            var shapeMismatch = refs.Where(r => r is not null && !r.Info.SameShape(first.Info)).ToList();
+            var missing = linedUp ? [] : refs.Select((r, i) => (r, i)).Where(p => p.r is null).Select(p => Short(inputModels[p.i])).ToList();
+            var shapeMismatch = linedUp ? [] : refs.Where(r => r is not null && !r.Info.SameShape(first.Info)).ToList();
             if (missing.Count > 0 || shapeMismatch.Count > 0)
             {
                 if (recipe.AllowMissingFromBase && hasBase && refs[0] is { } b)
@@ -250,7 +252,7 @@ public sealed class MergePlan : IDisposable
                 // Integer and bool tensors (num_batches_tracked, position ids) are never averaged: copy
                 // from the base, else the first model (model-soups reference code, METHODS.md pitfalls).
                 var source = SoupAccumulator.CopySource(hasBase ? null : extraBase?.Tensors.GetValueOrDefault(name), refs[0]!);
-                if (refs.Any(r => r!.DType != source.DType)) { problems.Add($"{name} (dtypes {string.Join(" vs ", refs.Select(r => r!.DType.SafetensorsName()).Distinct())})"); continue; }
+                if (!linedUp && refs.Any(r => r!.DType != source.DType)) { problems.Add($"{name} (dtypes {string.Join(" vs ", refs.Select(r => r!.DType.SafetensorsName()).Distinct())})"); continue; }
                 if (refs.Any(r => !r!.HasSameContent(source))) copyDiffers.Add(name);
                 tasks.Add(new TensorTask { Output = source.Info, Action = TensorAction.Copy, CopySource = source, Note = "not a float tensor: copied" });
                 continue;
