@@ -104,7 +104,7 @@ internal sealed class TaskVectorSparsifier<T> where T : unmanaged, IBinaryFloati
 
     /// <summary>
     /// The top-k magnitude cut of the current segment when this sparsifier is a plain trim (TIES' magnitude
-    /// sparsification, or none: keep all), for kernels that apply the cut themselves (<see cref="FusedTies"/>);
+    /// sparsification, or none: keep all), for applying the cut elsewhere (<c>FusedTiesTests</c> feeds it to <see cref="FusedTies"/>, which the method now runs with the cuts of one shared pass, <see cref="RankCut{T}.FindOfDifferences"/>);
     /// false for every other sparsification.
     /// </summary>
     public bool TryGetTopKCut(out RankCut<T> cut)

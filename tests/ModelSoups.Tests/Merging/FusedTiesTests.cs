@@ -171,6 +171,7 @@ public sealed class FusedTiesTests
         var ties = (Ties)MergeMethods.Get("ties");
         var parameters = new MergeParameters(ties, k);
         Set(parameters);
+        ties.Validate(parameters, hasBase: true);   // the planning step, as the engine's plan takes it
         Assert.True(ties.MergesBFloat16(parameters));
         var actual = new ushort[n];
         ties.MergeBFloat16([.. models.Select(m => (ReadOnlyMemory<ushort>)m)], b, parameters, MergeScratch.Managed(), actual);
@@ -181,14 +182,18 @@ public sealed class FusedTiesTests
     public void Only_the_fused_case_claims_the_bf16_path()
     {
         // Count election, L1 rescale and other sparsifications need the converted inputs (the chunked path).
+        static MergeParameters Planned(IMergeMethod m, Action<MergeParameters> set)
+        {
+            var p = new MergeParameters(m, 2);
+            set(p);
+            m.Validate(p, hasBase: true);
+            return p;
+        }
         var ties = (Ties)MergeMethods.Get("ties");
-        var count = new MergeParameters(ties, 2);
-        count.Set("majority_sign_method", "frequency");
-        Assert.False(ties.MergesBFloat16(count));
-        var rescaled = new MergeParameters(ties, 2);
-        rescaled.Set("rescale", true);
-        Assert.False(ties.MergesBFloat16(rescaled));
+        Assert.True(ties.MergesBFloat16(Planned(ties, p => p.Set("density", 0, 0.5))));
+        Assert.False(ties.MergesBFloat16(Planned(ties, p => p.Set("majority_sign_method", "frequency"))));
+        Assert.False(ties.MergesBFloat16(Planned(ties, p => p.Set("rescale", true))));
         var dare = (TaskVectorMerge)MergeMethods.Get("dare_ties");
-        Assert.False(dare.MergesBFloat16(new MergeParameters(dare, 2)));
+        Assert.False(dare.MergesBFloat16(Planned(dare, _ => { })));
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ModelSoups.Tensors.Kernels;
 
@@ -70,7 +71,9 @@ internal readonly unsafe struct BFloat16Storage : IFloatStorage<ushort>
     public static void Store512(Vector512<float> v, ushort* p)
     {
         var rounded = BFloat16Kernels.Round512(v.AsUInt32());
-        Vector512.Narrow(rounded, rounded).GetLower().Store(p);
+        // One vpmovdw where AVX-512 has it (the values fit 16 bits: truncating is exact).
+        if (Avx512F.IsSupported) Avx512F.ConvertToVector256UInt16(rounded).Store(p);
+        else Vector512.Narrow(rounded, rounded).GetLower().Store(p);
     }
 
     /// <inheritdoc/>
