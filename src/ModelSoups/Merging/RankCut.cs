@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using ModelSoups.Tensors.Kernels;
 
 namespace ModelSoups.Merging;
@@ -365,11 +366,19 @@ internal unsafe struct RankCut<T> where T : unmanaged, IBinaryFloatingPointIeee7
     {
         var keep = TLanes.GreaterThan(mag, value);
         uint ties = TLanes.Bits(TLanes.Equal(mag, value));
-        if (ties == 0) return keep;
-        int count = BitOperations.PopCount(ties);
-        int taken = TakeTies(count);
-        if (taken == 0) return keep;
-        return TLanes.Or(keep, TLanes.FromBits(taken == count ? ties : LowestSetBits(ties, taken)));
+        if (!Bmi2.IsSupported)
+        {
+            if (ties == 0) return keep;
+            int count = BitOperations.PopCount(ties);
+            int taken = TakeTies(count);
+            if (taken == 0) return keep;
+            return TLanes.Or(keep, TLanes.FromBits(taken == count ? ties : LowestSetBits(ties, taken)));
+        }
+        // Without a branch (ties come and go unpredictably): take min(budget left, ties) of them, the lowest lanes
+        // first (the first `taken` set bits of `ties`, deposited by pdep).
+        int n = (int)Math.Min(_tiesAllowed - _tiesSeen, BitOperations.PopCount(ties));
+        _tiesSeen += n;
+        return TLanes.Or(keep, TLanes.FromBits(Bmi2.ParallelBitDeposit((1u << n) - 1, ties)));
     }
 
     /// <summary>The <paramref name="count"/> lowest set bits of <paramref name="bits"/>.</summary>
