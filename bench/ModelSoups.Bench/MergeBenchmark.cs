@@ -46,7 +46,11 @@ static partial class MergeBenchmark
         if (ties) names.Add("base");
         Console.WriteLine($"writing {names.Count} bf16 checkpoints of {tensors} x [{Rows}, {Cols}] ({tensors * (long)Rows * Cols * 2 / (double)(1L << 30):0.00} GiB each) in {dir}");
         foreach (var (name, seed) in names.Select((n, i) => (n, i)))
-            if (!HasDataBytes(Path.Combine(dir, name, "model.safetensors"), tensors * (long)Rows * Cols * 2)) WriteModel(Path.Combine(dir, name), tensors, Rows, Cols, seed);
+            if (!HasDataBytes(Path.Combine(dir, name, "model.safetensors"), tensors * (long)Rows * Cols * 2))
+            {
+                DeleteDir(Path.Combine(dir, name));              // one written for another --gib: this benchmark's own folder
+                WriteModel(Path.Combine(dir, name), tensors, Rows, Cols, seed);
+            }
         var inputs = names.Where(n => n != "base").Select(n => Path.Combine(dir, n)).ToList();
         var files = names.Select(n => Path.Combine(dir, n, "model.safetensors")).ToList();
         foreach (var f in files) ReadAll(f);                     // into page cache
@@ -133,7 +137,7 @@ static partial class MergeBenchmark
     static void WriteModel(string folder, int tensors, int rows, int cols, int seed)
     {
         var infos = Enumerable.Range(0, tensors).Select(i => new TensorInfo($"model.layers.{i}.mlp.weight", DType.BF16, [rows, cols])).ToList();
-        using var w = CheckpointWriter.Create(folder, infos, new CheckpointWriterOptions(Overwrite: true));   // replaces one written for another size
+        using var w = CheckpointWriter.Create(folder, infos, new CheckpointWriterOptions());
         var f = new float[rows * cols];
         var b = new byte[f.Length * 2];
         ulong state = 0x9E3779B97F4A7C15UL * (ulong)(seed + 1);
