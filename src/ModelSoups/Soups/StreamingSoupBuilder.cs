@@ -229,11 +229,7 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
             ? new TensorInfo(i.Name, OutTypeFor(i, first), i.Shape)
             : asIngredient ? _ingredients[first].Tensors[i.Name].Info : i);
 
-    private DType OutTypeFor(TensorInfo info, int first)
-    {
-        var t = _options.OutDType ?? _ingredients[first].Tensors[info.Name].DType;
-        return t.IsWritable() ? t : DType.F32;
-    }
+    private DType OutTypeFor(TensorInfo info, int first) => (_options.OutDType ?? _ingredients[first].Tensors[info.Name].DType).WritableOrF32();
 
     /// <summary>
     /// Writes one float tensor of (sum + extra) / divisor, or the ingredient <paramref name="first"/> itself,
