@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using ModelSoups.Checkpoints;
+using ModelSoups.Durability;
 using ModelSoups.Evaluation;
 using ModelSoups.Experiments.Vision;
 using ModelSoups.Reports;
@@ -161,6 +162,16 @@ public static class TextSoupsDemo
         }
 
         // ---- ingredients: trained, then evaluated once on every set (that evaluation is the run's held-out figure) ----
+        // Resumed as the sweep is (FineTuneSweep): a run is finished when its ingredient.json carries the fingerprint of
+        // everything that determined it, and is then recorded in seed-N/work/units.jsonl.
+        using var units = UnitJournal.Open(Path.Combine(dir, WorkFolder, UnitJournal.FileName), "text-demo-ingredients");
+        var common = new Dictionary<string, string>
+        {
+            ["start"] = UnitFingerprint.DigestOfContent(Path.Combine(o.Out, InitFolder)),
+            ["train_data"] = splits.Train.ContentDigest(),
+            ["heldout_data"] = splits.HeldOut.ContentDigest(),
+            ["freeze_embeddings"] = o.FreezeEmbeddings ? "true" : "false",
+        };
         var records = new List<IngredientRecord>();
         for (int i = 0; i < runs.Count; i++)
         {
@@ -168,10 +179,12 @@ public static class TextSoupsDemo
             var run = runs[i];
             var folder = Path.Combine(dir, IngredientsFolder, run.Name);
             string label = $"seed-{seed}/{run.Name}";
-            if (IngredientRecord.TryRead(folder) is { } done)
+            var fingerprint = new UnitFingerprint(common.Append(KeyValuePair.Create("hyperparameters", JsonSerializer.Serialize(run.Hyperparameters))));
+            if (IngredientRecord.TryRead(folder) is { } done
+                && (done.Hyperparameters == run.Hyperparameters
+                    ? units.Decide(run.Name, fingerprint, done.Fingerprint ?? fingerprint.Digest, folder)   // before fingerprints: the hyperparameters decided
+                    : throw new ModelSoupsException($"this run was trained with other hyperparameters ({done.Hyperparameters.Describe()}, now {run.Hyperparameters.Describe()}); use another output folder", folder)))
             {
-                if (done.Hyperparameters != run.Hyperparameters)
-                    throw new ModelSoupsException($"this run was trained with other hyperparameters ({done.Hyperparameters.Describe()}, now {run.Hyperparameters.Describe()}); use another output folder", folder);
                 progress?.Invoke(new DemoProgress("fine_tune", null, new SweepProgress(i, runs.Count, label, null, done, Skipped: true, Done: true)));
                 records.Add(done);
                 continue;
@@ -186,8 +199,9 @@ public static class TextSoupsDemo
             var evaluated = evaluator.Evaluate(ModuleState.ToCheckpoint(model, folder), heldOutOnly: o.HeldOutOnly, cancel: cancel);
             cache.Put(DemoRow.IngredientPrefix + run.Name, [run.Name], evaluated.Results!.ToDictionary(r => r.Set, r => r.Result.Logits!, StringComparer.Ordinal));
             var heldOut = evaluated.Results!.First(r => r.Set == "heldout").Result;
-            var record = IngredientRecord.From(run.Name, run.Hyperparameters, result) with { HeldOut = heldOut.Score, HeldOutLoss = heldOut.Metrics["loss"] };
-            record.Write(folder); // last: marks the run finished
+            var record = IngredientRecord.From(run.Name, run.Hyperparameters, result) with { HeldOut = heldOut.Score, HeldOutLoss = heldOut.Metrics["loss"], Fingerprint = fingerprint.Digest };
+            record.Write(folder); // last: the run's result file
+            units.Record(run.Name, fingerprint); // after its outputs are in place
             progress?.Invoke(new DemoProgress("fine_tune", null, new SweepProgress(i, runs.Count, label, null, record, Done: true)));
             records.Add(record);
         }
