@@ -41,6 +41,8 @@ static class TiesKernelBenchmark
         for (int i = 0; i < k; i++) tp.Set("density", i, 0.5);
         var linear = MergeMethods.Get("linear");
         var lp = new MergeParameters(linear, k);
+        ties.Validate(tp, hasBase: true);      // the planning step (MergePlan's, once per tensor): binds the typed records
+        linear.Validate(lp, hasBase: false);
         MergeInput<float> Input(MergeParameters p, bool withBase) => new()
         {
             Models = models.Select(m => (ReadOnlyMemory<float>)m).ToArray(),

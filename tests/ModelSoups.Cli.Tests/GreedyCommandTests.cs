@@ -169,6 +169,26 @@ public sealed class GreedyCommandTests : IDisposable
     }
 
     [Fact]
+    public void Greedy_with_an_ingredient_that_does_not_line_up_is_one_clear_error_before_any_evaluation()
+    {
+        // m1's a.weight has 6 elements in one dimension where m0's is [2, 3]: the run's one lineup check names both.
+        var models = Models();
+        var bad = _dir.File("flat");
+        Directory.CreateDirectory(bad);
+        ModelSoups.Formats.Safetensors.SafetensorsFile.Write(Path.Combine(bad, "model.safetensors"),
+            [(new ModelSoups.Tensors.TensorInfo("a.weight", ModelSoups.Tensors.DType.F32, [6]), new byte[24])]);
+        var log = _dir.File("calls.log");
+        var output = _dir.File("soup");
+        var (code, _, e) = Soup(GreedyArgs([models[0], bad], SoupFixtures.Script(_dir.Path, log), output));
+        Assert.Equal(2, code);
+        var line = Assert.Single(e.Trim().Split('\n'));
+        Assert.StartsWith("soup: ", line);
+        Assert.EndsWith($": tensor 'a.weight' is [6] in ingredient '{bad}' but [2, 3] in '{models[0]}'.", line);
+        Assert.False(File.Exists(log));                   // no ingredient was evaluated
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
     public void An_onnx_file_that_does_not_parse_is_one_clear_error()
     {
         var m = SoupFixtures.Folder(_dir.Path, "m", 0.5f, 1);

@@ -1,5 +1,6 @@
 using ModelSoups.Cli.Progress;
 using ModelSoups.Engine;
+using ModelSoups.Execution;
 using Spectre.Console;
 
 namespace ModelSoups.Cli.Tests;
@@ -57,5 +58,62 @@ public sealed class ProgressViewTests
         Assert.Contains("75%", text);
         Assert.Contains("tensor [a] done", text);
         Assert.Contains("\u001b[", text);               // drawn with ANSI sequences (bar, colour, cursor)
+    }
+
+    static ExecutionProgress Units(string? note, params UnitState[] states) =>
+        new("ingredients", states.Select((st, i) => new UnitStatus($"eval-m{i}", st, st is UnitState.Queued or UnitState.Running ? $"10{i}" : null)).ToList(), note);
+
+    [Fact]
+    public void Executor_progress_on_a_redirected_writer_is_one_plain_line_per_change_and_one_per_note()
+    {
+        var stderr = new StringWriter();
+        ProgressView.Run(stderr, view =>
+        {
+            var executor = new ExecutionProgressView(view, "slurm");
+            executor.Report(Units(null, UnitState.Queued, UnitState.Waiting));
+            executor.Report(Units(null, UnitState.Queued, UnitState.Waiting));              // same counts: no second line
+            executor.Report(Units("retrying eval-m1: NODE_FAIL", UnitState.Running, UnitState.Failed));
+            executor.Report(Units(null, UnitState.Done, UnitState.Done));
+            return 0;
+        });
+        var lines = stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // Waiting and queued both count as queued; running units show their job ids, failed ones their ids.
+        Assert.Equal([
+            "slurm ingredients: 2 queued, 0 running, 0 done, 0 failed  eval-m0 100 (queued)",
+            "slurm ingredients: 0 queued, 1 running, 0 done, 1 failed  eval-m0 100  failed: eval-m1",
+            "slurm: retrying eval-m1: NODE_FAIL",
+            "slurm ingredients: 0 queued, 0 running, 2 done, 0 failed",
+        ], lines);
+        Assert.DoesNotContain('\u001b', stderr.ToString());
+    }
+
+    [Fact]
+    public void Executor_progress_on_a_terminal_is_drawn_by_the_console_that_draws_the_bars()
+    {
+        var screen = new StringWriter();
+        var plain = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(screen),
+            Ansi = AnsiSupport.Yes,
+            Interactive = InteractionSupport.Yes,
+            ColorSystem = ColorSystemSupport.Standard,
+        });
+        ProgressView.Run(plain, console, view =>
+        {
+            MergeProgressReporter.For(view)(At(0.1, 1L << 20));
+            var executor = new ExecutionProgressView(view, "processes");
+            executor.Report(Units(null, UnitState.Running, UnitState.Done));
+            executor.Report(Units("adopted job 7", UnitState.Done, UnitState.Done));
+            Thread.Sleep(300);                           // at least one refresh of the live display
+            return 0;
+        });
+        var text = screen.ToString();
+        Assert.Contains("merging", text);               // the bar …
+        Assert.Contains("running", text);                // … and the executor's lines, on one console
+        Assert.Contains("2 done", text);
+        Assert.Contains("processes: adopted job 7", text);
+        Assert.Contains("\u001b[", text);
+        Assert.Equal("", plain.ToString());              // nothing bypassed the live display
     }
 }

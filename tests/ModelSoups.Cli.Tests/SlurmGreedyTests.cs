@@ -88,6 +88,13 @@ public sealed class SlurmGreedyTests : IDisposable
         Assert.Equal(soup, Tensors(output));
         Assert.Equal(journal, Journal(output + ".work"));
         Assert.Contains("processes ingredients: 0 queued, 0 running, 5 done, 0 failed", e);
+        // Redirected (a test's writer): plain lines through the command's one progress view — no escape sequences, every
+        // executor event a whole line of its own, a line only when the counts change.
+        Assert.DoesNotContain('\u001b', e);
+        var executorLines = e.Split('\n').Where(l => l.Contains(" queued, ", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(executorLines);
+        Assert.All(executorLines, l => Assert.Matches(@"^processes (ingredients|eval): \d+ queued, \d+ running, \d+ done", l));
+        Assert.All(executorLines.Zip(executorLines.Skip(1)), pair => Assert.NotEqual(pair.First, pair.Second));
     }
 
     [SlurmFact]

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using ModelSoups.Checkpoints;
+using ModelSoups.Cli.Progress;
 using ModelSoups.Evaluation;
 
 namespace ModelSoups.Cli.Commands;
@@ -33,25 +34,16 @@ public static class EvalCommand
             var (evaluator, data) = evaluatorOptions.Create(parse);
             using var _ = data;
             var resultPath = parse.GetValue(resultFile) is { } rf ? Path.GetFullPath(rf) : null;
-            if (executorOptions.Create(parse) is { } executor)
-            {
-                if (resultPath is null) throw new ModelSoupsException("--executor processes|slurm with soup eval needs --result-file FILE (its job files go to FILE.work/).");
-                var view = new ExecutionProgressView(parse.InvocationConfiguration.Error, false, executor.Name);
-                evaluator = new ModelSoups.Execution.ExecutorEvaluator(new ModelSoups.Execution.RemoteEvaluation(executor,
-                    (folder, file) => ["eval", folder, .. ExecutorCliOptions.GivenOptions(parse, evaluatorOptions.All.Concat([open.StateDictKey, open.StripPrefix]).ToList()), $"--result-file={file}"],
-                    view.Report), evaluator, resultPath + ".work");
-            }
+            var executor = executorOptions.Create(parse);
             EvaluationResult result;
-            if (evaluator.NeedsFolder)
-            {
-                if (!Directory.Exists(full))
-                    throw new ModelSoupsException(File.Exists(full) ? "the evaluation command needs a checkpoint folder, not a file." : "the model to evaluate does not exist.", full);
-                result = evaluator.Evaluate(Candidate.FromFolder(path, full), cancel);
-            }
+            if (executor is null) result = Evaluate(evaluator);
             else
             {
-                using var ckpt = Checkpoint.Open(path, open.Read(parse));
-                result = evaluator.Evaluate(Candidate.FromCheckpoint(path, ckpt), cancel);
+                if (resultPath is null) throw new ModelSoupsException("--executor processes|slurm with soup eval needs --result-file FILE (its job files go to FILE.work/).");
+                // The executor's lines go through the command's one progress view.
+                result = ProgressView.Run(parse.InvocationConfiguration.Error, view => Evaluate(new ModelSoups.Execution.ExecutorEvaluator(new ModelSoups.Execution.RemoteEvaluation(executor,
+                    (folder, file) => ["eval", folder, .. ExecutorCliOptions.GivenOptions(parse, evaluatorOptions.All.Concat([open.StateDictKey, open.StripPrefix]).ToList()), $"--result-file={file}"],
+                    new ExecutionProgressView(view, executor.Name).Report), evaluator, resultPath + ".work")));
             }
             if (resultPath is not null) ModelSoups.Execution.EvaluationResultFile.Write(resultPath, result);
             if (parse.GetValue(json))
@@ -64,9 +56,21 @@ public static class EvalCommand
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"score {result.Score:R}"));
             foreach (var (k, v) in result.Metrics.OrderBy(p => p.Key, StringComparer.Ordinal))
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {k} {v:R}"));
-            if (evaluator is ModelSoups.Onnx.OnnxEvaluator onnx)
+            if (executor is null && evaluator is ModelSoups.Onnx.OnnxEvaluator onnx)
                 foreach (var n in onnx.Notes) parse.InvocationConfiguration.Error.WriteLine($"note: {n}");
             return 0;
+
+            EvaluationResult Evaluate(IEvaluator e)
+            {
+                if (e.NeedsFolder)
+                {
+                    if (!Directory.Exists(full))
+                        throw new ModelSoupsException(File.Exists(full) ? "the evaluation command needs a checkpoint folder, not a file." : "the model to evaluate does not exist.", full);
+                    return e.Evaluate(Candidate.FromFolder(path, full), cancel);
+                }
+                using var ckpt = Checkpoint.Open(path, open.Read(parse));
+                return e.Evaluate(Candidate.FromCheckpoint(path, ckpt), cancel);
+            }
         }
     }
 }

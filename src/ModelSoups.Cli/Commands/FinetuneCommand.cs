@@ -44,7 +44,6 @@ public static class FinetuneCommand
             if (runCount is < 1) throw new ModelSoupsException("--runs must be at least 1");
             var plan = sweepPath is not null ? Sweep.Load(sweepPath) : Sweep.Default(runCount!.Value, parse.GetValue(seed));
             var executor = executorOptions.Create(parse);
-            var executionView = executor is null ? null : new ExecutionProgressView(stderr, Terminal.Is(stderr), executor.Name);
             var results = ProgressView.Run(stderr, view => FineTuneSweep.Run(new FineTuneSweepOptions
             {
                 Model = parse.GetValue(model)!,
@@ -59,7 +58,7 @@ public static class FinetuneCommand
                 OnlyRun = parse.GetValue(onlyRun),
                 Executor = executor,
                 WorkerArguments = run => executorOptions.WorkerArguments(parse, [onlyRun], "--only-run", run.Name),
-                ExecutionProgress = executionView is null ? null : executionView.Report,
+                ExecutionProgress = executor is null ? null : new ExecutionProgressView(view, executor.Name).Report,
             }, new TrainingProgressReporter(view).Report, cancel));
 
             stdout.WriteLine("run       held-out  loss     steps  seconds  hyperparameters");

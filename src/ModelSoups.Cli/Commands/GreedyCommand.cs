@@ -76,9 +76,10 @@ public static class GreedyCommand
             bool writeReport = !parse.GetValue(noReport);
             var executor = executorOptions.Create(parse);
             var evalOptions = evaluatorOptions.All.Concat([open.StateDictKey, open.StripPrefix]).ToList();
-            var remote = executor is null ? null : new ModelSoups.Execution.RemoteEvaluation(executor,
+            // The executor's lines go to the same view as the evaluations and the merge bar (one console).
+            ModelSoups.Execution.RemoteEvaluation? Remote(ProgressView view) => executor is null ? null : new(executor,
                 (folder, file) => ["eval", folder, .. ExecutorCliOptions.GivenOptions(parse, evalOptions), $"--result-file={file}"],
-                new ExecutionProgressView(stderr, Terminal.Is(stderr), executor.Name).Report);
+                new ExecutionProgressView(view, executor.Name).Report);
             var settings = new GreedyRunSettings
             {
                 Models = parse.GetValue(models)!,
@@ -94,11 +95,11 @@ public static class GreedyCommand
                 SkipFailedEvaluations = skip,
                 AllowNonFinite = parse.GetValue(allowNonFinite),
                 NoTimestamp = parse.GetValue(noTimestamp),
-                Remote = remote,
                 Provenance = new Dictionary<string, string> { ["command"] = "soup " + string.Join(' ', parse.Tokens.Select(t => t.Value)) },
             };
             var outcome = ProgressView.Run(stderr, view => GreedySoupRun.Run(settings with
             {
+                Remote = Remote(view),
                 Progress = p => Report(view, p),
                 MergeProgress = MergeProgressReporter.For(view),
             }, evaluator, cancel));

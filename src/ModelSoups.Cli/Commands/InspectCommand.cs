@@ -57,7 +57,7 @@ public static class InspectCommand
             foreach (var p in paths) checkpoints.Add(Checkpoint.Open(p, openOptions));
             var compat = checkpoints.Count >= 2 ? CheckpointCompatibility.Compare(checkpoints.Cast<ICheckpoint>().ToList()) : null;
             if (asJson) WriteJson(checkpoints, compat, output);
-            else if (Progress.Terminal.Is(output)) WriteRich(checkpoints, compat);
+            else if (Progress.Terminal.ConsoleFor(output) is { } console) WriteRich(checkpoints, compat, console);
             else WritePlain(checkpoints, compat, output);
             bool allFinite = true;
             if (check)
@@ -179,23 +179,23 @@ public static class InspectCommand
         }
     }
 
-    static void WriteRich(List<ICheckpoint> checkpoints, CheckpointCompatibility? compat)
+    static void WriteRich(List<ICheckpoint> checkpoints, CheckpointCompatibility? compat, IAnsiConsole console)
     {
         foreach (var c in checkpoints)
         {
-            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(c.Location)}[/]  {Markup.Escape(Format(c))}");
-            foreach (var n in c.Notes) AnsiConsole.MarkupLine($"note: {Markup.Escape(n)}");
+            console.MarkupLine($"[bold]{Markup.Escape(c.Location)}[/]  {Markup.Escape(Format(c))}");
+            foreach (var n in c.Notes) console.MarkupLine($"note: {Markup.Escape(n)}");
             if (IsSharded(c))
             {
                 var shards = new Table().AddColumns("shard", "tensors", "bytes");
                 foreach (var s in FilesOf(c)) shards.AddRow(Markup.Escape(PrintableName.Of(Path.GetFileName(s.Path))), N(s.Tensors), N(s.Bytes));
-                AnsiConsole.Write(shards);
+                console.Write(shards);
             }
             if (c.Metadata.Count > 0)
             {
                 var meta = new Table().AddColumns("metadata", "value");
                 foreach (var (k, v) in c.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal)) meta.AddRow(Markup.Escape(PrintableName.Of(k)), Markup.Escape(PrintableName.Text(v)));
-                AnsiConsole.Write(meta);
+                console.Write(meta);
             }
             var table = new Table().AddColumns("name", "dtype", "shape", "parameters", "bytes");
             table.Columns[3].RightAligned();
@@ -205,13 +205,13 @@ public static class InspectCommand
             var (all, by) = Totals(c);
             table.AddRow($"[bold]total ({N(all.Tensors)} tensors)[/]", "", "", N(all.Parameters), N(all.Bytes));
             foreach (var (d, t) in by) table.AddRow($"  {d} ({N(t.Tensors)} tensors)", d, "", N(t.Parameters), N(t.Bytes));
-            AnsiConsole.Write(table);
+            console.Write(table);
         }
         if (compat is not null)
         {
             var w = new StringWriter();
             WriteCompatPlain(checkpoints, compat, w);
-            AnsiConsole.WriteLine(w.ToString().TrimEnd());
+            console.WriteLine(w.ToString().TrimEnd());
         }
     }
 

@@ -27,8 +27,7 @@ public sealed class ProgressView
     /// Runs <paramref name="work"/> with a view on <paramref name="stderr"/>: live when <see cref="Terminal.Is"/> says
     /// it is a terminal, plain lines otherwise.
     /// </summary>
-    public static T Run<T>(TextWriter stderr, Func<ProgressView, T> work) =>
-        Run(stderr, Terminal.Is(stderr) ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) }) : null, work);
+    public static T Run<T>(TextWriter stderr, Func<ProgressView, T> work) => Run(stderr, Terminal.ConsoleFor(stderr), work);
 
     /// <summary>Runs <paramref name="work"/> with a live view on <paramref name="console"/>, or with plain lines on <paramref name="stderr"/> when it is null.</summary>
     public static T Run<T>(TextWriter stderr, IAnsiConsole? console, Func<ProgressView, T> work)
@@ -52,6 +51,17 @@ public sealed class ProgressView
         }
         var escaped = Markup.Escape(text);
         _console.MarkupLine(colour is { } c ? $"[{c.ToMarkup()}]{escaped}[/]" : escaped);
+    }
+
+    /// <summary>
+    /// A message written in Spectre.Console markup (<c>[green]3 done[/]</c>, several colours in one line): drawn above the
+    /// bars on a terminal; the same text without its markup as a plain line otherwise.
+    /// </summary>
+    public void MarkupLine(string markup)
+    {
+        ArgumentNullException.ThrowIfNull(markup);
+        if (_console is null) _plain.WriteLine(Markup.Remove(markup));
+        else _console.MarkupLine(markup);
     }
 
     /// <summary>A new bar (live views only; null for plain lines).</summary>

@@ -42,6 +42,13 @@ public sealed record MergeOptions
     /// </summary>
     public IReadOnlyDictionary<string, ICheckpoint>? OpenedInputs { get; init; }
 
+    /// <summary>
+    /// Lent inputs already checked to line up (<see cref="Soups.IngredientLineup.Check"/>: <c>soup greedy</c>'s
+    /// ingredients): when it covers every model of a whole-model plan, the plan takes their names, shapes and
+    /// non-float dtypes as checked and does not compare the headers again. Otherwise it is ignored.
+    /// </summary>
+    public Soups.IngredientLineup? LinedUp { get; init; }
+
     /// <summary>Extra entries for the provenance block of <c>soup-recipe.yaml</c> (e.g. a greedy soup's scores).</summary>
     public IReadOnlyDictionary<string, object>? Provenance { get; init; }
 }

@@ -111,11 +111,13 @@ public sealed class MergePlan : IDisposable
     internal const int CopyStageBytes = 1 << 20;
 
     /// <summary>Builds and validates the plan for <paramref name="recipe"/>; throws <see cref="ModelSoupsException"/> on the first problem.</summary>
-    public static MergePlan Create(Recipe recipe, MergeOptions options)
+    public static MergePlan Create(Recipe recipe, MergeOptions options) => Create(recipe, options, MergeMethods.TryGet(recipe.MergeMethod, out var m)
+        ? m
+        : throw new RecipeException($"unknown merge_method '{recipe.MergeMethod}'; known methods: {string.Join(", ", MergeMethods.All.Select(x => x.Name))}", recipe.SourcePath));
+
+    /// <summary>The plan of <paramref name="recipe"/> run by <paramref name="method"/> (tests plan methods outside the registry this way).</summary>
+    internal static MergePlan Create(Recipe recipe, MergeOptions options, IMergeMethod method)
     {
-        var method = MergeMethods.TryGet(recipe.MergeMethod, out var m)
-            ? m
-            : throw new RecipeException($"unknown merge_method '{recipe.MergeMethod}'; known methods: {string.Join(", ", MergeMethods.All.Select(x => x.Name))}", recipe.SourcePath);
         var notes = new List<string>();
         var baseModel = recipe.BaseModel;
         if (baseModel is not null && method.BaseModel == BaseModelUse.None)
@@ -215,6 +217,8 @@ public sealed class MergePlan : IDisposable
         bool permuteEmbeddings = tokenizer?.Vocabulary is not null;
         var reference = inputs[0];   // the base when there is one, else the first model: it sets output dtypes
         var copyDiffers = new List<string>();
+        // Inputs a caller has checked already (soup greedy's ingredients, IngredientLineup) are not compared again.
+        bool linedUp = options.LinedUp?.Covers(inputs) == true;
         foreach (var name in names)
         {
             var refs = inputs.Select(c => c.Tensors.GetValueOrDefault(name)).ToList();
@@ -226,9 +230,9 @@ public sealed class MergePlan : IDisposable
                     tasks.Add(embedding);
                 continue;
             }
-            var missing = refs.Select((r, i) => (r, i)).Where(p => p.r is null).Select(p => Short(inputModels[p.i])).ToList();
             var first = refs.First(r => r is not null)!;
-            var shapeMismatch = refs.Where(r => r is not null && !r.Info.SameShape(first.Info)).ToList();
+            var missing = linedUp ? [] : refs.Select((r, i) => (r, i)).Where(p => p.r is null).Select(p => Short(inputModels[p.i])).ToList();
+            var shapeMismatch = linedUp ? [] : refs.Where(r => r is not null && !r.Info.SameShape(first.Info)).ToList();
             if (missing.Count > 0 || shapeMismatch.Count > 0)
             {
                 if (recipe.AllowMissingFromBase && hasBase && refs[0] is { } b)
@@ -248,7 +252,7 @@ public sealed class MergePlan : IDisposable
                 // Integer and bool tensors (num_batches_tracked, position ids) are never averaged: copy
                 // from the base, else the first model (model-soups reference code, METHODS.md pitfalls).
                 var source = SoupAccumulator.CopySource(hasBase ? null : extraBase?.Tensors.GetValueOrDefault(name), refs[0]!);
-                if (refs.Any(r => r!.DType != source.DType)) { problems.Add($"{name} (dtypes {string.Join(" vs ", refs.Select(r => r!.DType.SafetensorsName()).Distinct())})"); continue; }
+                if (!linedUp && refs.Any(r => r!.DType != source.DType)) { problems.Add($"{name} (dtypes {string.Join(" vs ", refs.Select(r => r!.DType.SafetensorsName()).Distinct())})"); continue; }
                 if (refs.Any(r => !r!.HasSameContent(source))) copyDiffers.Add(name);
                 tasks.Add(new TensorTask { Output = source.Info, Action = TensorAction.Copy, CopySource = source, Note = "not a float tensor: copied" });
                 continue;

@@ -8,7 +8,7 @@ namespace ModelSoups.Merging;
 /// threshold = median(s) + 1.5·(Q3 − Q1), quantiles taken as sorted(s)[⌊q·(n − 1)⌋]; result
 /// a + (b − a) where s ≥ threshold, else a. Whole tensor; softmax and KL in double.
 /// </summary>
-public sealed class ArceeFusion : MergeMethod
+public sealed class ArceeFusion : MergeMethod<NoParameters>
 {
     /// <summary>mergekit samples this many importance scores to estimate the quantiles of larger tensors.</summary>
     public const int MergekitSampleLimit = 1_000_000;
@@ -32,7 +32,10 @@ public sealed class ArceeFusion : MergeMethod
         $"mergekit arcee_fusion; deliberate difference: tensors over {MergekitSampleLimit:N0} elements use exact quantiles, where mergekit estimates them from a random sample of {MergekitSampleLimit:N0}.";
 
     /// <inheritdoc/>
-    protected override void MergeCore<T>(MergeInput<T> input, Span<T> output)
+    protected override NoParameters Bind(MergeParameters parameters) => NoParameters.Value;
+
+    /// <inheritdoc/>
+    protected override void MergeCore<T>(MergeInput<T> input, NoParameters parameters, Span<T> output)
     {
         var a = input.Base.Span;
         var b = input.Models[0].Span;

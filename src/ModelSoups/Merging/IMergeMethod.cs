@@ -35,7 +35,8 @@ public interface IMergeMethod
     int MaxModels { get; }
 
     /// <summary>
-    /// True when output element j depends only on input elements j (given these parameters):
+    /// True when output element j depends only on input elements j (given these parameters, once planned by
+    /// <see cref="Validate"/>):
     /// the engine may then call <see cref="Merge{T}"/> per block with <see cref="MergeInput{T}.Offset"/> set.
     /// Otherwise it must pass the whole tensor.
     /// </summary>
@@ -50,8 +51,10 @@ public interface IMergeMethod
     long ScratchElements(long elementCount, int modelCount);
 
     /// <summary>
-    /// Checks model count, base presence and every parameter value; throws
-    /// <see cref="ModelSoupsException"/> with one sentence on the first problem.
+    /// The planning step, once per tensor: checks model count, base presence and every parameter value — throwing
+    /// <see cref="ModelSoupsException"/> with one sentence on the first problem — and binds the values into the
+    /// method's typed record, which <see cref="Merge{T}"/> reads. Merging never validates or binds: parameters not
+    /// planned (or changed since) are refused with <see cref="InvalidOperationException"/>.
     /// </summary>
     void Validate(MergeParameters parameters, bool hasBase, string? tensorName = null);
 

@@ -49,18 +49,18 @@ public sealed class Linear : MergeMethod<LinearParameters>
     /// </summary>
     public void Merge<T>(MergeInput<T> input, Accumulation accumulation, Span<T> output) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(input);
-        if (input.Parameters.ValidatedWithBase != input.HasBase) Validate(input.Parameters, input.HasBase, input.TensorName);
+        RequirePlanned(input);
         foreach (var m in input.Models)
             if (m.Length != output.Length) throw new ArgumentException("Every input must have the output's length.", nameof(input));
         Accumulate(input, Typed(input.Parameters), accumulation, output);
     }
 
 
-    /// <summary>The weights w_i and the divisor of the tensor's validated parameters (see <see cref="LinearParameters.From"/>).</summary>
+    /// <summary>The weights w_i and the divisor planning bound for the tensor (see <see cref="LinearParameters.From"/>).</summary>
     internal static IReadOnlyList<double> Weights(MergeParameters p, out double divisor)
     {
-        var typed = p.Bound as LinearParameters ?? LinearParameters.From(p);
+        var typed = p.Bound as LinearParameters
+            ?? throw new InvalidOperationException("The linear parameters were not planned: MergePlan validates (and binds) them once per tensor before merging.");
         divisor = typed.Divisor;
         return typed.Weights;
     }

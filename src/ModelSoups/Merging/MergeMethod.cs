@@ -3,8 +3,12 @@ using System.Numerics;
 namespace ModelSoups.Merging;
 
 /// <summary>
-/// Base class for the built-in methods: common validation (model count, base, parameter ranges)
-/// and input shape checks, so each method file holds only its formula.
+/// Base class for the built-in methods: common validation (model count, base, parameter ranges) and input shape
+/// checks, so each method file holds only its formula. Parameters are planned once per tensor —
+/// <see cref="Validate"/> checks them and binds them into the method's typed record
+/// (<see cref="MergeMethod{TParameters}"/>, the only way to implement a method) — and
+/// <see cref="Merge{T}(MergeInput{T}, Span{T})"/> then only runs the formula: it never validates or binds, and
+/// parameters that were not planned are a bug (<see cref="InvalidOperationException"/>), not checked late.
 /// </summary>
 public abstract class MergeMethod : IMergeMethod
 {
@@ -37,7 +41,7 @@ public abstract class MergeMethod : IMergeMethod
         if (BaseModel == BaseModelUse.Required && !hasBase)
             throw new ModelSoupsException($"{Name} needs a base_model: it merges task vectors (model minus base).");
         parameters.Validate(tensorName);
-        ValidateMore(parameters, hasBase, tensorName is null ? "" : $" (tensor {tensorName})");
+        parameters.Bound = Plan(parameters, hasBase, tensorName is null ? "" : $" (tensor {tensorName})");
         parameters.ValidatedWithBase = hasBase;
     }
 
@@ -45,14 +49,13 @@ public abstract class MergeMethod : IMergeMethod
     protected virtual string ModelCountText =>
         MaxModels == int.MaxValue ? $"at least {MinModels}" : MinModels == MaxModels ? $"exactly {MinModels}" : $"{MinModels} to {MaxModels}";
 
-    /// <summary>Method-specific checks beyond ranges (e.g. weights that sum to zero).</summary>
-    protected virtual void ValidateMore(MergeParameters parameters, bool hasBase, string where) { }
+    /// <summary>The typed record of values that passed the range checks, built and checked as a whole (the planning step).</summary>
+    private protected abstract object Plan(MergeParameters parameters, bool hasBase, string where);
 
     /// <inheritdoc/>
     public void Merge<T>(MergeInput<T> input, Span<T> output) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        // The plan validated these parameters once; blocks of the same tensor skip the checks.
-        if (input.Parameters.ValidatedWithBase != input.HasBase) Validate(input.Parameters, input.HasBase, input.TensorName);
+        RequirePlanned(input);
         if (input.Models.Count != input.Parameters.ModelCount)
             throw new ArgumentException($"{input.Models.Count} input tensors but parameters for {input.Parameters.ModelCount} models.", nameof(input));
         foreach (var m in input.Models)
@@ -62,7 +65,23 @@ public abstract class MergeMethod : IMergeMethod
     }
 
     /// <summary>The formula; inputs are validated and have the output's length.</summary>
-    protected abstract void MergeCore<T>(MergeInput<T> input, Span<T> output) where T : unmanaged, IBinaryFloatingPointIeee754<T>;
+    private protected abstract void MergeCore<T>(MergeInput<T> input, Span<T> output) where T : unmanaged, IBinaryFloatingPointIeee754<T>;
+
+    /// <summary>
+    /// Merging reads what planning made: the parameters must have been validated — and bound — for this base use
+    /// (<see cref="Validate"/>, which the plan calls once per tensor). A block never checks or binds them itself.
+    /// </summary>
+    private protected void RequirePlanned<T>(MergeInput<T> input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Parameters.ValidatedWithBase != input.HasBase || input.Parameters.Bound is null)
+            throw NotPlanned(input.TensorName);
+    }
+
+    /// <summary>The bug of merging with parameters no plan validated (or changed since).</summary>
+    private protected InvalidOperationException NotPlanned(string tensorName) => new(
+        $"The {Name} parameters{(tensorName.Length > 0 ? $" of tensor {tensorName}" : "")} were not planned: call Validate with them " +
+        "(MergePlan does, once per tensor) before merging; merging never validates or binds parameters itself.");
 
     // Shared declarations, so every method spells the common parameters the same way.
     internal static MergeParameterDef WeightDef => new("weight", ParameterScope.PerModel, ParameterKind.Number, 1.0, "Mixing weight w_i of this model.");

@@ -43,13 +43,14 @@ public sealed class MergeParameters
 
     /// <summary>
     /// Set by <see cref="MergeMethod.Validate"/> when these values passed every check (with or without a
-    /// base); any later <c>Set</c> clears it. The plan validates once; merging a block then skips it.
+    /// base); any later <c>Set</c> clears it. The plan validates once per tensor; merging a block requires it and
+    /// never validates itself.
     /// </summary>
     internal bool? ValidatedWithBase { get; set; }
 
     /// <summary>
     /// The method's typed record of these values (<see cref="MergeMethod{TParameters}"/>), built once when they are
-    /// validated at planning; any later <c>Set</c> clears it.
+    /// validated at planning; any later <c>Set</c> clears it (and the values must be planned again before merging).
     /// </summary>
     internal object? Bound { get; set; }
 

@@ -97,9 +97,12 @@ public static class GreedySoupRun
                 OnSkipped = (key, label, e) => tracker.Evaluated(key.Kind, label, null, false, e.UserMessage),
             };
 
+            // The one check that the ingredients line up (names, shapes, dtypes of copied tensors): before any
+            // evaluation, and used by every builder of the run and by the final write.
+            var lineup = IngredientLineup.Check(ingredients, names);
             GreedyResult result;
             int batched = remote is null ? 0 : EvaluateIngredientsAtOnce(remote, settings, ingredients, names, journal, cancel);
-            using (var builder = new StreamingSoupBuilder(ingredients, names, builderOptions))
+            using (var builder = new StreamingSoupBuilder(lineup, builderOptions))
             {
                 try
                 {
@@ -114,7 +117,7 @@ public static class GreedySoupRun
             var baselines = new List<Baseline>();
             if (settings.AlsoUniform)
             {
-                var r = Cached(journal, UniformKey, out var hit) ?? EvaluateUniform(ingredients, names, builderOptions, evaluator, settings, cancel);
+                var r = Cached(journal, UniformKey, out var hit) ?? EvaluateUniform(lineup, builderOptions, evaluator, settings, cancel);
                 if (r is not null && !hit) journal.Add(UniformKey, r);
                 tracker.Evaluated(EvaluationKind.Baseline, "uniform soup", r?.Score, hit, r is null ? "failed" : null);
                 baselines.Add(new Baseline("Uniform soup", r?.Score, r?.Metrics ?? new Dictionary<string, double>(), $"all {ingredients.Length} ingredients"));
@@ -157,7 +160,7 @@ public static class GreedySoupRun
             var open = new Dictionary<string, ICheckpoint>(StringComparer.Ordinal);
             for (int i = 0; i < paths.Length; i++) open.TryAdd(paths[i], ingredients[i]);
             if (baseCkpt is not null) open.TryAdd(Path.GetFullPath(settings.Base!), baseCkpt);
-            var (summary, staged) = WriteSoup(settings, result, paths, names, results, work, open, cancel);
+            var (summary, staged) = WriteSoup(settings, result, paths, names, results, work, open, lineup, cancel);
             Publish(staged, output);
             return new GreedyRunOutcome(results, output, summary with { OutputFolder = output }, tracker.Fresh + batched, tracker.Replayed - batched);
         }
@@ -199,12 +202,12 @@ public static class GreedySoupRun
         return hit ? r : null;
     }
 
-    private static EvaluationResult? EvaluateUniform(ICheckpoint[] ingredients, string[] names, StreamingSoupOptions options,
+    private static EvaluationResult? EvaluateUniform(IngredientLineup lineup, StreamingSoupOptions options,
         IEvaluator evaluator, GreedyRunSettings settings, CancellationToken cancel)
     {
-        using var builder = new StreamingSoupBuilder(ingredients, names, options);
+        using var builder = new StreamingSoupBuilder(lineup, options);
         builder.Start(0);
-        for (int i = 1; i < ingredients.Length; i++) builder.Accept(i);
+        for (int i = 1; i < lineup.Ingredients.Count; i++) builder.Accept(i);
         try
         {
             return evaluator.Evaluate(builder.CurrentSoup(evaluator.NeedsFolder), cancel);
@@ -215,9 +218,12 @@ public static class GreedySoupRun
         }
     }
 
-    /// <summary>Runs the engine: linear over the members in join order, into a staging folder in the work folder.</summary>
+    /// <summary>
+    /// Runs the engine: linear over the members in join order, into a staging folder in the work folder, from the
+    /// ingredients already open and already checked (<paramref name="lineup"/>: the plan does not compare them again).
+    /// </summary>
     private static (MergeSummary, string) WriteSoup(GreedyRunSettings settings, GreedyResult result, string[] paths, string[] names,
-        SoupResults results, string work, IReadOnlyDictionary<string, ICheckpoint> open, CancellationToken cancel)
+        SoupResults results, string work, IReadOnlyDictionary<string, ICheckpoint> open, IngredientLineup lineup, CancellationToken cancel)
     {
         var recipe = new Recipe
         {
@@ -260,6 +266,7 @@ public static class GreedySoupRun
             Progress = settings.MergeProgress,
             Open = settings.Open,
             OpenedInputs = open,
+            LinedUp = lineup,
             Provenance = new Dictionary<string, object> { ["greedy_soup"] = greedy },
             NoTimestamp = settings.NoTimestamp,
             AllowNonFinite = settings.AllowNonFinite,

@@ -41,38 +41,34 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
     private int _count;
     private string? _tempFolder;
 
-    /// <param name="ingredients">Open ingredients (not owned), sharing tensor names and shapes.</param>
+    /// <param name="ingredients">Open ingredients (not owned), sharing tensor names and shapes (checked: <see cref="IngredientLineup.Check"/>).</param>
     /// <param name="names">Ingredient names, one per ingredient.</param>
     /// <param name="options">Base, output dtype, scratch folder, memory budget.</param>
     public StreamingSoupBuilder(IReadOnlyList<ICheckpoint> ingredients, IReadOnlyList<string> names, StreamingSoupOptions options)
+        : this(IngredientLineup.Check(ingredients, names), options)
     {
-        ArgumentNullException.ThrowIfNull(ingredients);
+    }
+
+    /// <param name="lineup">Ingredients already checked to line up (the run checks them once for all its builders and its final write).</param>
+    /// <param name="options">Base, output dtype, scratch folder, memory budget.</param>
+    public StreamingSoupBuilder(IngredientLineup lineup, StreamingSoupOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(lineup);
         ArgumentNullException.ThrowIfNull(options);
-        if (ingredients.Count == 0) throw new ModelSoupsException("a soup needs at least one ingredient.");
-        if (names.Count != ingredients.Count) throw new ArgumentException("one name per ingredient.", nameof(names));
+        var ingredients = lineup.Ingredients;
         _ingredients = ingredients;
         _options = options;
-        IngredientNames = names.ToArray();
+        Lineup = lineup;
+        IngredientNames = lineup.Names.ToArray();
 
         var first = ingredients[0];
         var layout = new List<TensorInfo>();
         long offset = 0;
         foreach (var t in first.Tensors.Values)
         {
-            bool allFloat = true;
-            for (int i = 0; i < ingredients.Count; i++)
+            var dtypes = ingredients.Select(c => c.Tensors[t.Name].DType).ToList();
+            if (dtypes.All(d => d.IsFloat()))
             {
-                if (!ingredients[i].Tensors.TryGetValue(t.Name, out var o))
-                    throw new ModelSoupsException($"ingredient '{names[i]}' has no tensor '{t.Name}', which '{names[0]}' has.", ingredients[i].Location);
-                if (!o.Info.SameShape(t.Info))
-                    throw new ModelSoupsException($"tensor '{t.Name}' is {o.Info.ShapeText} in ingredient '{names[i]}' but {t.Info.ShapeText} in '{names[0]}'.", ingredients[i].Location);
-                allFloat &= o.DType.IsFloat();
-            }
-            if (!allFloat && ingredients.Any(c => c.Tensors[t.Name].DType != t.DType))
-                throw new ModelSoupsException($"tensor '{t.Name}' is not a float tensor in every ingredient and its dtype differs between them.", first.Location);
-            if (allFloat)
-            {
-                var dtypes = ingredients.Select(c => c.Tensors[t.Name].DType).ToList();
                 var output = options.OutDType ?? (dtypes.All(d => d.IsWritable()) ? null : DType.F32);
                 var accumulation = Accumulation.For(DType.F32, dtypes, output, Enumerable.Repeat(1.0, ingredients.Count).ToList());
                 _sumOffset[t.Name] = (offset, accumulation);
@@ -80,16 +76,12 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
             }
             layout.Add(t.Info);
         }
-        for (int i = 1; i < ingredients.Count; i++)
-            if (ingredients[i].Tensors.Count != layout.Count)
-            {
-                var extra = ingredients[i].Tensors.Keys.First(n => !first.Tensors.ContainsKey(n));
-                throw new ModelSoupsException($"ingredient '{names[i]}' has tensor '{extra}', which '{names[0]}' has not.", ingredients[i].Location);
-            }
-        if (layout.Count == 0) throw new ModelSoupsException("the ingredients have no tensors.", first.Location);
         _layout = [.. layout];
         _sumBytes = offset;
     }
+
+    /// <summary>The checked ingredients this builder sums.</summary>
+    public IngredientLineup Lineup { get; }
 
     public IReadOnlyList<string> IngredientNames { get; }
 

@@ -14,8 +14,18 @@ static class MergeRunner
         var p = new MergeParameters(m, models.Length);
         set?.Invoke(p);
         var output = new T[models[0].Length];
-        m.Merge(Input(models, baseModel, p, shape ?? [models[0].Length], seed, layer, layerCount, name), output);
+        m.Merge(Planned(m, Input(models, baseModel, p, shape ?? [models[0].Length], seed, layer, layerCount, name)), output);
         return output;
+    }
+
+    /// <summary>
+    /// The planning step <c>MergePlan</c> takes once per tensor: checks the input's parameters (with its base use and
+    /// tensor name, as the plan does) and binds the method's typed record. Merging never does it itself.
+    /// </summary>
+    public static MergeInput<T> Planned<T>(IMergeMethod m, MergeInput<T> input)
+    {
+        m.Validate(input.Parameters, input.HasBase, input.TensorName);
+        return input;
     }
 
     public static MergeInput<T> Input<T>(T[][] models, T[]? baseModel, MergeParameters p, long[] shape, ulong seed = 42,

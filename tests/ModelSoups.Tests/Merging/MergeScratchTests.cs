@@ -67,7 +67,7 @@ public sealed unsafe class MergeScratchTests
         try
         {
             var scratch = MergeScratch.Over(memory, declared);
-            var input = MergeRunner.Input(inputs, hasBase ? b : null, p, [Rows, Cols]) with { Scratch = scratch };
+            var input = MergeRunner.Planned(m, MergeRunner.Input(inputs, hasBase ? b : null, p, [Rows, Cols]) with { Scratch = scratch });
             var output = new T[N];
             m.Merge(input, output);   // warm-up: JIT, parameter caches
             scratch.Reset();   // the engine hands every call a fresh scratch
@@ -106,7 +106,7 @@ public sealed unsafe class MergeScratchTests
         var p = Parameters(m, models, settings);
         var inputs = Enumerable.Range(0, models).Select(i => Values<float>(i + 1)).ToArray();
         var managed = new float[N];
-        m.Merge(MergeRunner.Input(inputs, m.BaseModel != BaseModelUse.None ? Values<float>(99) : null, p, [Rows, Cols]), managed);
+        m.Merge(MergeRunner.Planned(m, MergeRunner.Input(inputs, m.BaseModel != BaseModelUse.None ? Values<float>(99) : null, p, [Rows, Cols])), managed);
         Assert.Equal(managed, withScratch);
         Assert.Contains(managed, x => x != 0);
     }

@@ -108,8 +108,8 @@ public class PropertyTests
             if (name == "nearswap") p.Set("t", 0.5);
             if (name.StartsWith("dare")) p.SetAll("density", 0.4).Set("rescale_by", "keep_probability"); // the L1 rescale needs the whole tensor
             if (name == "layer_swap") p.Set("bottom", 1).Set("top", 1).Set("transition", 1);
+            var input = Planned(m, Input(models, m.BaseModel == BaseModelUse.None ? null : x.d.Base, p, [x.d.Base.Length], x.seed, layer: 1, layerCount: 4));
             Assert.True(m.IsElementwise(p));
-            var input = Input(models, m.BaseModel == BaseModelUse.None ? null : x.d.Base, p, [x.d.Base.Length], x.seed, layer: 1, layerCount: 4);
             var whole = new float[x.d.Base.Length];
             m.Merge(input, whole);
             Assert.Equal(whole, RunBlocked(m, input, x.block));

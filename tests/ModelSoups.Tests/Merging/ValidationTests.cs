@@ -143,7 +143,8 @@ public class ValidationTests
     [Fact]
     public void Validation_runs_once_and_again_after_a_change()
     {
-        // The plan validates; merging then skips the checks, but a value set afterwards is checked.
+        // The plan validates (and binds) once; merging never checks, but a value set afterwards must be planned
+        // again — merging refuses values no plan has seen — and planning checks it.
         var m = MergeMethods.Get("ties");
         var p = new MergeParameters(m, 1).SetAll("density", 0.5);
         m.Validate(p, hasBase: true);
@@ -151,10 +152,12 @@ public class ValidationTests
         var output = new float[2];
         m.Merge(MergeRunner.Input([x], b, p, [2]), output);
         p.Set("density", 0, 2.0);
-        Assert.Contains("'density' of model 0", Assert.Throws<ModelSoupsException>(() => m.Merge(MergeRunner.Input([x], b, p, [2]), output)).Message);
+        Assert.Throws<InvalidOperationException>(() => m.Merge(MergeRunner.Input([x], b, p, [2]), output));
+        Assert.Contains("'density' of model 0", Assert.Throws<ModelSoupsException>(() => m.Merge(MergeRunner.Planned(m, MergeRunner.Input([x], b, p, [2])), output)).Message);
         // Validated with a base does not stand for a call without one.
         var q = new MergeParameters(m, 1);
         m.Validate(q, hasBase: true);
-        Assert.Contains("needs a base_model", Assert.Throws<ModelSoupsException>(() => m.Merge(MergeRunner.Input<float>([x], null, q, [2]), output)).Message);
+        Assert.Throws<InvalidOperationException>(() => m.Merge(MergeRunner.Input<float>([x], null, q, [2]), output));
+        Assert.Contains("needs a base_model", Assert.Throws<ModelSoupsException>(() => m.Merge(MergeRunner.Planned(m, MergeRunner.Input<float>([x], null, q, [2])), output)).Message);
     }
 }

@@ -1,37 +1,35 @@
 using ModelSoups.Execution;
 using Spectre.Console;
 
-namespace ModelSoups.Cli;
+namespace ModelSoups.Cli.Progress;
 
 /// <summary>
-/// Shows an executor's progress: one line each time the counts change — queued / running / done / failed, with the
-/// job ids of the units still open — and every note (retries, adopted jobs, scancel). Coloured on a terminal
-/// (Spectre.Console), plain when piped.
+/// Shows an executor's progress (<see cref="ExecutionProgress"/>) in the command's <see cref="ProgressView"/>: one line
+/// each time the counts change — queued / running / done / failed, with the job ids of the units still open — and every
+/// note (retries, adopted jobs, scancel). On a terminal the lines are coloured and sit above the command's live bars
+/// (one console draws both); otherwise they are plain lines, one per event.
 /// </summary>
-sealed class ExecutionProgressView
+public sealed class ExecutionProgressView
 {
-    readonly IAnsiConsole _console;
+    readonly ProgressView _view;
     readonly string _executor;
+    readonly object _gate = new();
     string? _last;
 
-    /// <summary>Writes to <paramref name="stderr"/>; colours when <paramref name="interactive"/>.</summary>
-    public ExecutionProgressView(TextWriter stderr, bool interactive, string executor)
+    /// <summary>Reports into <paramref name="view"/>, naming the lines after <paramref name="executor"/> (processes, slurm).</summary>
+    public ExecutionProgressView(ProgressView view, string executor)
     {
-        _console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(stderr),
-            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-        });
-        _console.Profile.Width = 4096;   // never wrap: one event, one line
+        ArgumentNullException.ThrowIfNull(view);
+        ArgumentNullException.ThrowIfNull(executor);
+        _view = view;
         _executor = executor;
     }
 
-    /// <summary>Renders one report.</summary>
+    /// <summary>Renders one report (executors call it from their own threads).</summary>
     public void Report(ExecutionProgress p)
     {
-        lock (_console)
+        ArgumentNullException.ThrowIfNull(p);
+        lock (_gate)
         {
             var open = p.Units.Where(u => u.State is UnitState.Queued or UnitState.Running && u.JobId is not null)
                 .Select(u => $"{u.Id} {u.JobId}{(u.State == UnitState.Running ? "" : " (queued)")}").ToList();
@@ -44,10 +42,10 @@ sealed class ExecutionProgressView
                 (failed.Count > 0 ? $"  [red]failed: {Markup.Escape(string.Join(", ", failed))}[/]" : "");
             if (line != _last)
             {
-                _console.MarkupLine(line);
+                _view.MarkupLine(line);
                 _last = line;
             }
-            if (p.Note is not null) _console.MarkupLine($"[yellow]{Markup.Escape(_executor)}: {Markup.Escape(p.Note)}[/]");
+            if (p.Note is not null) _view.Line($"{_executor}: {p.Note}", Color.Yellow);
         }
     }
 }
