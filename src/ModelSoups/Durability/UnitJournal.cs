@@ -40,9 +40,10 @@ public sealed class UnitJournal : IDisposable
 
     static string? Validate(string key, JsonObject value)
     {
-        var parts = key.Split(':');
-        if (parts.Length != 3 || parts[0] != "done" || parts[1].Length == 0
-            || !int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
+        // done:UNIT:N, where UNIT may itself contain ':' (N is after the last one).
+        int last = key.LastIndexOf(':');
+        if (!key.StartsWith(Prefix, StringComparison.Ordinal) || last <= Prefix.Length
+            || !int.TryParse(key.AsSpan(last + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
             return $"unknown key '{Tensors.PrintableName.Of(key)}'";
         if (value.Count != 2 || value["digest"] is not JsonValue dv || !dv.TryGetValue(out string? digest)
             || UnitFingerprint.FromJson(value["settings"]) is not { } fp)
@@ -61,7 +62,7 @@ public sealed class UnitJournal : IDisposable
 
     /// <summary>Every unit recorded at least once, in the order first recorded.</summary>
     public IReadOnlyList<string> Units() =>
-        _journal.Entries.Keys.Where(k => k.EndsWith(":1", StringComparison.Ordinal)).Select(k => k[5..^2]).ToList();
+        _journal.Entries.Keys.Where(k => k.EndsWith(":1", StringComparison.Ordinal)).Select(k => k[Prefix.Length..^2]).ToList();
 
     /// <summary>Records that <paramref name="unit"/> finished with <paramref name="fingerprint"/> (fsynced before returning).</summary>
     public void Record(string unit, UnitFingerprint fingerprint)
@@ -98,7 +99,9 @@ public sealed class UnitJournal : IDisposable
         return true;
     }
 
-    static string Key(string unit, int n) => string.Create(CultureInfo.InvariantCulture, $"done:{unit}:{n}");
+    const string Prefix = "done:";
+
+    static string Key(string unit, int n) => string.Create(CultureInfo.InvariantCulture, $"{Prefix}{unit}:{n}");
 
     /// <summary>Releases the file.</summary>
     public void Dispose() => _journal.Dispose();

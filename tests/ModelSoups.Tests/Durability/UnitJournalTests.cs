@@ -65,9 +65,11 @@ public sealed class UnitJournalTests : IDisposable
             Assert.False(j.Decide("run-000", Fingerprint("0.02"), null, "/out/run-000"));   // its folder was deleted: made again
             j.Record("run-000", Fingerprint("0.02"));
         }
+        using (var j = UnitJournal.Open(JournalPath, "finetune")) j.Record("seed:1/run-000", Fingerprint("0.03"));   // a name with ':' reads back
         using var reopened = UnitJournal.Open(JournalPath, "finetune");
         Assert.Equal("0.02", reopened.Recorded("run-000")!.Settings["lr"]);
-        Assert.Equal(new[] { "run-000" }, reopened.Units());
+        Assert.Equal("0.03", reopened.Recorded("seed:1/run-000")!.Settings["lr"]);
+        Assert.Equal(new[] { "run-000", "seed:1/run-000" }, reopened.Units());
     }
 
     [Fact]
