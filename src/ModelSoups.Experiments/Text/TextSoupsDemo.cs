@@ -110,7 +110,7 @@ public static class TextSoupsDemo
 
     static InMemoryCheckpoint EnsureStart(TextDemoOptions o, ModelSpec spec, TextSplits splits, string folder, Action<SweepProgress> progress, CancellationToken cancel)
     {
-        var description = JsonSerializer.Serialize(new SortedDictionary<string, string>
+        var settings = new SortedDictionary<string, string>
         {
             ["model"] = $"{ModelSpec.MiniLm} ({MiniLmPackage.PackageId} {MiniLmPackage.Version})",
             ["data"] = splits.Description,
@@ -119,11 +119,14 @@ public static class TextSoupsDemo
             ["threads"] = o.Threads?.ToString(CultureInfo.InvariantCulture) ?? "all",
             // Not a property of the start, but of every run trained from it: a changed setting must not mix into old runs.
             ["freeze_embeddings"] = o.FreezeEmbeddings ? "true" : "false",
-        }, new JsonSerializerOptions { WriteIndented = true });
-        var marker = Path.Combine(folder, FineTuneSweep.InitFileName);
-        if (File.Exists(marker) && File.ReadAllText(marker) != description)
-            throw new ModelSoupsException($"the common start here was made with other settings (see {FineTuneSweep.InitFileName}); use another output folder", folder);
-        if (!File.Exists(marker))
+            // By content, not only by description: the emails (tokenised) the head is probed on.
+            ["train_data"] = splits.Train.ContentDigest(),
+        };
+        var description = JsonSerializer.Serialize(settings, new JsonSerializerOptions { WriteIndented = true });
+        var fingerprint = new UnitFingerprint(settings);
+        // The start is a unit as in the sweep (FineTuneSweep.StartIsMade): init.json is its result file, OUT/work/units.jsonl records it.
+        using var units = UnitJournal.Open(Path.Combine(o.Out, WorkFolder, UnitJournal.FileName), "text-demo-start");
+        if (!FineTuneSweep.StartIsMade(folder, fingerprint, units))
         {
             progress(new SweepProgress(-1, o.Ingredients, InitFolder, null));
             global::TorchSharp.torch.manual_seed(unchecked((long)o.SplitSeed));
@@ -131,6 +134,7 @@ public static class TextSoupsDemo
             LinearProbe.Fit(model, spec, splits.Train, o.LinearProbeSteps, batchSize: 64, seed: o.SplitSeed,
                 progress: p => progress(new SweepProgress(-1, o.Ingredients, InitFolder, p)), cancel: cancel);
             ModuleFolder.Save(model, spec, folder, new Dictionary<string, string> { [FineTuneSweep.InitFileName] = description }, overwrite: true);
+            units.Record(InitFolder, fingerprint);
             progress(new SweepProgress(-1, o.Ingredients, InitFolder, null, Done: true));
         }
         else progress(new SweepProgress(-1, o.Ingredients, InitFolder, null, Skipped: true, Done: true));

@@ -187,17 +187,8 @@ public static class FineTuneSweep
         var fingerprint = new UnitFingerprint(settings);
         var description = JsonSerializer.Serialize(settings, new JsonSerializerOptions { WriteIndented = true });
 
-        // init.json is the start's result file (inside the folder, so written with it atomically); the journal records it as for a run.
-        var existing = Path.Combine(folder, InitFileName);
-        if (File.Exists(existing))
+        if (StartIsMade(folder, fingerprint, journal))
         {
-            var stored = StoredInitSettings(existing);
-            // An init.json of an older soup has no content digests: it counts as these settings when everything it has agrees.
-            bool legacy = !stored.ContainsKey("train_data") && stored.All(kv => settings.GetValueOrDefault(kv.Key) == kv.Value);
-            var made = legacy ? fingerprint : new UnitFingerprint(stored);
-            if (made.Digest != fingerprint.Digest)
-                throw new ModelSoupsException($"the common start here was made with other settings ({made.DifferenceFrom(fingerprint)}); use another output folder", folder);
-            journal?.Decide(InitFolderName, fingerprint, made.Digest, folder);
             progress?.Invoke(new SweepProgress(-1, o.Runs.Count, InitFolderName, null, Skipped: true, Done: true));
             return ModelSpec.Read(folder);
         }
@@ -231,6 +222,29 @@ public static class FineTuneSweep
         journal?.Record(InitFolderName, fingerprint);
         progress?.Invoke(new SweepProgress(-1, o.Runs.Count, InitFolderName, null, Done: true));
         return spec;
+    }
+
+    /// <summary>
+    /// Whether the common start in <paramref name="folder"/> was made with <paramref name="fingerprint"/>'s settings: its
+    /// <c>init.json</c> (the start's result file, written inside its atomic folder) holds the settings it was made with.
+    /// True when they are these (the start is then recorded in <paramref name="journal"/> if it was not yet), false when
+    /// there is no start yet; a start made with other settings is refused, naming what changed. An init.json of an older
+    /// soup, without the <c>train_data</c> digest, counts as these settings when everything it holds agrees (what those
+    /// versions checked).
+    /// </summary>
+    /// <exception cref="ModelSoupsException">The start was made with other settings, or its init.json is not readable.</exception>
+    public static bool StartIsMade(string folder, UnitFingerprint fingerprint, UnitJournal? journal)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        var existing = Path.Combine(folder, InitFileName);
+        if (!File.Exists(existing)) return false;
+        var stored = StoredInitSettings(existing);
+        bool legacy = !stored.ContainsKey("train_data") && stored.All(kv => fingerprint.Settings.GetValueOrDefault(kv.Key) == kv.Value);
+        var made = legacy ? fingerprint : new UnitFingerprint(stored);
+        if (made.Digest != fingerprint.Digest)
+            throw new ModelSoupsException($"the common start here was made with other settings ({made.DifferenceFrom(fingerprint)}); use another output folder", folder);
+        journal?.Decide(InitFolderName, fingerprint, made.Digest, folder);
+        return true;
     }
 
     /// <summary>The settings an existing <c>init.json</c> records.</summary>

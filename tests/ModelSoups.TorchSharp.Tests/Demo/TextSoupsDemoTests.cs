@@ -77,6 +77,8 @@ public class TextSoupsDemoTests
         {
             var record = ModelSoups.TorchSharp.Training.IngredientRecord.TryRead(Path.Combine(output, "seed-0", "ingredients", "run-001"))!;
             Assert.Equal(record.Fingerprint, units.Recorded("run-001")!.Digest);
+            using var start = ModelSoups.Durability.UnitJournal.OpenReadOnly(Path.Combine(output, "work", ModelSoups.Durability.UnitJournal.FileName));
+            Assert.Equal(new[] { "_init" }, start.Units());   // the common start, recorded once for both seeds and the rerun
             Assert.Equal(record.Hyperparameters.LearningRate, System.Text.Json.JsonDocument.Parse(units.Recorded("run-001")!.Settings["hyperparameters"]).RootElement.GetProperty("lr").GetDouble());
         }
 
