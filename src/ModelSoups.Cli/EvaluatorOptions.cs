@@ -42,6 +42,18 @@ sealed class EvaluatorOptions
         _torch.AddTo(command, includeData: false);
     }
 
+    /// <summary>
+    /// Evaluations as units of work on <paramref name="executor"/>: each one a worker's
+    /// <c>soup eval FOLDER … --result-file=FILE</c>, given again the evaluator and checkpoint-reading options the user gave.
+    /// </summary>
+    public ModelSoups.Execution.RemoteEvaluation Remote(ParseResult parse, ModelSoups.Execution.IExecutor executor, Commands.CheckpointOpenCliOptions open,
+        Action<ModelSoups.Execution.ExecutionProgress> progress)
+    {
+        var given = All.Concat([open.StateDictKey, open.StripPrefix]).ToList();
+        return new ModelSoups.Execution.RemoteEvaluation(executor,
+            (folder, file) => ["eval", folder, .. ExecutorCliOptions.GivenOptions(parse, given), $"--result-file={file}"], progress);
+    }
+
     /// <summary>True for <c>--on-eval-error skip</c>; a user error for anything but skip or fail.</summary>
     public bool SkipErrors(ParseResult parse) => parse.GetValue(_onError) switch
     {

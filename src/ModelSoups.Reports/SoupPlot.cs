@@ -42,24 +42,8 @@ public static class SoupPlot
         soup.LineWidth = 2;
         soup.MarkerSize = 0;
         soup.LegendText = "greedy soup";
-        var accepted = steps.Where(s => s.Accepted).ToArray();
-        if (accepted.Length > 0)
-        {
-            var a = plot.Add.ScatterPoints(accepted.Select(s => (double)(s.Step + 1)).ToArray(), accepted.Select(s => s.CandidateScore).ToArray());
-            a.Color = Colors.Green;
-            a.MarkerShape = MarkerShape.FilledDiamond;
-            a.MarkerSize = 11;
-            a.LegendText = "accepted";
-        }
-        var rejected = steps.Where(s => !s.Accepted && double.IsFinite(s.CandidateScore)).ToArray();
-        if (rejected.Length > 0)
-        {
-            var x = plot.Add.ScatterPoints(rejected.Select(s => (double)(s.Step + 1)).ToArray(), rejected.Select(s => s.CandidateScore).ToArray());
-            x.Color = Colors.Red;
-            x.MarkerShape = MarkerShape.Eks;
-            x.MarkerSize = 11;
-            x.LegendText = "rejected candidate";
-        }
+        Candidates(steps.Where(s => s.Accepted).ToArray(), Colors.Green, MarkerShape.FilledDiamond, "accepted");
+        Candidates(steps.Where(s => !s.Accepted && double.IsFinite(s.CandidateScore)).ToArray(), Colors.Red, MarkerShape.Eks, "rejected candidate");
         foreach (var b in r.Baselines)
         {
             if (b.Score is not { } v) continue;
@@ -75,5 +59,16 @@ public static class SoupPlot
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
         if (n == 1) plot.Axes.SetLimitsX(0, 2);
         return plot;
+
+        // The candidates' scores at their steps, one marker each (nothing when there are none).
+        void Candidates(GreedyStep[] chosen, Color color, MarkerShape shape, string legend)
+        {
+            if (chosen.Length == 0) return;
+            var markers = plot.Add.ScatterPoints(chosen.Select(s => (double)(s.Step + 1)).ToArray(), chosen.Select(s => s.CandidateScore).ToArray());
+            markers.Color = color;
+            markers.MarkerShape = shape;
+            markers.MarkerSize = 11;
+            markers.LegendText = legend;
+        }
     }
 }

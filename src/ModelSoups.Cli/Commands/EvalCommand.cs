@@ -41,9 +41,8 @@ public static class EvalCommand
             {
                 if (resultPath is null) throw new ModelSoupsException("--executor processes|slurm with soup eval needs --result-file FILE (its job files go to FILE.work/).");
                 // The executor's lines go through the command's one progress view.
-                result = ProgressView.Run(parse.InvocationConfiguration.Error, view => Evaluate(new ModelSoups.Execution.ExecutorEvaluator(new ModelSoups.Execution.RemoteEvaluation(executor,
-                    (folder, file) => ["eval", folder, .. ExecutorCliOptions.GivenOptions(parse, evaluatorOptions.All.Concat([open.StateDictKey, open.StripPrefix]).ToList()), $"--result-file={file}"],
-                    new ExecutionProgressView(view, executor.Name).Report), evaluator, resultPath + ".work")));
+                result = ProgressView.Run(parse.InvocationConfiguration.Error, view => Evaluate(new ModelSoups.Execution.ExecutorEvaluator(
+                    evaluatorOptions.Remote(parse, executor, open, new ExecutionProgressView(view, executor.Name).Report), evaluator, resultPath + ".work")));
             }
             if (resultPath is not null) ModelSoups.Execution.EvaluationResultFile.Write(resultPath, result);
             if (parse.GetValue(json))

@@ -75,11 +75,9 @@ public static class GreedyCommand
             using var _ = data;
             bool writeReport = !parse.GetValue(noReport);
             var executor = executorOptions.Create(parse);
-            var evalOptions = evaluatorOptions.All.Concat([open.StateDictKey, open.StripPrefix]).ToList();
             // The executor's lines go to the same view as the evaluations and the merge bar (one console).
-            ModelSoups.Execution.RemoteEvaluation? Remote(ProgressView view) => executor is null ? null : new(executor,
-                (folder, file) => ["eval", folder, .. ExecutorCliOptions.GivenOptions(parse, evalOptions), $"--result-file={file}"],
-                new ExecutionProgressView(view, executor.Name).Report);
+            ModelSoups.Execution.RemoteEvaluation? Remote(ProgressView view) =>
+                executor is null ? null : evaluatorOptions.Remote(parse, executor, open, new ExecutionProgressView(view, executor.Name).Report);
             var settings = new GreedyRunSettings
             {
                 Models = parse.GetValue(models)!,

@@ -240,31 +240,11 @@ public static class TextSoupsDemo
             var soupsDir = Path.Combine(dir, SoupsFolder);
 
             // ---- uniform soup ----
-            var uniform = Logits(DemoResults.UniformSoup, names, () =>
-            {
-                using var builder = new InMemorySoupBuilder(candidates);
-                builder.Start(0);
-                for (int i = 1; i < names.Length; i++) builder.Accept(i);
-                return Saved(builder.CurrentSoup(), "uniform", names);
-            });
+            var uniform = Logits(DemoResults.UniformSoup, names, () => Saved(InMemorySoupBuilder.Uniform(candidates), "uniform", names));
 
             // ---- greedy soup (≥, Recipe 1) on held-out ----
-            for (int i = 0; i < names.Length; i++) cache.Seed(GreedySoup.IngredientKey(i).ToString(), Accuracy(ingredientLogits[i]["heldout"], sets.HeldOut.Labels));
-            GreedyResult greedy;
-            ICheckpoint? greedySoup;
-            using (var builder = new InMemorySoupBuilder(candidates))
-            {
-                greedy = GreedySoup.Run(builder, evaluator.HeldOutEvaluator(recalibrate: false), new GreedyOptions
-                {
-                    Rule = AcceptRule.GreaterOrEqual,
-                    OnEvaluated = (key, label, r, replayed) =>
-                    {
-                        if (key.Kind == EvaluationKind.Soup)
-                            say("greedy_soup", string.Create(CultureInfo.InvariantCulture, $"seed {seed} {label}: held-out {r.Score:P2}{(replayed ? " (reused)" : "")}"));
-                    },
-                }, cache, cancel);
-                greedySoup = greedy.Members.Count == 1 ? null : InMemoryCheckpoint.CopyOf(builder.CurrentSoup());
-            }
+            var (greedy, greedySoup) = DemoGreedySoup.Run(candidates, ingredientLogits.Select(l => Accuracy(l["heldout"], sets.HeldOut.Labels)).ToList(),
+                evaluator.HeldOutEvaluator(recalibrate: false), cache, InMemoryCheckpoint.CopyOf, line => say("greedy_soup", $"seed {seed} {line}"), cancel);
             var greedyLogits = greedy.Members.Count == 1
                 ? ingredientLogits[greedy.Members[0]]
                 : Logits(DemoResults.GreedySoup, greedy.MemberNames, () => Saved(greedySoup!, "greedy", greedy.MemberNames));

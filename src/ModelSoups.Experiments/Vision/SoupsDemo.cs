@@ -125,33 +125,14 @@ public static class SoupsDemo
             var soupsDir = Path.Combine(o.Out, SoupsFolder);
 
             // ---- 4c. uniform soup of every ingredient -------------------------------------------------
-            var uniform = Soup(DemoResults.UniformSoup, names, () =>
-            {
-                using var builder = new InMemorySoupBuilder(candidates);
-                builder.Start(0);
-                for (int i = 1; i < names.Length; i++) builder.Accept(i);
-                return evaluator.Recalibrate(builder.CurrentSoup());
-            });
+            var uniform = Soup(DemoResults.UniformSoup, names, () => evaluator.Recalibrate(InMemorySoupBuilder.Uniform(candidates)));
             EndStage("uniform_soup");
 
             // ---- 4d. greedy soup (paper: ≥) on held-out, candidates recalibrated ----------------------
-            for (int i = 0; i < names.Length; i++) cache.Seed(GreedySoup.IngredientKey(i).ToString(), scores[i].HeldOut);
-            GreedyResult greedy;
-            ICheckpoint? greedySoup = null;
-            using (var builder = new InMemorySoupBuilder(candidates))
-            {
-                greedy = GreedySoup.Run(builder, evaluator.HeldOutEvaluator(recalibrate: true), new GreedyOptions
-                {
-                    Rule = AcceptRule.GreaterOrEqual,
-                    OnEvaluated = (key, label, r, replayed) =>
-                    {
-                        if (key.Kind == EvaluationKind.Soup)
-                            Say("greedy_soup", string.Create(CultureInfo.InvariantCulture, $"{label}: held-out {r.Score:P2}{(replayed ? " (reused)" : "")}"));
-                    },
-                }, cache, cancel);
-                // One member: the soup is that ingredient as trained (no averaging, nothing to recalibrate).
-                greedySoup = greedy.Members.Count == 1 ? opened[greedy.Members[0]] : evaluator.Recalibrate(builder.CurrentSoup());
-            }
+            var (greedy, averaged) = DemoGreedySoup.Run(candidates, scores.Select(s => s.HeldOut).ToList(), evaluator.HeldOutEvaluator(recalibrate: true),
+                cache, evaluator.Recalibrate, line => Say("greedy_soup", line), cancel);
+            // One member: the soup is that ingredient as trained (no averaging, nothing to recalibrate).
+            var greedySoup = averaged ?? opened[greedy.Members[0]];
             var greedyScores = Soup(DemoResults.GreedySoup, greedy.MemberNames, () => greedySoup);
             EndStage("greedy_soup");
 

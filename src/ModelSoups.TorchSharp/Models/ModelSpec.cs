@@ -69,10 +69,7 @@ public sealed record ModelSpec
         // A weights file holds no architecture: say so rather than report it as broken JSON.
         if (Path.GetExtension(file).ToLowerInvariant() is ".bin" or ".pt" or ".pth" or ".ckpt" or ".safetensors")
             throw new ModelSoupsException($"a checkpoint file names no architecture: give a folder that holds it (as model.safetensors or pytorch_model.bin) and a {FileName}", path);
-        ModelSpec? spec;
-        try { spec = JsonSerializer.Deserialize<ModelSpec>(File.ReadAllText(file), Json); }
-        catch (JsonException e) { throw new ModelSoupsException($"not a valid {FileName}: {e.Message}", file, e); }
-        if (spec is null) throw new ModelSoupsException($"not a valid {FileName}: null", file);
+        var spec = JsonFile.Read<ModelSpec>(file, Json, FileName);
         spec.Validate(file);
         return spec;
     }

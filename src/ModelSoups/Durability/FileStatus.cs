@@ -35,4 +35,18 @@ internal readonly record struct FileStatus(ulong Device, ulong Inode, ushort Mod
 
     /// <summary>True when both statuses are of the same file or folder.</summary>
     public bool SameIdentity(FileStatus other) => Device == other.Device && Inode == other.Inode;
+
+    /// <summary>
+    /// Throws <see cref="EnvironmentFaultException"/> when the input open as <paramref name="handle"/>, of which this is
+    /// the status taken when it was opened, changed size or modification time since: another process is rewriting it.
+    /// Reading a mapped page past a truncated end kills the process (SIGBUS), so readers check before touching a mapping
+    /// and again after, and stop cleanly instead. Nothing is thrown when the kernel cannot say.
+    /// </summary>
+    public void RequireUnchanged(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path)
+    {
+        if (Posix.Stat(handle) is not { } now) return;
+        if (now.Size != Size || now.ModifiedNanoseconds != ModifiedNanoseconds)
+            throw new EnvironmentFaultException(
+                $"the input changed while being read (it was {Size:N0} bytes, now {now.Size:N0}, and was modified again); nothing was written. Rerun once no other process is writing it.", path);
+    }
 }

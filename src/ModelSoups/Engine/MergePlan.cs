@@ -260,18 +260,8 @@ public sealed class MergePlan : IDisposable
             int? layer = LayerIndex.Parse(name);
             int stackCount = layer is null ? layerCount : stackLayers[LayerIndex.Stack(name)!];
             var parameters = RecipeParameters.ForTensor(method, schedules, name, layer, stackCount);
-            method.Validate(parameters, hasBase, name);
-            var outType = recipe.OutDType ?? (reference.Tensors.GetValueOrDefault(name) ?? first).DType;
-            if (!outType.IsWritable()) outType = DType.F32;
-            tasks.Add(new TensorTask
-            {
-                Output = new TensorInfo(name, outType, first.Shape),
-                Action = TensorAction.Merge,
-                Parameters = parameters,
-                LayerIndex = layer,
-                LayerCount = stackCount,
-                Elementwise = method.IsElementwise(parameters),
-            });
+            tasks.Add(TensorTask.Merge(method, parameters, hasBase, name, first.Shape, recipe.OutDType,
+                (reference.Tensors.GetValueOrDefault(name) ?? first).DType, layer, stackCount));
         }
         if (problems.Count > 0)
         {

@@ -154,21 +154,8 @@ public sealed class OutputTokenizer
                 return null;
             }
         }
-        var p = parameters();
-        method.Validate(p, hasBase, outputName);
-        var outType = outDType ?? first.DType;
-        if (!outType.IsWritable()) outType = Tensors.DType.F32;
-        return new TensorTask
-        {
-            Output = new Tensors.TensorInfo(outputName, outType, [RowCount!.Value, first.Shape[1]]),
-            Action = TensorAction.Merge,
-            Parameters = p,
-            Elementwise = method.IsElementwise(p),
-            Sources = [.. refs.Select(r => r!)],
-            SourceInputs = sourceInputs,
-            HasBase = hasBase,
-            Rows = RowsFor(ordered, hasBase),
-        };
+        return TensorTask.Merge(method, parameters(), hasBase, outputName, [RowCount!.Value, first.Shape[1]], outDType, first.DType,
+            sources: [.. refs.Select(r => r!)], sourceInputs: sourceInputs, rows: RowsFor(ordered, hasBase));
     }
 
     Vocabulary VocabularyOf(string folder)

@@ -220,21 +220,8 @@ static class SlicePlanner
             return;
         }
         var parameters = SliceParameters.ForTensor(method, recipe, p.Slice, p.Ordered, p.HasBase, outputName, inputNames, t);
-        method.Validate(parameters, p.HasBase, outputName);
-        var outType = recipe.OutDType ?? first.DType;
-        if (!outType.IsWritable()) outType = DType.F32;
-        tasks.Add(new TensorTask
-        {
-            Output = new TensorInfo(outputName, outType, first.Shape),
-            Action = TensorAction.Merge,
-            Parameters = parameters,
-            LayerIndex = outLayer,
-            LayerCount = layerCount,
-            Elementwise = method.IsElementwise(parameters),
-            Sources = refs,
-            SourceInputs = p.InputIndices,
-            HasBase = p.HasBase,
-        });
+        tasks.Add(TensorTask.Merge(method, parameters, p.HasBase, outputName, first.Shape, recipe.OutDType, first.DType,
+            outLayer, layerCount, sources: refs, sourceInputs: p.InputIndices));
     }
 
     static string MapLine(PlannedSlice p, int firstOut)

@@ -63,4 +63,42 @@ public sealed class TensorTask
 
     /// <summary>Why a tensor is copied rather than merged, for the summary (null for merges).</summary>
     public string? Note { get; init; }
+
+    /// <summary>
+    /// The task that merges into <paramref name="name"/> with <paramref name="parameters"/>, which are validated here:
+    /// once, at planning (the engine does not validate them again). The output is written in <paramref name="outDType"/>
+    /// (the recipe's) or else <paramref name="inputDType"/> (the reference input's), as f32 where that cannot be written.
+    /// </summary>
+    /// <param name="method">the recipe's method.</param>
+    /// <param name="parameters">the parameters resolved for this tensor.</param>
+    /// <param name="hasBase">whether the method's first input is the base.</param>
+    /// <param name="name">the output tensor's name.</param>
+    /// <param name="shape">the output tensor's shape.</param>
+    /// <param name="outDType">the recipe's output dtype, if it sets one.</param>
+    /// <param name="inputDType">the dtype of the reference input (the base, else the first model).</param>
+    /// <param name="layerIndex">see <see cref="LayerIndex"/>.</param>
+    /// <param name="layerCount">see <see cref="LayerCount"/>.</param>
+    /// <param name="sources">see <see cref="Sources"/>; with them, <see cref="HasBase"/> is <paramref name="hasBase"/>.</param>
+    /// <param name="sourceInputs">see <see cref="SourceInputs"/>.</param>
+    /// <param name="rows">see <see cref="Rows"/>.</param>
+    public static TensorTask Merge(IMergeMethod method, MergeParameters parameters, bool hasBase, string name, long[] shape,
+        DType? outDType, DType inputDType, int? layerIndex = null, int layerCount = 0,
+        IReadOnlyList<ModelSoups.Checkpoints.TensorRef>? sources = null, IReadOnlyList<int>? sourceInputs = null, ModelSoups.Tokenizers.EmbeddingRows? rows = null)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        method.Validate(parameters, hasBase, name);
+        return new TensorTask
+        {
+            Output = new TensorInfo(name, (outDType ?? inputDType).WritableOrF32(), shape),
+            Action = TensorAction.Merge,
+            Parameters = parameters,
+            LayerIndex = layerIndex,
+            LayerCount = layerCount,
+            Elementwise = method.IsElementwise(parameters),
+            Sources = sources,
+            SourceInputs = sourceInputs,
+            HasBase = sources is null ? null : hasBase,
+            Rows = rows,
+        };
+    }
 }

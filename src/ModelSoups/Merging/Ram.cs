@@ -14,10 +14,11 @@ public sealed class Ram : MergeMethod<RamParameters>
     /// <inheritdoc/>
     public override BaseModelUse BaseModel => BaseModelUse.Required;
     /// <inheritdoc/>
-    public override IReadOnlyList<MergeParameterDef> Parameters { get; } =
-    [
-        new("epsilon", ParameterScope.Global, ParameterKind.Number, 1e-5, "A task-vector entry counts as a change when its magnitude exceeds this.") { Min = 0 },
-    ];
+    public override IReadOnlyList<MergeParameterDef> Parameters { get; } = [EpsilonDef];
+
+    /// <summary>RAM's ε, shared with <see cref="RamPlusTl"/>.</summary>
+    internal static MergeParameterDef EpsilonDef =>
+        new("epsilon", ParameterScope.Global, ParameterKind.Number, 1e-5, "A task-vector entry counts as a change when its magnitude exceeds this.") { Min = 0 };
     /// <inheritdoc/>
     public override bool IsElementwise(MergeParameters parameters) => true;
     /// <inheritdoc/>

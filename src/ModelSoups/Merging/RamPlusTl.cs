@@ -19,7 +19,7 @@ public sealed class RamPlusTl : MergeMethod<RamParameters>
     [
         new("r", ParameterScope.Global, ParameterKind.Number, 0.1, "Strength of the amplification of unique changes.") { Min = 0 },
         new("alpha", ParameterScope.Global, ParameterKind.Number, 0.2, "Largest overlap ratio ρ counted.") { Min = 0 },
-        new("epsilon", ParameterScope.Global, ParameterKind.Number, 1e-5, "A task-vector entry counts as a change when its magnitude exceeds this.") { Min = 0 },
+        Ram.EpsilonDef,
     ];
     /// <inheritdoc/>
     public override bool IsElementwise(MergeParameters parameters) => false;

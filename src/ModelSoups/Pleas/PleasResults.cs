@@ -47,14 +47,7 @@ public sealed record PleasResults
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <summary>Reads <c>pleas.json</c>.</summary>
-    public static PleasResults Read(string path)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize<PleasResults>(File.ReadAllText(path), Json) ?? throw new ModelSoupsException("not a valid pleas.json: null", path);
-        }
-        catch (JsonException e) { throw new ModelSoupsException($"not a valid pleas.json: {e.Message}", path, e); }
-    }
+    public static PleasResults Read(string path) => JsonFile.Read<PleasResults>(path, Json, FileName);
 }
 
 /// <summary>One measured model.</summary>

@@ -24,7 +24,7 @@ public sealed class InMemorySoupBuilder : ISoupBuilder
     private Dictionary<string, byte[]>? _sum;
     private int _first = -1;
     private int _count;
-    private string? _tempFolder;
+    private readonly TemporaryCandidateFolder _candidateFolder = new();
 
     /// <param name="ingredients">The ingredients, each open as a checkpoint, sharing names, shapes and dtypes.</param>
     /// <param name="writeFolder">Writes a checkpoint into an (existing, empty) folder; needed only for evaluators that need folders.</param>
@@ -60,6 +60,18 @@ public sealed class InMemorySoupBuilder : ISoupBuilder
                     throw new ModelSoupsException($"tensor '{info.Name}' is {t.DType} {t.Info.ShapeText} in ingredient '{ingredients[i].Name}' but {info.DType} {info.ShapeText} in '{ingredients[0].Name}'.", other.Location);
             }
         }
+    }
+
+    /// <summary>
+    /// The uniform soup of every ingredient — the first, then the others added in order — as an in-memory checkpoint:
+    /// the same numbers as <c>soup merge --method linear</c> of the ingredients in that order.
+    /// </summary>
+    public static ICheckpoint Uniform(IReadOnlyList<Candidate> ingredients)
+    {
+        using var builder = new InMemorySoupBuilder(ingredients);
+        builder.Start(0);
+        for (int i = 1; i < ingredients.Count; i++) builder.Accept(i);
+        return builder.CurrentSoup();
     }
 
     public IReadOnlyList<string> IngredientNames { get; }
@@ -105,12 +117,7 @@ public sealed class InMemorySoupBuilder : ISoupBuilder
         _count++;
     }
 
-    public void Discard()
-    {
-        if (_tempFolder is null) return;
-        if (Directory.Exists(_tempFolder)) Directory.Delete(_tempFolder, recursive: true);
-        _tempFolder = null;
-    }
+    public void Discard() => _candidateFolder.Discard();
 
     public void Dispose() => Discard();
 
@@ -152,10 +159,8 @@ public sealed class InMemorySoupBuilder : ISoupBuilder
     {
         if (_writeFolder is null)
             throw new InvalidOperationException("The evaluator needs candidate folders but the soup builder was given no folder writer.");
-        Discard();
-        var folder = System.IO.Path.Combine(_tempRoot, "modelsoups-candidate-" + Guid.NewGuid().ToString("N"));
+        var folder = _candidateFolder.Next(_tempRoot, "modelsoups-candidate-");
         Directory.CreateDirectory(folder);
-        _tempFolder = folder;
         _writeFolder(checkpoint, folder);
         return new Candidate(name, folder, checkpoint);
     }

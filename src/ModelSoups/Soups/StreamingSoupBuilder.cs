@@ -39,7 +39,7 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
     private string? _scratchPath;
     private int _first = -1;
     private int _count;
-    private string? _tempFolder;
+    private readonly TemporaryCandidateFolder _candidateFolder = new();
 
     /// <param name="ingredients">Open ingredients (not owned), sharing tensor names and shapes (checked: <see cref="IngredientLineup.Check"/>).</param>
     /// <param name="names">Ingredient names, one per ingredient.</param>
@@ -137,12 +137,7 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
         _count++;
     }
 
-    public void Discard()
-    {
-        if (_tempFolder is null) return;
-        if (Directory.Exists(_tempFolder)) Directory.Delete(_tempFolder, recursive: true);
-        _tempFolder = null;
-    }
+    public void Discard() => _candidateFolder.Discard();
 
     public void Dispose()
     {
@@ -221,11 +216,7 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
             ? new TensorInfo(i.Name, OutTypeFor(i, first), i.Shape)
             : asIngredient ? _ingredients[first].Tensors[i.Name].Info : i);
 
-    private DType OutTypeFor(TensorInfo info, int first)
-    {
-        var t = _options.OutDType ?? _ingredients[first].Tensors[info.Name].DType;
-        return t.IsWritable() ? t : DType.F32;
-    }
+    private DType OutTypeFor(TensorInfo info, int first) => (_options.OutDType ?? _ingredients[first].Tensors[info.Name].DType).WritableOrF32();
 
     /// <summary>
     /// Writes one float tensor of (sum + extra) / divisor, or the ingredient <paramref name="first"/> itself,
@@ -267,9 +258,7 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
 
     private Candidate Materialise(string name, int first, int? extra, int divisor, bool asIngredient)
     {
-        Discard();
-        Directory.CreateDirectory(_options.ScratchFolder);
-        var folder = Path.Combine(_options.ScratchFolder, "candidate-" + Guid.NewGuid().ToString("N"));
+        var folder = _candidateFolder.Next(_options.ScratchFolder, "candidate-");
         var infos = OutputLayout(first, asIngredient).ToList();
         var bytes = new byte[Block * sizeof(double)];
         using (var writer = CheckpointWriter.Create(folder, infos, new CheckpointWriterOptions(_options.MaxShardBytes, new Dictionary<string, string> { ["format"] = "pt" })))
@@ -285,7 +274,6 @@ public sealed unsafe class StreamingSoupBuilder : ISoupBuilder
                 }
             writer.Commit();
         }
-        _tempFolder = folder;
         return new Candidate(name, folder, null);
     }
 

@@ -37,13 +37,5 @@ public sealed record SparseSoupResult
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <summary>Reads <c>results.json</c>.</summary>
-    public static SparseSoupResult Read(string path)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize<SparseSoupResult>(File.ReadAllText(path), Json)
-                ?? throw new ModelSoupsException($"not a valid {FileName}: null", path);
-        }
-        catch (JsonException e) { throw new ModelSoupsException($"not a valid {FileName}: {e.Message}", path, e); }
-    }
+    public static SparseSoupResult Read(string path) => JsonFile.Read<SparseSoupResult>(path, Json, FileName);
 }

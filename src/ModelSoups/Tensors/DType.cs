@@ -40,6 +40,9 @@ public static class DTypes
     /// <summary>True where the toolkit can write this type (F8 is read-only).</summary>
     public static bool IsWritable(this DType t) => t is not (DType.F8_E4M3 or DType.F8_E5M2);
 
+    /// <summary>The dtype a merged or averaged float tensor of this dtype is written in: this one, or f32 where this one cannot be written (F8).</summary>
+    public static DType WritableOrF32(this DType t) => t.IsWritable() ? t : DType.F32;
+
     /// <summary>The safetensors header spelling, e.g. "BF16".</summary>
     public static string SafetensorsName(this DType t) => t switch
     {

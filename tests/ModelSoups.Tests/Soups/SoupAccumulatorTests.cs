@@ -175,11 +175,13 @@ public sealed class SoupAccumulatorTests : IDisposable
         var opened = folders.Select(f => Checkpoint.Open(f)).ToList();
         try
         {
-            // The demo's uniform soup: Start with the first, Accept the rest, take CurrentSoup.
-            using var builder = new InMemorySoupBuilder(opened.Select((c, i) => Candidate.FromCheckpoint($"m{i}", c)).ToList());
+            // The demo's uniform soup: Start with the first, Accept the rest, take CurrentSoup (InMemorySoupBuilder.Uniform).
+            var candidates = opened.Select((c, i) => Candidate.FromCheckpoint($"m{i}", c)).ToList();
+            using var builder = new InMemorySoupBuilder(candidates);
             builder.Start(0);
             for (int i = 1; i < opened.Count; i++) builder.Accept(i);
             Assert.Equal(one, Tensors(builder.CurrentSoup()));
+            Assert.Equal(one, Tensors(InMemorySoupBuilder.Uniform(candidates)));
         }
         finally { opened.ForEach(c => c.Dispose()); }
     }

@@ -124,10 +124,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public void CheckUnchanged()
     {
         if (_handle is null || _openedAs is not { } before || Volatile.Read(ref _disposed) != 0) return;
-        if (Durability.Posix.Stat(_handle) is not { } now) return;
-        if (now.Size != before.Size || now.ModifiedNanoseconds != before.ModifiedNanoseconds)
-            throw new EnvironmentFaultException(
-                $"the input changed while being read (it was {before.Size:N0} bytes, now {now.Size:N0}, and was modified again); nothing was written. Rerun once no other process is writing it.", Path);
+        before.RequireUnchanged(_handle, Path);
     }
 
     /// <summary>Unmaps the file; views obtained earlier must not be used afterwards.</summary>
