@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using ModelSoups.Checkpoints;
+using ModelSoups.Durability;
 using ModelSoups.Evaluation;
 using ModelSoups.Experiments.Vision;
 using ModelSoups.Reports;
@@ -109,7 +110,7 @@ public static class TextSoupsDemo
 
     static InMemoryCheckpoint EnsureStart(TextDemoOptions o, ModelSpec spec, TextSplits splits, string folder, Action<SweepProgress> progress, CancellationToken cancel)
     {
-        var description = JsonSerializer.Serialize(new SortedDictionary<string, string>
+        var settings = new SortedDictionary<string, string>
         {
             ["model"] = $"{ModelSpec.MiniLm} ({MiniLmPackage.PackageId} {MiniLmPackage.Version})",
             ["data"] = splits.Description,
@@ -118,11 +119,14 @@ public static class TextSoupsDemo
             ["threads"] = o.Threads?.ToString(CultureInfo.InvariantCulture) ?? "all",
             // Not a property of the start, but of every run trained from it: a changed setting must not mix into old runs.
             ["freeze_embeddings"] = o.FreezeEmbeddings ? "true" : "false",
-        }, new JsonSerializerOptions { WriteIndented = true });
-        var marker = Path.Combine(folder, FineTuneSweep.InitFileName);
-        if (File.Exists(marker) && File.ReadAllText(marker) != description)
-            throw new ModelSoupsException($"the common start here was made with other settings (see {FineTuneSweep.InitFileName}); use another output folder", folder);
-        if (!File.Exists(marker))
+            // By content, not only by description: the emails (tokenised) the head is probed on.
+            ["train_data"] = splits.Train.ContentDigest(),
+        };
+        var description = JsonSerializer.Serialize(settings, new JsonSerializerOptions { WriteIndented = true });
+        var fingerprint = new UnitFingerprint(settings);
+        // The start is a unit as in the sweep (FineTuneSweep.StartIsMade): init.json is its result file, OUT/work/units.jsonl records it.
+        using var units = UnitJournal.Open(Path.Combine(o.Out, WorkFolder, UnitJournal.FileName), "text-demo-start");
+        if (!FineTuneSweep.StartIsMade(folder, fingerprint, units))
         {
             progress(new SweepProgress(-1, o.Ingredients, InitFolder, null));
             global::TorchSharp.torch.manual_seed(unchecked((long)o.SplitSeed));
@@ -130,6 +134,7 @@ public static class TextSoupsDemo
             LinearProbe.Fit(model, spec, splits.Train, o.LinearProbeSteps, batchSize: 64, seed: o.SplitSeed,
                 progress: p => progress(new SweepProgress(-1, o.Ingredients, InitFolder, p)), cancel: cancel);
             ModuleFolder.Save(model, spec, folder, new Dictionary<string, string> { [FineTuneSweep.InitFileName] = description }, overwrite: true);
+            units.Record(InitFolder, fingerprint);
             progress(new SweepProgress(-1, o.Ingredients, InitFolder, null, Done: true));
         }
         else progress(new SweepProgress(-1, o.Ingredients, InitFolder, null, Skipped: true, Done: true));
@@ -161,6 +166,16 @@ public static class TextSoupsDemo
         }
 
         // ---- ingredients: trained, then evaluated once on every set (that evaluation is the run's held-out figure) ----
+        // Resumed as the sweep is (FineTuneSweep): a run is finished when its ingredient.json carries the fingerprint of
+        // everything that determined it, and is then recorded in seed-N/work/units.jsonl.
+        using var units = UnitJournal.Open(Path.Combine(dir, WorkFolder, UnitJournal.FileName), "text-demo-ingredients");
+        var common = new Dictionary<string, string>
+        {
+            ["start"] = UnitFingerprint.DigestOfContent(Path.Combine(o.Out, InitFolder)),
+            ["train_data"] = splits.Train.ContentDigest(),
+            ["heldout_data"] = splits.HeldOut.ContentDigest(),
+            ["freeze_embeddings"] = o.FreezeEmbeddings ? "true" : "false",
+        };
         var records = new List<IngredientRecord>();
         for (int i = 0; i < runs.Count; i++)
         {
@@ -168,10 +183,12 @@ public static class TextSoupsDemo
             var run = runs[i];
             var folder = Path.Combine(dir, IngredientsFolder, run.Name);
             string label = $"seed-{seed}/{run.Name}";
-            if (IngredientRecord.TryRead(folder) is { } done)
+            var fingerprint = new UnitFingerprint(common.Append(KeyValuePair.Create("hyperparameters", JsonSerializer.Serialize(run.Hyperparameters))));
+            if (IngredientRecord.TryRead(folder) is { } done
+                && (done.Hyperparameters == run.Hyperparameters
+                    ? units.Decide(run.Name, fingerprint, done.Fingerprint ?? fingerprint.Digest, folder)   // before fingerprints: the hyperparameters decided
+                    : throw new ModelSoupsException($"this run was trained with other hyperparameters ({done.Hyperparameters.Describe()}, now {run.Hyperparameters.Describe()}); use another output folder", folder)))
             {
-                if (done.Hyperparameters != run.Hyperparameters)
-                    throw new ModelSoupsException($"this run was trained with other hyperparameters ({done.Hyperparameters.Describe()}, now {run.Hyperparameters.Describe()}); use another output folder", folder);
                 progress?.Invoke(new DemoProgress("fine_tune", null, new SweepProgress(i, runs.Count, label, null, done, Skipped: true, Done: true)));
                 records.Add(done);
                 continue;
@@ -186,8 +203,9 @@ public static class TextSoupsDemo
             var evaluated = evaluator.Evaluate(ModuleState.ToCheckpoint(model, folder), heldOutOnly: o.HeldOutOnly, cancel: cancel);
             cache.Put(DemoRow.IngredientPrefix + run.Name, [run.Name], evaluated.Results!.ToDictionary(r => r.Set, r => r.Result.Logits!, StringComparer.Ordinal));
             var heldOut = evaluated.Results!.First(r => r.Set == "heldout").Result;
-            var record = IngredientRecord.From(run.Name, run.Hyperparameters, result) with { HeldOut = heldOut.Score, HeldOutLoss = heldOut.Metrics["loss"] };
-            record.Write(folder); // last: marks the run finished
+            var record = IngredientRecord.From(run.Name, run.Hyperparameters, result) with { HeldOut = heldOut.Score, HeldOutLoss = heldOut.Metrics["loss"], Fingerprint = fingerprint.Digest };
+            record.Write(folder); // last: the run's result file
+            units.Record(run.Name, fingerprint); // after its outputs are in place
             progress?.Invoke(new DemoProgress("fine_tune", null, new SweepProgress(i, runs.Count, label, null, record, Done: true)));
             records.Add(record);
         }

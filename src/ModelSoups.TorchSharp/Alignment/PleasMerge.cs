@@ -121,7 +121,7 @@ public static class PleasMerge
             Layouts = layouts,
             Seconds = clock.Elapsed.TotalSeconds,
         };
-        WriteText(Path.Combine(outPath, PleasResults.FileName), results.ToJson());
+        Durability.AtomicFile.WriteAllText(Path.Combine(outPath, PleasResults.FileName), results.ToJson());
         return results;
     }
 
@@ -144,13 +144,5 @@ public static class PleasMerge
         double taskA = PleasScoring.TaskAccuracy(logits, labels, spec.Classes, 0, ca, 0);
         double taskB = PleasScoring.TaskAccuracy(logits, labels, spec.Classes, ca, cb, ca);
         return new PleasRow(method, budget, parameters, (taskA + taskB) / 2, taskA, taskB, folder);
-    }
-
-    /// <summary>Writes a file through a temporary name, so a crash never leaves half a file under the real name.</summary>
-    static void WriteText(string path, string text)
-    {
-        var temp = path + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using static TorchSharp.torch;
 
 namespace ModelSoups.TorchSharp.Data;
@@ -52,6 +54,17 @@ public sealed class ImageDataset
     public string? Source { get; }
     /// <summary>True when the images are floats used as they are, false for bytes scaled to [0,1].</summary>
     public bool IsFloat => _values is not null;
+
+    /// <summary>SHA-256 (hex, 32 digits) of the shape, the labels and the images: the data's identity in a run's fingerprint.</summary>
+    public string ContentDigest()
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (int n in (int[])[Channels, Height, Width, Classes, IsFloat ? 1 : 0]) hash.AppendData(BitConverter.GetBytes(n));
+        hash.AppendData(Labels);
+        if (_values is not null) hash.AppendData(MemoryMarshal.AsBytes(_values.AsSpan()));
+        else hash.AppendData(Pixels);
+        return Convert.ToHexStringLower(hash.GetHashAndReset())[..32];
+    }
 
     /// <summary>The selected items as ([n,C,H,W] float32: bytes scaled to [0,1], floats as stored; [n] int64 labels).</summary>
     public (Tensor Images, Tensor Labels) Batch(ReadOnlySpan<int> indices)

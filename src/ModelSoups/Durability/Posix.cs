@@ -143,6 +143,21 @@ internal static unsafe partial class Posix
         }
     }
 
+    /// <summary>
+    /// Opens <paramref name="path"/> for reading with open(2), taking no lock (a <see cref="FileStream"/> opened by path
+    /// asks for a shared flock, which a writer's exclusive lock refuses). Off Linux, an ordinary shared open.
+    /// </summary>
+    /// <exception cref="IOException">The file cannot be opened.</exception>
+    public static SafeFileHandle OpenReadOnlyUnlocked(string path)
+    {
+        if (!OperatingSystem.IsLinux()) return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        int fd;
+        do fd = OpenNative(path, OReadOnly | OCloExec);
+        while (fd < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        if (fd < 0) throw new IOException($"cannot open '{path}': {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
     /// <summary>Releases a lock taken by <see cref="TryLockExclusive"/> (closing the handle releases it too).</summary>
     public static void Unlock(SafeFileHandle handle)
     {

@@ -111,14 +111,17 @@ public sealed class ExecutorEvaluator : IEvaluator
 
     string ResultFile(string id) => Path.Combine(_state, "results", id + ".json");
 
-    /// <summary>Copies a scratch candidate where the job will read it: into a temporary name, then renamed, so a job never sees half of it.</summary>
+    /// <summary>
+    /// Copies a scratch candidate where the job will read it: into a temporary name, then moved into place by
+    /// <see cref="Durability.AtomicFolder.Publish"/> (fsynced, locked), so a job never sees half of it.
+    /// </summary>
     static void Copy(string from, string to)
     {
         if (Directory.Exists(to)) Directory.Delete(to, recursive: true);
         var temp = to + ".tmp";
         if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         CopyTree(from, temp);
-        Directory.Move(temp, to);
+        Durability.AtomicFolder.Publish(temp, to);
     }
 
     static void CopyTree(string from, string to)

@@ -169,4 +169,44 @@ public sealed class JournalTests : IDisposable
         var e = Assert.Throws<ModelSoupsException>(() => Journal.Open(path, new JsonObject { ["kind"] = "other" }, (_, _) => null));
         Assert.Contains("journal from a different command: the fingerprint differs", e.Message);
     }
+    [Fact]
+    public void A_read_only_reader_reads_every_complete_line_while_a_writer_holds_the_journal()
+    {
+        var fp = new JsonObject { ["kind"] = "test" };
+        var path = _dir.File("held.jsonl");
+        using var writer = Journal.Open(path, fp, (_, _) => null);
+        writer.Append("a", new JsonObject { ["n"] = 1 });
+        // The writer's exclusive lock refuses a second ordinary open (that is what soup status ran into) ...
+        Assert.Contains("in use", Assert.Throws<ModelSoupsException>(() => Journal.Open(path, fp, (_, _) => null)).Message);
+        // ... but not the reader, which sees what was appended so far and cannot append itself.
+        using (var reader = Journal.OpenReadOnly(path, (_, _) => null))
+        {
+            Assert.True(reader.IsReadOnly);
+            Assert.Equal(1, (int)Assert.Single(reader.Entries).Value["n"]!);
+            Assert.Throws<InvalidOperationException>(() => reader.Append("b", new JsonObject()));
+        }
+        writer.Append("b", new JsonObject { ["n"] = 2 });
+        using var later = Journal.OpenReadOnly(path, (_, _) => null);
+        Assert.Equal(new[] { "a", "b" }, later.Entries.Keys.Order(StringComparer.Ordinal));
+        Assert.False(writer.IsReadOnly);
+    }
+
+    [Fact]
+    public void A_read_only_reader_leaves_out_a_torn_last_line_without_changing_the_file_and_still_names_a_bad_line_before_it()
+    {
+        var lines = WriteTwo();
+        var torn = lines[0] + "\n" + lines[1] + "\n" + lines[2][..20];   // the writer is in the middle of line 3
+        File.WriteAllText(JournalPath, torn);
+        using (var reader = Journal.OpenReadOnly(JournalPath, (_, _) => null))
+        {
+            Assert.Equal(GreedySoup.IngredientKey(0).ToString(), Assert.Single(reader.Entries).Key);
+            Assert.Contains("dropped line 3 of the journal (cut short)", Assert.Single(reader.Notes));
+        }
+        Assert.Equal(torn, File.ReadAllText(JournalPath));   // a reader never cuts the file: the writer owns it
+        lines[1] = lines[1].Replace("0.5", "0.9", StringComparison.Ordinal);
+        File.WriteAllLines(JournalPath, lines);
+        var e = Assert.Throws<ModelSoupsException>(() => Journal.OpenReadOnly(JournalPath, (_, _) => null));
+        Assert.Contains("corrupt at line 2 (checksum mismatch", e.Message);
+        Assert.Contains("does not exist", Assert.Throws<ModelSoupsException>(() => Journal.OpenReadOnly(_dir.File("none.jsonl"), (_, _) => null)).Message);
+    }
 }

@@ -92,6 +92,34 @@ public sealed class SlurmExecutorTests : IDisposable
     }
 
     [Fact]
+    public void Status_reads_the_job_records_while_the_command_that_submitted_them_holds_them()
+    {
+        // soup status used to open the records with the journal's exclusive lock, so it failed while the command ran.
+        var fake = new FakeSlurm { Frozen = true };
+        var units = Units("a", "b");
+        IReadOnlyList<(string Unit, SlurmJobRecords.Attempt Last, string State)>? seen = null;
+        bool looked = false;
+        fake.OnPoll = _ =>
+        {
+            // At the running command's first squeue after sbatch (its records open, the jobs queued) soup status looks; its own
+            // squeue comes back here and sees the same frozen queue. Then the jobs move.
+            if (looked || fake.Submissions.Count == 0) return;
+            looked = true;
+            seen = SlurmExecutor.Status(Batch.StateFolder, fake);
+            fake.Frozen = false;
+        };
+        var report = Executor(fake).Run(units, Batch);
+        Assert.All(report.Outcomes, o => Assert.Equal(UnitState.Done, o.State));
+        var job = fake.Submissions[0].JobId;
+        Assert.NotNull(seen);
+        Assert.Equal(new[] { "a", "b" }, seen!.Select(r => r.Unit));
+        Assert.Equal(new[] { $"{job}_0", $"{job}_1" }, seen!.Select(r => r.Last.JobId));
+        Assert.All(seen!, r => Assert.Equal("PENDING", r.State));
+        // Afterwards it reads them as before.
+        Assert.All(SlurmExecutor.Status(Batch.StateFolder, fake), r => Assert.Equal("DONE (result written)", r.State));
+    }
+
+    [Fact]
     public void A_node_failure_is_resubmitted_but_a_timeout_is_reported_with_its_log_and_the_others_finish()
     {
         var fake = new FakeSlurm

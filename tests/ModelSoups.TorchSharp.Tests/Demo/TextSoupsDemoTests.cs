@@ -72,6 +72,15 @@ public class TextSoupsDemoTests
         var again = DemoCommand.RunText(Tiny(output, seeds: 2), log);
         Assert.Equal(trained, File.GetLastWriteTimeUtc(Path.Combine(output, "seed-0", "ingredients", "run-001", "model.safetensors")));
         Assert.Equal(TextDemoTable.Text(summary), TextDemoTable.Text(again));
+        // Each ingredient is recorded in the seed's unit journal with the fingerprint its ingredient.json carries.
+        using (var units = ModelSoups.Durability.UnitJournal.OpenReadOnly(Path.Combine(output, "seed-0", "work", ModelSoups.Durability.UnitJournal.FileName)))
+        {
+            var record = ModelSoups.TorchSharp.Training.IngredientRecord.TryRead(Path.Combine(output, "seed-0", "ingredients", "run-001"))!;
+            Assert.Equal(record.Fingerprint, units.Recorded("run-001")!.Digest);
+            using var start = ModelSoups.Durability.UnitJournal.OpenReadOnly(Path.Combine(output, "work", ModelSoups.Durability.UnitJournal.FileName));
+            Assert.Equal(new[] { "_init" }, start.Units());   // the common start, recorded once for both seeds and the rerun
+            Assert.Equal(record.Hyperparameters.LearningRate, System.Text.Json.JsonDocument.Parse(units.Recorded("run-001")!.Settings["hyperparameters"]).RootElement.GetProperty("lr").GetDouble());
+        }
 
         // A fresh run of the same settings in another folder repeats seed 0 bit for bit (fixed threads, seeded order).
         var fresh = DemoCommand.RunText(Tiny(t["fresh"], seeds: 1), new StringWriter());

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using ModelSoups.Checkpoints;
 using ModelSoups.Cli;
+using ModelSoups.Durability;
 using ModelSoups.Engine;
 using ModelSoups.Evaluation;
 using ModelSoups.Recipes;
@@ -94,6 +95,87 @@ public class FineTuneSweepTests
         {
             foreach (var c in opened) c.Dispose();
         }
+    }
+
+    [Fact]
+    public void Resume_is_decided_by_the_fingerprint_journal_killed_runs_are_redone_and_other_settings_are_refused()
+    {
+        using var t = new TempFolder();
+        var data = SyntheticImages.WriteFile(t);
+        var outDir = t["sweep"];
+        var first = FineTuneSweep.Run(Options(data, outDir));
+        Assert.All(first, r => Assert.False(r.Skipped));
+
+        // Each run is in the journal, recorded with the fingerprint its ingredient.json carries.
+        using (var j = UnitJournal.OpenReadOnly(FineTuneSweep.JournalPath(outDir)))
+        {
+            Assert.Equal(new[] { "_init", "run-000", "run-001" }, j.Units());
+            Assert.Equal(first[0].Record.Fingerprint, j.Recorded("run-000")!.Digest);
+            Assert.Equal("0.003", j.Recorded("run-001")!.Settings["lr"]);
+            Assert.Equal(32, j.Recorded("run-001")!.Settings["start"].Length);
+        }
+
+        // Without the journal: run-000's result (as a worker leaves it, before the client records it) is recorded and
+        // reused; run-001 was killed mid-write (its model folder saved, then garbage, no ingredient.json) and is redone.
+        File.Delete(FineTuneSweep.JournalPath(outDir));
+        File.Delete(Path.Combine(first[1].Folder, IngredientRecord.FileName));
+        File.WriteAllBytes(Path.Combine(first[1].Folder, "model.safetensors"), [1, 2, 3]);
+        var resumed = FineTuneSweep.Run(Options(data, outDir));
+        Assert.Equal(new[] { true, false }, resumed.Select(r => r.Skipped));
+        using (var redone = Checkpoint.Open(first[1].Folder)) Assert.Contains("conv1.weight", redone.Tensors.Keys);
+        Assert.Equal(first[1].Record.HeldOut, resumed[1].Record.HeldOut);   // deterministic: the same run again
+        using (var j = UnitJournal.OpenReadOnly(FineTuneSweep.JournalPath(outDir)))
+            Assert.Equal(new[] { "_init", "run-000", "run-001" }, j.Units());
+
+        // Other images under the same file name: the start was made from other data; refused, naming what changed.
+        SyntheticImages.WriteFile(t, seed: 2);
+        var e = Assert.Throws<ModelSoupsException>(() => FineTuneSweep.Run(Options(data, outDir)));
+        Assert.Equal(Path.Combine(outDir, "_init"), e.Path);
+        Assert.StartsWith("the common start here was made with other settings (train_data: ", e.Message);
+        // Back to the same images; a setting that changes only the runs' results (their recorded curve): the runs are refused.
+        SyntheticImages.WriteFile(t, seed: 1);
+        var r = Assert.Throws<ModelSoupsException>(() => FineTuneSweep.Run(Options(data, outDir) with { LogEvery = 1 }));
+        Assert.Equal(first[0].Folder, r.Path);
+        Assert.StartsWith("this run was made with other settings (log_every: 2 → 1); use another output folder", r.Message);
+        Assert.All(FineTuneSweep.Run(Options(data, outDir)), x => Assert.True(x.Skipped));
+    }
+
+    [Fact]
+    public void Cli_finetune_refuses_a_changed_learning_rate_and_a_corrupt_journal_in_one_line()
+    {
+        using var t = new TempFolder();
+        var data = SyntheticImages.WriteFile(t);
+        var sweep = t["sweep.yaml"];
+        File.WriteAllText(sweep, TinyGrid);
+        var outDir = t["out"];
+        string[] args = ["finetune", "--model", "mlp", "--data", data, "--sweep", sweep, "--steps", "3", "--subset", "100", "--out", outDir];
+        Assert.Equal(0, SoupApp.Run(args, new StringWriter(), new StringWriter()));
+        var stamp = File.GetLastWriteTimeUtc(Path.Combine(outDir, "run-000", "model.safetensors"));
+
+        // run-001's lr changes (0.003 -> 0.002): run-000 is reused, run-001 refused, nothing retrained or overwritten.
+        File.WriteAllText(sweep, "base: {batch_size: 16, steps: 4}\ngrid: {lr: [0.01, 0.002]}\n");
+        var err = new StringWriter();
+        var output = new StringWriter();
+        int code = SoupApp.Run(args, output, err);
+        Assert.True(code == 2, $"exit {code}: {output}{err}");
+        var line = Assert.Single(err.ToString().Trim().Split('\n'), l => l.StartsWith("soup:", StringComparison.Ordinal));
+        Assert.Contains(Path.Combine(outDir, "run-001"), line);
+        Assert.Contains("other hyperparameters", line);
+        Assert.Equal(0.003, IngredientRecord.TryRead(Path.Combine(outDir, "run-001"))!.Hyperparameters.LearningRate);
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(outDir, "run-000", "model.safetensors")));
+
+        // A damaged journal line is named, not trusted and not repaired silently.
+        File.WriteAllText(sweep, TinyGrid);
+        var journal = FineTuneSweep.JournalPath(outDir);
+        var lines = File.ReadAllLines(journal);
+        Assert.StartsWith("{\"key\":\"done:_init:1\"", lines[1]);
+        lines[1] = lines[1].Replace("done:_init:1", "done:_init:7", StringComparison.Ordinal);
+        File.WriteAllLines(journal, lines);
+        var bad = new StringWriter();
+        Assert.Equal(2, SoupApp.Run(args, new StringWriter(), bad));
+        var badLine = Assert.Single(bad.ToString().Trim().Split('\n'), l => l.StartsWith("soup:", StringComparison.Ordinal));
+        Assert.Contains(journal, badLine);
+        Assert.Contains("corrupt at line 2 (checksum mismatch", badLine);
     }
 
     [Fact]

@@ -260,7 +260,8 @@ public sealed class SlurmExecutor : IExecutor
         var path = SlurmJobRecords.PathIn(stateFolder);
         if (!File.Exists(path)) throw new ModelSoupsException("no Slurm jobs were submitted from this folder (no job records).", path);
         var slurm = commands ?? new SlurmCommands();
-        using var records = SlurmJobRecords.Open(stateFolder);
+        // Read-only: the command that submitted the jobs may be running and holding the records.
+        using var records = SlurmJobRecords.OpenReadOnly(stateFolder);
         var queue = slurm.Queue();
         var list = new List<(string, SlurmJobRecords.Attempt, string)>();
         var units = records.Units();

@@ -30,6 +30,12 @@ public sealed class SlurmJobRecords : IDisposable
     public static SlurmJobRecords Open(string stateFolder) =>
         new(Journal.Open(PathIn(stateFolder), new JsonObject { ["executor"] = "slurm" }, Validate));
 
+    /// <summary>
+    /// Reads the records of <paramref name="stateFolder"/> without their lock, also while the command that submitted the
+    /// jobs holds them (<c>soup status</c>; see <see cref="Journal.OpenReadOnly"/>); the records cannot be added to.
+    /// </summary>
+    public static SlurmJobRecords OpenReadOnly(string stateFolder) => new(Journal.OpenReadOnly(PathIn(stateFolder), Validate));
+
     static string? Validate(string key, JsonObject value)
     {
         var parts = key.Split(':');
