@@ -11,10 +11,15 @@ sealed class SoupChild : IDisposable
 
     public SoupChild(params string[] args)
     {
-        var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "soup"))
+        // Through env(1), which execs soup in place (same pid) with SIGHUP, SIGINT and SIGTERM back to their default
+        // handling: a test run started under nohup or as a shell's background job inherits them ignored, and the
+        // .NET runtime keeps an ignored signal ignored, so the SIGINT these tests send would not arrive.
+        var psi = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
         };
+        psi.ArgumentList.Add("--default-signal=HUP,INT,TERM");
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "soup"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         _process = Process.Start(psi)!;
         _process.StandardInput.Close();

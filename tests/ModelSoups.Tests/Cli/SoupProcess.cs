@@ -21,13 +21,18 @@ sealed class SoupProcess : IDisposable
 
     public static SoupProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "soup"))
+        // Through env(1), which execs soup in place (same pid) with SIGHUP, SIGINT and SIGTERM back to their default
+        // handling: a test run started under nohup or as a shell's background job inherits them ignored, and the
+        // .NET runtime keeps an ignored signal ignored, so the signals these tests send would not arrive.
+        var psi = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        psi.ArgumentList.Add("--default-signal=HUP,INT,TERM");
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "soup"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         var p = Process.Start(psi)!;
