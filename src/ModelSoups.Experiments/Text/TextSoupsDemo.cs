@@ -260,8 +260,7 @@ public static class TextSoupsDemo
                         new LearnedSoupOptions { Epochs = o.LearnedSoupEpochs, BatchSize = o.LearnedSoupBatchSize, Seed = (ulong)seed },
                         (epoch, step, loss) => say("learned_soup", string.Create(CultureInfo.InvariantCulture, $"seed {seed} epoch {epoch} step {step} loss {loss:0.0000}")), cancel);
                     say("learned_soup", "α: " + string.Join(", ", result.Ingredients.Zip(result.Alpha[0], (a, w) => string.Create(CultureInfo.InvariantCulture, $"{a} {w:0.000}"))));
-                    Directory.CreateDirectory(Path.Combine(dir, WorkFolder));
-                    File.WriteAllText(Path.Combine(dir, WorkFolder, "learned.json"), result.ToJson());
+                    AtomicFile.WriteAllText(Path.Combine(dir, WorkFolder, "learned.json"), result.ToJson());
                     return Saved(result.Soup, "learned", names);
                 });
             }
@@ -312,7 +311,7 @@ public static class TextSoupsDemo
                 ShiftDescriptions = [KeyValuePair.Create(ShiftName, "the later SpamAssassin groups (easy-ham-2, spam-2), collected months after the training groups")],
                 Settings = new Dictionary<string, string>(Settings(o, splits)) { ["sweep_seed"] = seed.ToString(CultureInfo.InvariantCulture) },
             };
-            File.WriteAllText(Path.Combine(dir, DemoResults.FileName), results.ToJson());
+            AtomicFile.WriteAllText(Path.Combine(dir, DemoResults.FileName), results.ToJson());
             return new TextSeedResult(seed, results, paired);
 
             ICheckpoint Saved(ICheckpoint soup, string name, IReadOnlyList<string> members)

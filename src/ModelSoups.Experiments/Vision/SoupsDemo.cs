@@ -147,7 +147,7 @@ public static class SoupsDemo
                         new LearnedSoupOptions { Epochs = o.LearnedSoupEpochs, BatchSize = o.LearnedSoupBatchSize, Seed = o.Seed },
                         (epoch, step, loss) => Say("learned_soup", string.Create(CultureInfo.InvariantCulture, $"epoch {epoch} step {step} loss {loss:0.0000}")), cancel);
                     Say("learned_soup", "α: " + string.Join(", ", result.Ingredients.Zip(result.Alpha[0], (a, w) => string.Create(CultureInfo.InvariantCulture, $"{a} {w:0.000}"))));
-                    File.WriteAllText(Path.Combine(o.Out, WorkFolder, "learned.json"), JsonSerializer.Serialize(new { ingredients = result.Ingredients, alpha = result.Alpha, beta = result.Beta, curve = result.Curve, examples = result.Examples, seconds = result.Seconds }, new JsonSerializerOptions { WriteIndented = true }));
+                    Durability.AtomicFile.WriteAllText(Path.Combine(o.Out, WorkFolder, "learned.json"), JsonSerializer.Serialize(new { ingredients = result.Ingredients, alpha = result.Alpha, beta = result.Beta, curve = result.Curve, examples = result.Examples, seconds = result.Seconds }, new JsonSerializerOptions { WriteIndented = true }));
                     return evaluator.Recalibrate(result.Soup);
                 });
                 EndStage("learned_soup");

@@ -197,7 +197,7 @@ public static class SparseSoup
             Scorer = scorer.Description,
             Seconds = clock.Elapsed.TotalSeconds,
         };
-        File.WriteAllText(Path.Combine(o.Out, SparseSoupResult.FileName), result.ToJson());
+        Durability.AtomicFile.WriteAllText(Path.Combine(o.Out, SparseSoupResult.FileName), result.ToJson());
         return result;
     }
 
