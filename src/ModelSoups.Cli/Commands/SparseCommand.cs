@@ -89,6 +89,7 @@ public static class SparseCommand
                 ImpBudget = imp,
                 Phases = parse.GetValue(phases),
                 Ingredients = parse.GetValue(ingredients),
+                Retrain = retrain,
                 Vary = parse.GetValue(vary)!,
                 Values = given is { Length: > 0 } ? given : null,
                 Merge = mergeKind,

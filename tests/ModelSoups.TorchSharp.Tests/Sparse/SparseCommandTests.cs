@@ -28,6 +28,9 @@ public class SparseCommandTests
         Assert.Equal(0, SoupApp.Run(Args("--merge", "greedy"), stdout, stderr));
         Assert.Contains("SMS uniform", stdout.ToString());
         Assert.Contains("IMP (one retrain per phase)", stdout.ToString());
+        // The retrain options reach the run (they were once ignored: every run retrained the default 200 steps).
+        Assert.Matches(@"retrain data_seed=0: step \d+/3 loss", stderr.ToString());
+        Assert.Contains(" 3 steps bs 16 ", SparseSoupResult.Read(Path.Combine(t["out"], SparseSoupResult.FileName)).Retrain);
         Assert.True(File.Exists(Path.Combine(t["out"], SparseSoupResult.FileName)));
         Assert.Equal("phase-1/soup-greedy", SparseSoupResult.Read(Path.Combine(t["out"], SparseSoupResult.FileName)).Phases[0].SoupPath);
 
