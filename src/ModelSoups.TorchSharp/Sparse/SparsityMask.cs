@@ -158,6 +158,41 @@ public sealed class SparsityMask : IDisposable
     public void Write(string path) =>
         SafetensorsFile.Write(path, ToTensors(), new Dictionary<string, string> { ["format"] = "pt", ["soup_mask"] = "true = kept" });
 
+    /// <summary>
+    /// Reads a mask that <see cref="Write"/> wrote for a model of <paramref name="module"/>'s architecture (a resumed
+    /// <see cref="SparseSoup"/> phase): one BOOL tensor per prunable weight, of that weight's shape, bytes 0 or 1.
+    /// </summary>
+    /// <exception cref="ModelSoupsException">The file is not such a mask (naming the file and the tensor).</exception>
+    public static SparsityMask Read(string path, nn.Module module)
+    {
+        var names = PrunableNames(module);
+        var state = module.state_dict();
+        using var file = SafetensorsFile.Open(path);
+        if (file.Tensors.Count != names.Count)
+            throw new ModelSoupsException($"the mask has {file.Tensors.Count} tensor(s), the model {names.Count} prunable weight(s)", path);
+        var keep = new List<bool[]>(names.Count);
+        var shapes = new List<long[]>(names.Count);
+        foreach (var name in names)
+        {
+            var t = file.Find(name + Suffix) ?? throw new ModelSoupsException($"the mask has no tensor '{name}{Suffix}'", path);
+            var shape = state[name].shape;
+            if (t.DType != DType.Bool || !t.Shape.AsSpan().SequenceEqual(shape))
+                throw new ModelSoupsException($"'{PrintableName.Of(t.Name)}' is {t.DType} {t.Info.ShapeText}, not BOOL [{string.Join(", ", shape)}] like its weight", path);
+            var bytes = t.GetBytes();
+            var k = new bool[bytes.Length];
+            for (int i = 0; i < bytes.Length; i++)
+                k[i] = bytes[i] switch
+                {
+                    1 => true,
+                    0 => false,
+                    _ => throw new ModelSoupsException($"'{PrintableName.Of(t.Name)}' holds the byte {bytes[i]} at {i} (a BOOL is 0 or 1)", path),
+                };
+            keep.Add(k);
+            shapes.Add(shape);
+        }
+        return new SparsityMask(names, keep, shapes);
+    }
+
     // The mask lives on the CPU; a copy is made (and left to the GC) only for a model on another device.
     Tensor PrunedOn(string name, Device device)
     {

@@ -1,4 +1,5 @@
 using ModelSoups.Checkpoints;
+using ModelSoups.Formats.Safetensors;
 using ModelSoups.Tensors;
 using ModelSoups.TorchSharp.Checkpoints;
 using ModelSoups.TorchSharp.Models;
@@ -88,5 +89,42 @@ public class SparsityMaskTests
         using var w = cnn.state_dict()["conv1.weight"].flatten();
         var values = w.data<float>().ToArray();
         for (int i = 0; i < values.Length; i++) Assert.Equal(bytes[i] == 0, values[i] == 0);
+    }
+
+    [Fact]
+    public void A_written_mask_reads_back_equal_and_a_mask_of_another_shape_or_with_bad_bytes_is_refused_naming_the_file()
+    {
+        using var t = new TempFolder();
+        using var cnn = Cnn(3);
+        using var mask = SparsityMask.Prune(cnn, 0.7, PruningScope.Global);
+        var path = t["mask.safetensors"];
+        mask.Write(path);
+        using (var read = SparsityMask.Read(path, cnn))
+        {
+            Assert.Equal(mask.Names, read.Names);
+            Assert.Equal(mask.PrunedCount, read.PrunedCount);
+            foreach (var name in mask.Names) Assert.Equal(mask.Keep(name), read.Keep(name));
+            Assert.Equal(0, read.Violations(cnn));
+        }
+
+        // A mask written for another architecture (an MLP) does not fit the CNN.
+        using var mlp = ModelSpec.ForArchitecture(ModelSpec.MlpName, SyntheticImages.Classes, 1, SyntheticImages.Side).Create();
+        using (var other = SparsityMask.Prune(mlp, 0.5, PruningScope.Global)) other.Write(t["mlp.safetensors"]);
+        var e = Assert.Throws<ModelSoupsException>(() => SparsityMask.Read(t["mlp.safetensors"], cnn));
+        Assert.Equal(t["mlp.safetensors"], e.Path);
+
+        // A BOOL byte other than 0 or 1.
+        var tensors = mask.ToTensors().ToList();
+        tensors[0].Data[5] = 7;
+        SafetensorsFile.Write(t["bad.safetensors"], tensors);
+        e = Assert.Throws<ModelSoupsException>(() => SparsityMask.Read(t["bad.safetensors"], cnn));
+        Assert.Contains("byte 7 at 5", e.Message);
+        Assert.Equal(t["bad.safetensors"], e.Path);
+
+        // A tensor of the wrong type.
+        tensors = mask.ToTensors().Select(x => x.Info.Name == "fc.weight.mask" ? (x.Info with { DType = DType.U8 }, x.Data) : x).ToList();
+        SafetensorsFile.Write(t["u8.safetensors"], tensors);
+        e = Assert.Throws<ModelSoupsException>(() => SparsityMask.Read(t["u8.safetensors"], cnn));
+        Assert.Contains("'fc.weight.mask'", e.Message);
     }
 }
