@@ -21,7 +21,8 @@ public static class SparseCommand
     {
         var baseModel = new Option<string>("--base") { Description = "The model to sparsify: a checkpoint folder with soup-model.json (e.g. from soup finetune; weights as model.safetensors or a PyTorch pytorch_model.bin).", Required = true };
         var data = new Option<string>("--data") { Description = "fashion-mnist, a dataset .safetensors file, or a folder with train.safetensors (and test.safetensors).", Required = true };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Replace the results of an earlier run in --out (refused by default, so a rerun never silently replaces them)." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace the results of an earlier run in --out, making every phase again (refused by default, so a rerun never silently replaces them)." };
+        var resume = new Option<bool>("--resume") { Description = "Continue an earlier run in --out: phases it finished with the same settings are reused, the rest made (a changed setting is refused, naming it)." };
         var outDir = new Option<string>("--out", "-o") { Description = "Output folder: phase-P/{ingredient-I,soup-uniform,soup-greedy,imp}/, results.json, report.md, report.html.", Required = true };
         var sparsity = new Option<double>("--sparsity") { Description = "Goal sparsity S of the Conv/Linear weights after the last phase.", DefaultValueFactory = _ => 0.9 };
         var phases = new Option<int>("--phases") { Description = "Prune–retrain phases T; each prunes q = 1 − (1 − S)^(1/T) of the remaining weights.", DefaultValueFactory = _ => 3 };
@@ -42,7 +43,7 @@ public static class SparseCommand
         var limit = new Option<int?>("--eval-limit") { Description = "Score on a seeded sample of at most N held-out/test images." };
         var command = new Command("sparse", "Sparse Model Soups (Zimmer et al. 2024): prune in phases, retrain m copies per phase with the mask fixed, soup them, go on from the soup; IMP as the baseline.")
         {
-            baseModel, data, outDir, overwrite, impBudget, sparsity, phases, ingredients, vary, values, merge, perLayer, steps, lr, weightDecay, batchSize, optimizer, seed, recalibrate, subset, limit,
+            baseModel, data, outDir, resume, overwrite, impBudget, sparsity, phases, ingredients, vary, values, merge, perLayer, steps, lr, weightDecay, batchSize, optimizer, seed, recalibrate, subset, limit,
         };
         command.SetAction((parse, cancel) => Task.FromResult(Execute(parse, cancel)));
         return command;
@@ -52,8 +53,9 @@ public static class SparseCommand
             var stdout = parse.InvocationConfiguration.Output;
             var stderr = parse.InvocationConfiguration.Error;
             var outPath = Path.GetFullPath(parse.GetValue(outDir)!);
-            if (Directory.Exists(outPath) && Directory.EnumerateFileSystemEntries(outPath).Any() && !parse.GetValue(overwrite))
-                throw new ModelSoupsException("the output folder is not empty; choose a new folder or pass --overwrite to replace its results", outPath);
+            if (parse.GetValue(resume) && parse.GetValue(overwrite)) throw new ModelSoupsException("--resume and --overwrite exclude each other");
+            if (Directory.Exists(outPath) && Directory.EnumerateFileSystemEntries(outPath).Any() && !parse.GetValue(overwrite) && !parse.GetValue(resume))
+                throw new ModelSoupsException("the output folder is not empty; choose a new folder, pass --resume to continue its run with the same settings, or --overwrite to replace its results", outPath);
             var splits = DatasetSplits.Load(parse.GetValue(data)!);
             if (parse.GetValue(subset) is { } n)
             {
@@ -97,6 +99,7 @@ public static class SparseCommand
                 Accept = AcceptRule.GreaterOrEqual,
                 RecalibrationBatches = parse.GetValue(recalibrate),
                 EvaluationLimit = parse.GetValue(limit),
+                Resume = parse.GetValue(overwrite) ? SparseResume.RedoAll : SparseResume.Resume,
             }, new SparseProgressPrinter(stderr).Report, cancel);
 
             SparseReport.Write(parse.GetValue(outDir)!, result);

@@ -17,7 +17,8 @@ namespace ModelSoups.Experiments.Sparse;
 /// <summary>
 /// The Sparse Model Soups demo on the main demo's data (Fashion-MNIST): train a dense <see cref="SmallCnn"/>
 /// (<c>DIR/sparse/dense/</c>, reused when <c>DIR/sparse/work/journal.jsonl</c> records it for the same settings), then run <see cref="SparseSoup"/> to 90 %
-/// sparsity in 3 phases with 4 ingredients varying the data seed (default) and write <c>DIR/sparse/results.json</c>,
+/// sparsity in 3 phases with 4 ingredients varying the data seed (default; resumable by phase, a phase made with other
+/// settings made again) and write <c>DIR/sparse/results.json</c>,
 /// <c>report.md</c>, <c>report.html</c> (and the main demo's report again, with the sparse section, when it ran into <c>DIR</c>).
 /// Why the SmallCnn (width 16, two conv + BatchNorm blocks, 5.1 k prunable weights): on 2 shared cores it trains at
 /// ≈ 0.2 s per 64-image step, while the ImageNet ResNet-18 at 32 px needs ≈ 48 s per 1 000 images, so the 15 retrains
@@ -109,6 +110,8 @@ public static class SparseDemo
             RecalibrationBatches = o.RecalibrationBatches ?? (quick ? 5 : 20),
             EvaluationLimit = o.EvaluationLimit ?? (quick ? 1000 : 2000),
             Scorer = o.Scorer,
+            // The demo folder is a cache of the demo's own runs: a phase made with other settings (another preset) is made again.
+            Resume = SparseResume.RedoChanged,
         }, progress, cancel);
         SparseReport.Write(folder, result);
         // When a main demo already ran into this folder, its report gains the sparse section.

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using ModelSoups.Checkpoints;
+using ModelSoups.Durability;
 using ModelSoups.Evaluation;
 using ModelSoups.Soups;
 using ModelSoups.Sparse;
@@ -28,6 +29,10 @@ namespace ModelSoups.TorchSharp.Sparse;
 /// Writes <c>OUT/phase-P/{ingredient-I, soup-uniform, soup-greedy, imp}/</c> (weights with the mask implicit in the
 /// zeros, <c>mask.safetensors</c>, <c>soup-model.json</c>, <c>sparse.json</c>) and <c>results.json</c>; the report is rendered from the result by
 /// <c>ModelSoups.Reports.SparseReport</c> (the library has no report code).
+/// <para>Resumable by phase: a phase's last write is <c>phase-P/phase.json</c> (<see cref="SparsePhaseRecord"/>), and
+/// <c>OUT/work/units.jsonl</c> (<see cref="UnitJournal"/>) records it; a rerun reuses every phase finished with the same
+/// settings (loading its chosen soup, IMP model and masks) and makes the first unfinished one and all after it. A
+/// phase finished with other settings is refused, naming them, unless <see cref="SparseSoupOptions.Resume"/> says to make it again.</para>
 /// </summary>
 public static class SparseSoup
 {
@@ -35,6 +40,8 @@ public static class SparseSoup
     public const string InfoFileName = "sparse.json";
     /// <summary>Folder names inside a phase folder.</summary>
     public const string UniformFolder = "soup-uniform", GreedyFolder = "soup-greedy", ImpFolder = "imp";
+    /// <summary>The work folder inside the output (the journal of finished phases, <c>units.jsonl</c>).</summary>
+    public const string WorkFolder = "work";
 
     /// <summary>Runs the experiment; writes and returns the results.</summary>
     public static SparseSoupResult Run(SparseSoupOptions o, Action<SparseProgress>? progress = null, CancellationToken cancel = default)
@@ -66,15 +73,51 @@ public static class SparseSoup
         ModuleState.Load(imp, start);
         SparsityMask? mask = null, impMask = null;
         var phases = new List<SparsePhaseResult>();
+        // Resume: each phase is a unit (OUT/work/units.jsonl) whose result file is phase-P/phase.json.
+        using var units = UnitJournal.Open(Path.Combine(o.Out, WorkFolder, UnitJournal.FileName), "sparse");
+        var common = CommonSettings(o, scorer, retrain, heldOut);
+        string previous = "none";
         try
         {
             for (int p = 1; p <= o.Phases; p++)
             {
                 double target = PruneSchedule.SparsityAfter(o.Sparsity, o.Phases, p);
                 string phaseName = $"phase-{p}", phaseDir = Path.Combine(o.Out, phaseName);
+                string chosenDir = Path.Combine(phaseDir, o.Merge == SparseSoupMerge.Uniform ? UniformFolder : GreedyFolder);
                 var rows = new List<SparseRow>();
                 void Report(string stage, string? name = null, TrainingProgress? step = null, SparseRow? row = null, string? message = null) =>
                     progress?.Invoke(new SparseProgress(p, o.Phases, stage, name, step, row, message));
+
+                // ---- a phase finished earlier with these settings is reused ------------------------------
+                // Its fingerprint chains the previous phase's, so a changed earlier phase makes every later one again.
+                var fingerprint = new UnitFingerprint(common.Append(KeyValuePair.Create("phase", p.ToString(CultureInfo.InvariantCulture)))
+                    .Append(KeyValuePair.Create("previous_phase", previous)));
+                previous = fingerprint.Digest;
+                cancel.ThrowIfCancellationRequested();
+                var record = SparsePhaseRecord.TryRead(phaseDir);
+                if (record is not null && (o.Resume == SparseResume.RedoAll || (o.Resume == SparseResume.RedoChanged && record.Fingerprint != fingerprint.Digest)))
+                {
+                    Report("redo", message: o.Resume == SparseResume.RedoAll ? $"making it again in {phaseDir}" : $"made with other settings before; making it again in {phaseDir}");
+                    File.Delete(Path.Combine(phaseDir, SparsePhaseRecord.FileName));
+                    record = null;
+                }
+                if (record is not null && units.Decide(phaseName, fingerprint, record.Fingerprint, phaseDir))
+                {
+                    if (record.Result.Phase != p)
+                        throw new ModelSoupsException($"{SparsePhaseRecord.FileName} describes phase {record.Result.Phase}", phaseDir);
+                    Report("resumed", message: $"finished earlier with these settings; reusing {phaseDir}");
+                    mask?.Dispose();
+                    mask = null;
+                    mask = Restore(current, chosenDir);
+                    impMask?.Dispose();
+                    impMask = null;
+                    impMask = Restore(imp, Path.Combine(phaseDir, ImpFolder));
+                    CheckCount(mask, target, o.Scope);
+                    CheckCount(impMask, target, o.Scope);
+                    foreach (var row in record.Result.Rows) Report("scored", row.Method, row: row);
+                    phases.Add(record.Result);
+                    continue;
+                }
                 SparseRow Scored(string method, nn.Module module)
                 {
                     var row = SparseRow.From(method, scorer.Score(ModuleState.ToCheckpoint(module), spec, cancel));
@@ -171,6 +214,9 @@ public static class SparseSoup
                         SoupPath = $"{phaseName}/{(o.Merge == SparseSoupMerge.Uniform ? UniformFolder : GreedyFolder)}",
                         GreedyMembers = members,
                     });
+                    // Last, after every model of the phase is in place: the phase's result file, then the journal.
+                    new SparsePhaseRecord(fingerprint.Digest, phases[^1]).Write(phaseDir);
+                    units.Record(phaseName, fingerprint);
                 }
                 finally
                 {
@@ -197,8 +243,55 @@ public static class SparseSoup
             Scorer = scorer.Description,
             Seconds = clock.Elapsed.TotalSeconds,
         };
-        Durability.AtomicFile.WriteAllText(Path.Combine(o.Out, SparseSoupResult.FileName), result.ToJson());
+        AtomicFile.WriteAllText(Path.Combine(o.Out, SparseSoupResult.FileName), result.ToJson());
         return result;
+    }
+
+    /// <summary>
+    /// Everything but the phase that determines a phase's result: the base's and the data's content, the scorer, every
+    /// setting of the run (not <see cref="SparseSoupOptions.LogEvery"/>, which only changes the training curve's resolution).
+    /// </summary>
+    static List<KeyValuePair<string, string>> CommonSettings(SparseSoupOptions o, ISparseScorer scorer, TrainingHyperparameters retrain, ImageDataset heldOut)
+    {
+        string I(int? v) => v?.ToString(CultureInfo.InvariantCulture) ?? "all";
+        string D(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        return
+        [
+            KeyValuePair.Create("base", UnitFingerprint.DigestOfContent(o.Base)),
+            KeyValuePair.Create("data", o.Data.Description),
+            KeyValuePair.Create("train_data", o.Data.Train.ContentDigest()),
+            KeyValuePair.Create("heldout_data", heldOut.ContentDigest()),
+            KeyValuePair.Create("test_data", o.Data.Test?.ContentDigest() ?? "none"),
+            KeyValuePair.Create("scorer", scorer.Description),
+            KeyValuePair.Create("sparsity", D(o.Sparsity)),
+            KeyValuePair.Create("phases", I(o.Phases)),
+            // The runs follow from these three (SparseVariation.Runs), and a changed one is named shortly.
+            KeyValuePair.Create("retrain", JsonSerializer.Serialize(retrain)),
+            KeyValuePair.Create("vary", o.Vary),
+            KeyValuePair.Create("values", o.Values is null ? "default" : JsonSerializer.Serialize(o.Values)),
+            KeyValuePair.Create("ingredients", I(o.Ingredients)),
+            KeyValuePair.Create("imp_budget", o.ImpBudget.ToString()),
+            KeyValuePair.Create("pruning", o.Scope.ToString()),
+            KeyValuePair.Create("merge", o.Merge.ToString()),
+            KeyValuePair.Create("accept", o.Accept.ToString()),
+            KeyValuePair.Create("recalibration_batches", I(o.RecalibrationBatches)),
+            KeyValuePair.Create("batch_size", I(o.BatchSize)),
+            KeyValuePair.Create("evaluation_limit", I(o.EvaluationLimit)),
+        ];
+    }
+
+    /// <summary>Loads a saved model of a finished phase into <paramref name="module"/> and reads its mask; the weights must be zero on it.</summary>
+    static SparsityMask Restore(nn.Module module, string folder)
+    {
+        using (var saved = Checkpoint.Open(folder)) ModuleState.Load(module, saved);
+        var mask = SparsityMask.Read(Path.Combine(folder, SparsityMask.FileName), module);
+        long violations = mask.Violations(module);
+        if (violations != 0)
+        {
+            mask.Dispose();
+            throw new ModelSoupsException($"{violations} weight(s) pruned by its {SparsityMask.FileName} are not zero; delete the phase folder to make the phase again", folder);
+        }
+        return mask;
     }
 
     /// <summary>

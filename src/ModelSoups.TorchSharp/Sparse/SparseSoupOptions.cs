@@ -11,8 +11,13 @@ public sealed record SparseSoupOptions
     public required string Base { get; init; }
     /// <summary>Training data (retraining, BatchNorm recalibration) and the held-out/test splits (scores, greedy choice).</summary>
     public required DatasetSplits Data { get; init; }
-    /// <summary>Output folder: <c>phase-P/…</c>, <c>results.json</c> (the callers add <c>report.md</c>, <c>report.html</c>).</summary>
+    /// <summary>
+    /// Output folder: <c>phase-P/…</c>, <c>results.json</c> (the callers add <c>report.md</c>, <c>report.html</c>). A rerun
+    /// into it resumes: a phase whose <c>phase.json</c> carries the current settings' fingerprint is reused.
+    /// </summary>
     public required string Out { get; init; }
+    /// <summary>What a rerun does with the phases an earlier run finished in <see cref="Out"/> (default: reuse those made with the same settings, refuse the others).</summary>
+    public SparseResume Resume { get; init; } = SparseResume.Resume;
     /// <summary>Goal sparsity S of the prunable weights after the last phase.</summary>
     public double Sparsity { get; init; } = 0.9;
     /// <summary>Prune–retrain phases T.</summary>

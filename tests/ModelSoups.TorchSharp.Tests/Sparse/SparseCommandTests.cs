@@ -40,6 +40,22 @@ public class SparseCommandTests
         Assert.Contains("not empty", err.ToString());
         Assert.Equal(before, File.ReadAllText(Path.Combine(t["out"], SparseSoupResult.FileName)));
 
+        // --resume continues (here: replays) the finished run; with another setting it is refused, naming the setting.
+        stdout = new StringWriter();
+        stderr = new StringWriter();
+        Assert.Equal(0, SoupApp.Run(Args("--merge", "greedy", "--resume"), stdout, stderr));
+        Assert.Contains("phase 1/1 resumed", stderr.ToString());
+        Assert.DoesNotContain("retrain", stderr.ToString());
+        Assert.Contains("SMS uniform", stdout.ToString());
+        err = new StringWriter();
+        int code = SoupApp.Run(Args("--merge", "greedy", "--resume", "--lr", "0.002"), new StringWriter(), err);
+        Assert.True(code == 2, $"exit {code}: {err}");
+        Assert.Contains("other settings", err.ToString());
+        Assert.Contains("retrain:", err.ToString());
+        err = new StringWriter();
+        Assert.Equal(2, SoupApp.Run(Args("--resume", "--overwrite"), new StringWriter(), err));
+        Assert.Contains("--resume and --overwrite exclude each other", err.ToString());
+
         err = new StringWriter();
         Assert.Equal(2, SoupApp.Run(Args("--merge", "best", "--overwrite"), new StringWriter(), err));
         Assert.Contains("--merge must be uniform or greedy", err.ToString());

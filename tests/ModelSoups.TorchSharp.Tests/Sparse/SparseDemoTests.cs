@@ -37,9 +37,19 @@ public class SparseDemoTests
         Assert.True(Directory.Exists(Path.Combine(r.Folder, last.GetProperty("soup_path").GetString()!)));
         Assert.Contains(events, e => e.Stage == "dense");
 
-        // A rerun with the same settings reuses the dense model.
+        // A rerun with the same settings reuses the dense model and every phase.
         var again = new List<SparseProgress>();
-        SparseDemo.Run(options, again.Add);
+        var replay = SparseDemo.Run(options, again.Add);
         Assert.DoesNotContain(again, e => e.Stage == "dense");
+        Assert.DoesNotContain(again, e => e.Stage == "retrain");
+        Assert.Equal(2, again.Count(e => e.Stage == "resumed"));
+        Assert.Equal(r.Results.Phases[1].Rows, replay.Results.Phases[1].Rows);
+
+        // Other retrain settings: the demo folder is a cache, so the phases are made again (the dense model is still reused).
+        var changed = new List<SparseProgress>();
+        SparseDemo.Run(options with { RetrainSteps = 2 }, changed.Add);
+        Assert.DoesNotContain(changed, e => e.Stage == "dense");
+        Assert.Contains(changed, e => e.Phase == 1 && e.Stage == "redo");
+        Assert.Contains(changed, e => e.Phase == 2 && e.Stage == "retrain" && e.Step is { TotalSteps: 2 });
     }
 }

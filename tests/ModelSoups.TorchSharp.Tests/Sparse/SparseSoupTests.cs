@@ -151,4 +151,69 @@ public class SparseSoupTests
         var ingredientSteps = events.Where(e => e.Stage == "retrain" && e.Name != "imp" && e.Step is not null).Select(e => e.Step!.TotalSteps).Distinct().ToList();
         Assert.Equal([4], ingredientSteps);
     }
+
+    [Fact]
+    public void A_run_stopped_in_phase_2_resumes_from_phase_1_and_ends_as_the_uninterrupted_run_did()
+    {
+        using var t = new TempFolder();
+        var (data, baseFolder) = Setup(t, ModelSpec.Cnn);
+        SparseSoupOptions Options(string outDir) => new()
+        {
+            Base = baseFolder, Data = data, Out = outDir,
+            Sparsity = 0.75, Phases = 2, Ingredients = 2, Merge = SparseSoupMerge.Greedy,
+            Retrain = new TrainingHyperparameters { Steps = 4, BatchSize = 16, LearningRate = 0.01, Schedule = "linear", Warmup = 0.1 },
+            RecalibrationBatches = 2, BatchSize = 32, LogEvery = 1,
+        };
+        var whole = SparseSoup.Run(Options(t["whole"]));
+
+        // Stopped during phase 2's first retrain: phase 1 is finished (its phase.json written last), phase 2 is not.
+        var outDir = t["resumed"];
+        using (var stop = new CancellationTokenSource())
+        {
+            Assert.ThrowsAny<OperationCanceledException>(() => SparseSoup.Run(Options(outDir),
+                e => { if (e.Phase == 2 && e.Stage == "retrain" && e.Step is not null) stop.Cancel(); }, stop.Token));
+        }
+        Assert.True(File.Exists(Path.Combine(outDir, "phase-1", SparsePhaseRecord.FileName)));
+        Assert.False(File.Exists(Path.Combine(outDir, "phase-2", SparsePhaseRecord.FileName)));
+        Assert.False(File.Exists(Path.Combine(outDir, SparseSoupResult.FileName)));
+
+        var events = new List<SparseProgress>();
+        var resumed = SparseSoup.Run(Options(outDir), events.Add);
+        Assert.Contains(events, e => e.Phase == 1 && e.Stage == "resumed");
+        Assert.DoesNotContain(events, e => e.Phase == 1 && e.Stage == "retrain");
+        Assert.Contains(events, e => e.Phase == 2 && e.Stage == "retrain");
+        // Phase 2 started from phase 1's saved greedy soup, mask and IMP model: the same numbers and the same weights.
+        for (int p = 0; p < 2; p++)
+        {
+            Assert.Equal(whole.Phases[p].Rows, resumed.Phases[p].Rows);
+            Assert.Equal(whole.Phases[p].Pruned, resumed.Phases[p].Pruned);
+            Assert.Equal(whole.Phases[p].GreedyMembers, resumed.Phases[p].GreedyMembers);
+        }
+        foreach (var folder in new[] { SparseSoup.GreedyFolder, SparseSoup.ImpFolder })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(t["whole"], "phase-2", folder, "model.safetensors")),
+                File.ReadAllBytes(Path.Combine(outDir, "phase-2", folder, "model.safetensors")));
+
+        // A finished run reruns without training anything; the journal records both phases once.
+        var again = new List<SparseProgress>();
+        var replay = SparseSoup.Run(Options(outDir), again.Add);
+        Assert.DoesNotContain(again, e => e.Stage == "retrain");
+        Assert.Equal(2, again.Count(e => e.Stage == "resumed"));
+        Assert.Equal(whole.Phases[1].Rows, replay.Phases[1].Rows);
+        using (var units = ModelSoups.Durability.UnitJournal.OpenReadOnly(Path.Combine(outDir, SparseSoup.WorkFolder, ModelSoups.Durability.UnitJournal.FileName)))
+            Assert.Equal(["phase-1", "phase-2"], units.Units());
+
+        // Another setting: refused by default, naming the setting, with nothing overwritten; made again when asked to.
+        var phase1 = File.ReadAllBytes(Path.Combine(outDir, "phase-1", SparsePhaseRecord.FileName));
+        var changed = Options(outDir) with { Retrain = Options(outDir).Retrain with { LearningRate = 0.02 } };
+        var refused = Assert.Throws<ModelSoupsException>(() => SparseSoup.Run(changed));
+        Assert.Contains("other settings", refused.Message);
+        Assert.Contains("retrain:", refused.Message);
+        Assert.Equal(Path.Combine(outDir, "phase-1"), refused.Path);
+        Assert.Equal(phase1, File.ReadAllBytes(Path.Combine(outDir, "phase-1", SparsePhaseRecord.FileName)));
+        var redo = new List<SparseProgress>();
+        SparseSoup.Run(changed with { Resume = SparseResume.RedoChanged }, redo.Add);
+        Assert.Contains(redo, e => e.Phase == 1 && e.Stage == "redo");
+        Assert.Contains(redo, e => e.Phase == 2 && e.Stage == "retrain");
+        Assert.NotEqual(phase1, File.ReadAllBytes(Path.Combine(outDir, "phase-1", SparsePhaseRecord.FileName)));
+    }
 }
