@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using ModelSoups.Durability;
 using ModelSoups.Pleas;
 using ModelSoups.Reports;
 using ModelSoups.TorchSharp.Alignment;
@@ -19,7 +21,8 @@ namespace ModelSoups.Experiments.Pleas;
 /// originals, their ensemble, naive averaging, permute-then-average (weight and activation matching) and PLeaS at
 /// budgets 1.0, 1.25, 1.5, 2.0 on the test split, and the report shows accuracy against merged size. Both pairs are
 /// run for each architecture (default: the MLP, and the small CNN whose BatchNorm statistics are recomputed after merging).
-/// Trained models are kept under <c>DIR/pleas/ARCH/models/</c> and reused when their settings are unchanged.
+/// Trained models are kept under <c>DIR/pleas/ARCH/models/</c> and reused when their <c>training.json</c> carries the
+/// fingerprint of unchanged settings (recorded in <c>DIR/pleas/ARCH/work/units.jsonl</c>).
 /// </summary>
 public static class PleasDemo
 {
@@ -46,10 +49,16 @@ public static class PleasDemo
         {
             var models = Path.Combine(folder, architecture, "models");
             Directory.CreateDirectory(models);
-            string a = Train(o, architecture, "a", data.Train, data.HeldOut, initSeed: 1, models, progress, cancel);
-            string b = Train(o, architecture, "b", data.Train, data.HeldOut, initSeed: 2, models, progress, cancel);
-            string low = Train(o, architecture, "classes-low", lowTrain, lowHeld, initSeed: 3, models, progress, cancel);
-            string high = Train(o, architecture, "classes-high", highTrain, highHeld, initSeed: 4, models, progress, cancel);
+            // Each trained model is a unit: training.json (inside the model's atomic folder) carries its fingerprint, and
+            // DIR/pleas/ARCH/work/units.jsonl records it once seen.
+            string a, b, low, high;
+            using (var units = UnitJournal.Open(Path.Combine(folder, architecture, WorkFolder, UnitJournal.FileName), "pleas-demo-models"))
+            {
+                a = Train(o, architecture, "a", data.Train, data.HeldOut, initSeed: 1, models, units, progress, cancel);
+                b = Train(o, architecture, "b", data.Train, data.HeldOut, initSeed: 2, models, units, progress, cancel);
+                low = Train(o, architecture, "classes-low", lowTrain, lowHeld, initSeed: 3, models, units, progress, cancel);
+                high = Train(o, architecture, "classes-high", highTrain, highHeld, initSeed: 4, models, units, progress, cancel);
+            }
             foreach (var (title, ma, mb, space, sub) in new[]
                      {
                          ($"{architecture}, shared label space: two models from different random initialisations", a, b, LabelSpace.Shared, "shared"),
@@ -92,9 +101,19 @@ public static class PleasDemo
             : new ImageDataset(subset.Pixels, labels, subset.Channels, subset.Height, subset.Width, count, data.Source);
     }
 
-    /// <summary>Trains (or reuses) one model from its own initialisation seed; returns its folder.</summary>
+    /// <summary>The work folder inside <c>DIR/pleas/ARCH/</c> (the journal of trained models).</summary>
+    public const string WorkFolder = "work";
+    /// <summary>A trained model's result file, inside its folder: <c>{"fingerprint": digest, "settings": {…}}</c>.</summary>
+    public const string TrainingFileName = "training.json";
+
+    /// <summary>
+    /// Trains (or reuses) one model from its own initialisation seed; returns its folder. Reused when its
+    /// <c>training.json</c> carries the fingerprint of these settings (the architecture, every hyperparameter, the seed,
+    /// the training and held-out images' content); made with other settings (another preset), it is trained again,
+    /// the demo folder being a cache of the demo's own runs.
+    /// </summary>
     static string Train(PleasDemoOptions o, string architecture, string name, ImageDataset train, ImageDataset heldOut, long initSeed, string models,
-        Action<string>? progress, CancellationToken cancel)
+        UnitJournal units, Action<string>? progress, CancellationToken cancel)
     {
         var spec = ModelSpec.ForArchitecture(architecture, train.Classes, train.Channels, Math.Max(train.Height, train.Width));
         if (spec.Architecture == ModelSpec.MlpName) spec = spec with { Hidden = o.Hidden };
@@ -104,15 +123,40 @@ public static class PleasDemo
             Schedule = "cosine", Warmup = 0.05, DataSeed = (ulong)initSeed,
         };
         var folder = Path.Combine(models, name);
-        var info = JsonSerializer.Serialize(new { spec = spec.Describe(), hyperparameters = hp.Describe(), init_seed = initSeed, images = train.Count });
-        var infoPath = Path.Combine(folder, "training.json");
-        if (File.Exists(infoPath) && File.ReadAllText(infoPath) == info) return folder;
-        progress?.Invoke($"training {name}: {spec.Describe()}, {hp.Describe()}, init seed {initSeed}, {train.Count} images");
+        var heldOutSample = heldOut.Sample(Math.Min(2000, heldOut.Count), DatasetSplits.DefaultSplitSeed);
+        var fingerprint = new UnitFingerprint(new Dictionary<string, string>
+        {
+            ["spec"] = spec.ToJson(),
+            ["hyperparameters"] = JsonSerializer.Serialize(hp),
+            ["init_seed"] = initSeed.ToString(CultureInfo.InvariantCulture),
+            ["train_data"] = train.ContentDigest(),
+            ["heldout_data"] = heldOutSample.ContentDigest(),
+        });
+        var done = RecordedDigest(Path.Combine(folder, TrainingFileName));
+        if (done == fingerprint.Digest && units.Decide(name, fingerprint, done, folder)) return folder;
+        progress?.Invoke($"training {name}: {spec.Describe()}, {hp.Describe()}, init seed {initSeed}, {train.Count} images"
+            + (done is null ? "" : " (its earlier model was made with other settings)"));
         manual_seed(initSeed);
         using var model = spec.Create();
-        var result = FineTune.Run(model, spec, train, heldOut.Sample(Math.Min(2000, heldOut.Count), DatasetSplits.DefaultSplitSeed), hp, 50, cancel: cancel);
+        var result = FineTune.Run(model, spec, train, heldOutSample, hp, 50, cancel: cancel);
         progress?.Invoke(string.Create(CultureInfo.InvariantCulture, $"trained {name}: held-out {result.HeldOut:P2} in {result.Seconds:0} s"));
-        ModuleFolder.Save(model, spec, folder, new Dictionary<string, string> { ["training.json"] = info }, overwrite: true);
+        var info = new JsonObject { ["fingerprint"] = fingerprint.Digest, ["settings"] = fingerprint.ToJson() };
+        ModuleFolder.Save(model, spec, folder, new Dictionary<string, string> { [TrainingFileName] = info.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) }, overwrite: true);
+        units.Record(name, fingerprint);   // after the model folder is in place
         return folder;
+    }
+
+    /// <summary>The fingerprint digest a model's <c>training.json</c> carries; null without one, or for one this demo cannot read (made by an older version: the model is trained again).</summary>
+    static string? RecordedDigest(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path)) is JsonObject o && o["fingerprint"] is JsonValue v && v.TryGetValue(out string? digest) ? digest : "";
+        }
+        catch (JsonException)
+        {
+            return "";
+        }
     }
 }

@@ -32,6 +32,16 @@ public class PleasDemoTests
         var again = new List<string>();
         PleasDemo.Run(options, again.Add);
         Assert.DoesNotContain(again, l => l.StartsWith("training ", StringComparison.Ordinal));
+        var journal = Path.Combine(t["demo"], "pleas", "mlp", PleasDemo.WorkFolder, ModelSoups.Durability.UnitJournal.FileName);
+        using (var units = ModelSoups.Durability.UnitJournal.OpenReadOnly(journal))
+            Assert.Equal(["a", "b", "classes-low", "classes-high"], units.Units());
+
+        // Other training settings: every model is trained again (the demo folder is a cache), and recorded again.
+        var changed = new List<string>();
+        PleasDemo.Run(options with { Steps = 6 }, changed.Add);
+        Assert.Equal(4, changed.Count(l => l.StartsWith("training ", StringComparison.Ordinal) && l.EndsWith("(its earlier model was made with other settings)", StringComparison.Ordinal)));
+        using (var units = ModelSoups.Durability.UnitJournal.OpenReadOnly(journal))
+            Assert.Contains("\"steps\":6", units.Recorded("a")!.Settings["hyperparameters"]);
     }
 
     [Fact]
