@@ -146,7 +146,7 @@ public static class PleasDemo
         return folder;
     }
 
-    /// <summary>The fingerprint digest a model's <c>training.json</c> carries; null without one, or for one this demo cannot read (made by an older version: the model is trained again).</summary>
+    /// <summary>The fingerprint digest a model's <c>training.json</c> carries; null without the file, empty for one this demo cannot read (made by an older version: the model is trained again).</summary>
     static string? RecordedDigest(string path)
     {
         if (!File.Exists(path)) return null;
